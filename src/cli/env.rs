@@ -1,0 +1,23 @@
+//! Every environment variable the tool reads, with what it means. Only `cli` reads them.
+
+/// Comma-separated age recipients to encrypt for when `--age` is not given.
+pub const SOPS_AGE_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
+/// An age identity's text (`AGE-SECRET-KEY-1...`), e.g. from a CI secret.
+pub const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
+/// Path to an age keys file.
+pub const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
+/// A command whose standard output is an age keys file (split like a shell, run without one).
+pub const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+/// Path to an SSH private key (ed25519 or RSA) used as an age identity.
+pub const SOPS_AGE_SSH_PRIVATE_KEY_FILE: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
+/// The recipient being decrypted, set for `SOPS_AGE_KEY_CMD` (as sops does).
+pub const SOPS_AGE_RECIPIENT: &str = "SOPS_AGE_RECIPIENT";
+/// Base of the default keys file `$XDG_CONFIG_HOME/sops/age/keys.txt`.
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// The home directory (`~/.ssh/id_ed25519`, `~/.config/sops/age/keys.txt`).
+pub const HOME: &str = "HOME";
+
+/// A variable's value, if it is set and not empty.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}

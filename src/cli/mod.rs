@@ -1,0 +1,142 @@
+//! The command line: the only module that knows clap, reads the environment, or prints.
+
+mod decrypt;
+mod encrypt;
+pub mod env;
+mod identities;
+mod keygen;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::document::{self, Document, Format};
+use crate::error::{Error, ExitStatus};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success              8  no usable key or recipient
+  2  usage error          9  a value cannot be decrypted (tampered or malformed)
+  3  cannot read input   10  MAC mismatch or missing MAC
+  4  cannot write output 11  invalid sops metadata
+  5  invalid document    12  --extract path invalid or not found
+  6  not encrypted       13  empty input
+  7  already encrypted   14  key file already exists";
+
+/// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
+#[derive(Parser)]
+#[command(name = "secrets", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// An age identity file (keys file or SSH private key), tried before the sops locations.
+    #[arg(long, global = true, value_name = "FILE")]
+    identity: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a new age X25519 identity (the public key is printed on stderr).
+    Keygen(keygen::KeygenArgs),
+    /// Encrypt a YAML, JSON, TOML, dotenv, INI or binary file.
+    Encrypt(encrypt::EncryptArgs),
+    /// Decrypt a file, or one value of it with --extract.
+    Decrypt(decrypt::DecryptArgs),
+    /// Print {"encrypted":true} or {"encrypted":false}, as sops does.
+    Filestatus(FilestatusArgs),
+}
+
+#[derive(clap::Args)]
+struct FilestatusArgs {
+    /// The file to check.
+    file: PathBuf,
+    /// The format, when the file name does not say it.
+    #[arg(long, value_name = "TYPE")]
+    input_type: Option<String>,
+}
+
+/// Parse the arguments, run the command, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { ExitStatus::Usage as u8 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err}");
+            if let Some(hint) = err.hint() {
+                let _ = writeln!(stderr, "hint: {hint}");
+            }
+            ExitCode::from(err.exit_status() as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Keygen(args) => keygen::run(args),
+        Command::Encrypt(args) => encrypt::run(args),
+        Command::Decrypt(args) => decrypt::run(args, &cli.identity),
+        Command::Filestatus(args) => filestatus(args),
+    }
+}
+
+/// How a file is named in messages.
+fn display_name(path: &Path) -> String {
+    if path.as_os_str() == "-" { "<stdin>".to_string() } else { path.display().to_string() }
+}
+
+/// The format to read: `--input-type`, else the file name (or `--filename-override`).
+fn choose_format(explicit: Option<&str>, name_for_type: &Path) -> Result<Format, Error> {
+    match explicit {
+        Some(t) => Format::from_name(t).ok_or_else(|| {
+            Error::Usage(format!("unknown type {t:?}: expected yaml, json, toml, dotenv, ini or binary"))
+        }),
+        None if name_for_type.as_os_str() == "-" => {
+            Err(Error::Usage("reading standard input needs --input-type or --filename-override".into()))
+        }
+        None => Ok(Format::from_path(name_for_type)),
+    }
+}
+
+/// Read and parse the input file.
+fn load(path: &Path, format: Format) -> Result<(Vec<u8>, Box<dyn Document>), Error> {
+    let file = display_name(path);
+    let bytes = crate::store::read_input(path).map_err(|source| Error::Read { file: file.clone(), source })?;
+    if format != Format::Binary && bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::Empty { file });
+    }
+    let doc = document::parse(format, &bytes).map_err(|source| Error::Document { file, source })?;
+    Ok((bytes, doc))
+}
+
+/// Write the result: in place, to `--output`, or to stdout.
+fn write_output(bytes: &[u8], in_place: Option<&Path>, output: Option<&Path>, new_mode: u32) -> Result<(), Error> {
+    let target = in_place.or(output);
+    match target {
+        Some(path) => crate::store::write_atomic(path, bytes, new_mode)
+            .map_err(|source| Error::Write { file: display_name(path), source }),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|_| out.flush()).map_err(|source| Error::Write { file: "<stdout>".into(), source })
+        }
+    }
+}
+
+fn filestatus(args: FilestatusArgs) -> Result<(), Error> {
+    let format = choose_format(args.input_type.as_deref(), &args.file)?;
+    let (_, doc) = load(&args.file, format)?;
+    let encrypted = doc
+        .metadata()
+        .and_then(|m| document::metadata::Metadata::from_meta(m).ok())
+        .is_some_and(|m| m.looks_encrypted());
+    println!("{{\"encrypted\":{encrypted}}}");
+    Ok(())
+}

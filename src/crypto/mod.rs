@@ -1,0 +1,306 @@
+//! Encrypt and decrypt documents: walk the leaves, choose by rule, encrypt each value under its
+//! key path, and guard the whole with the MAC.
+
+pub mod data_key;
+pub mod keys;
+pub mod mac;
+pub mod rules;
+pub mod time;
+pub mod value;
+
+use rayon::prelude::*;
+use zeroize::Zeroizing;
+
+use crate::document::metadata::{Metadata, SOPS_VERSION};
+use crate::document::{Document, Format, Leaf, Plaintext, Replacement, Value, ValueType};
+pub use data_key::DataKey;
+pub use rules::Rule;
+pub use value::ValueCipher;
+
+/// Errors from encrypting or decrypting a document. They name key paths and lines, never values.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("key path {path} (line {line}): {source}")]
+    Value { path: String, line: usize, source: value::Error },
+    #[error("key path {path} (line {line}): the value should be encrypted but is plaintext")]
+    ExpectedEncrypted { path: String, line: usize },
+    #[error("key path {path} (line {line}): the decrypted {kind} value does not parse as one")]
+    BadPlaintext { path: String, line: usize, kind: &'static str },
+    #[error("the file has no MAC")]
+    NoMac,
+    #[error("MAC mismatch: the file was modified after it was encrypted (values, their order, or the MAC)")]
+    MacMismatch,
+    #[error("the MAC could not be decrypted: it was tampered with, or lastmodified was changed")]
+    MacUndecryptable,
+    #[error("lastmodified is not an RFC 3339 timestamp")]
+    BadLastModified,
+    #[error("the comment-based rule {0} is not supported for encryption yet")]
+    CommentRule(&'static str),
+    #[error(transparent)]
+    Keys(#[from] keys::Error),
+    #[error(transparent)]
+    Document(#[from] crate::document::Error),
+    #[error(transparent)]
+    Rule(#[from] rules::Error),
+}
+
+/// How to encrypt a new file.
+pub struct EncryptOptions {
+    pub recipients: Vec<String>,
+    pub rule: Rule,
+    pub mac_only_encrypted: bool,
+}
+
+/// The AAD of a value: its mapping keys joined with `:`, plus a trailing `:`.
+pub fn aad(path: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.iter().map(|k| k.len() + 1).sum::<usize>() + 1);
+    for k in path {
+        out.extend_from_slice(k.as_bytes());
+        out.push(b':');
+    }
+    if path.is_empty() {
+        out.push(b':');
+    }
+    out
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
+pub fn go_format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+pub fn go_parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// The bytes sops hashes into the MAC for a value, and the type it encrypts it as.
+fn canonical(value: &Value) -> Option<(Zeroizing<Vec<u8>>, ValueType)> {
+    let (bytes, kind) = match value {
+        Value::Null => return None,
+        Value::Str(s) if s.is_empty() => return None,
+        Value::Bytes(b) if b.is_empty() => return None,
+        Value::Bool(b) => (if *b { b"True".to_vec() } else { b"False".to_vec() }, ValueType::Bool),
+        Value::Int(n) => (n.to_string().into_bytes(), ValueType::Int),
+        Value::Float(f) => (go_format_float(*f).into_bytes(), ValueType::Float),
+        Value::Time(t) => (t.clone().into_bytes(), ValueType::Time),
+        Value::Str(s) => (s.clone().into_bytes(), ValueType::Str),
+        Value::Bytes(b) => (b.clone(), ValueType::Str),
+    };
+    Some((Zeroizing::new(bytes), kind))
+}
+
+/// The MAC bytes of a decrypted value, from its type and plaintext.
+fn canonical_plaintext(plain: &Plaintext, leaf: &Leaf) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let bad = |kind| Error::BadPlaintext { path: leaf.display_path(), line: leaf.line, kind };
+    let text = || std::str::from_utf8(&plain.bytes).map_err(|_| bad(plain.kind.name()));
+    Ok(match plain.kind {
+        ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => plain.bytes.clone(),
+        ValueType::Int => {
+            let n: i64 = text()?.parse().map_err(|_| bad("int"))?;
+            Zeroizing::new(n.to_string().into_bytes())
+        }
+        ValueType::Float => {
+            let f: f64 = parse_go_float(text()?).ok_or_else(|| bad("float"))?;
+            Zeroizing::new(go_format_float(f).into_bytes())
+        }
+        ValueType::Bool => {
+            let b = go_parse_bool(text()?).ok_or_else(|| bad("bool"))?;
+            Zeroizing::new(if b { b"True".to_vec() } else { b"False".to_vec() })
+        }
+    })
+}
+
+/// Go's `strconv.ParseFloat` for the spellings sops and our adapters write.
+pub fn parse_go_float(s: &str) -> Option<f64> {
+    match s {
+        "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
+        "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
+        "NaN" | "nan" => Some(f64::NAN),
+        _ => s.parse().ok(),
+    }
+}
+
+/// What encryption of the leaves produced.
+pub struct Encrypted {
+    pub edits: Vec<Option<Replacement>>,
+    pub mac: Zeroizing<String>,
+}
+
+/// Encrypt every leaf the rule selects, and compute the MAC over all of them.
+pub fn encrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
+    if let Rule::ByComments(kind, _) = rule {
+        return Err(Error::CommentRule(kind.key()));
+    }
+    let results: Vec<(Option<Replacement>, Option<Zeroizing<Vec<u8>>>)> = leaves
+        .par_iter()
+        .map(|leaf| {
+            if leaf.comment {
+                return (None, None);
+            }
+            let Some((bytes, kind)) = canonical(&leaf.value) else { return (None, None) };
+            let encrypt = rule.encrypts(&leaf.path).unwrap_or(true);
+            let edit = encrypt.then(|| {
+                let plaintext = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
+                Replacement::Encrypted(cipher.encrypt(plaintext, &aad(&leaf.path), kind))
+            });
+            let mac_bytes = (encrypt || !mac_only).then_some(bytes);
+            (edit, mac_bytes)
+        })
+        .collect();
+    let mut hasher = mac::MacHasher::new(mac_only);
+    let mut edits = Vec::with_capacity(results.len());
+    for (edit, mac_bytes) in results {
+        if let Some(b) = mac_bytes {
+            hasher.update(&b);
+        }
+        edits.push(edit);
+    }
+    Ok(Encrypted { edits, mac: hasher.finish() })
+}
+
+/// Decrypt every encrypted leaf, and compute the MAC over the plaintexts.
+pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
+    type Step = Result<(Option<Replacement>, Option<Zeroizing<Vec<u8>>>), Error>;
+    let results: Vec<Step> = leaves
+        .par_iter()
+        .map(|leaf| -> Step {
+            if leaf.comment {
+                // A comment that does not decrypt is kept as it is (sops does the same).
+                let Value::Str(enc) = &leaf.value else { return Ok((None, None)) };
+                return Ok((cipher.decrypt(enc, &aad(&leaf.path)).ok().map(Replacement::Decrypted), None));
+            }
+            let is_enc = matches!(&leaf.value, Value::Str(s) if value::is_encrypted(s));
+            let encrypted = rule.encrypts(&leaf.path).unwrap_or(is_enc);
+            if !encrypted {
+                let mac_bytes = if mac_only { None } else { canonical(&leaf.value).map(|(b, _)| b) };
+                return Ok((None, mac_bytes));
+            }
+            match &leaf.value {
+                Value::Null => Ok((None, None)),
+                Value::Str(s) if s.is_empty() => Ok((None, None)),
+                Value::Str(enc) if value::is_encrypted(enc) || enc.starts_with("ENC[") => {
+                    let plain = cipher.decrypt(enc, &aad(&leaf.path)).map_err(|source| Error::Value {
+                        path: leaf.display_path(),
+                        line: leaf.line,
+                        source,
+                    })?;
+                    let mac_bytes = canonical_plaintext(&plain, leaf)?;
+                    Ok((Some(Replacement::Decrypted(plain)), Some(mac_bytes)))
+                }
+                _ => Err(Error::ExpectedEncrypted { path: leaf.display_path(), line: leaf.line }),
+            }
+        })
+        .collect();
+    let mut hasher = mac::MacHasher::new(mac_only);
+    let mut edits = Vec::with_capacity(results.len());
+    for step in results {
+        let (edit, mac_bytes) = step?;
+        if let Some(b) = mac_bytes {
+            hasher.update(&b);
+        }
+        edits.push(edit);
+    }
+    Ok(Encrypted { edits, mac: hasher.finish() })
+}
+
+/// Encrypt a plaintext document for the recipients; returns the encrypted file's bytes.
+pub fn encrypt_document(doc: &dyn Document, options: &EncryptOptions) -> Result<Vec<u8>, Error> {
+    let key = DataKey::generate();
+    let key_groups = keys::wrap_for_recipients(&key, &options.recipients)?;
+    let cipher = ValueCipher::new(&key);
+    let (rule, mac_only) = match doc.format() {
+        Format::Binary => (Rule::Everything, false),
+        _ => (options.rule.clone(), options.mac_only_encrypted),
+    };
+    let encrypted = encrypt_leaves(doc.leaves(), &cipher, &rule, mac_only)?;
+    let lastmodified = time::now_rfc3339();
+    let mac = seal_mac(&cipher, &encrypted.mac, &lastmodified)?;
+    let metadata = Metadata {
+        key_groups,
+        shamir_threshold: 0,
+        lastmodified,
+        mac,
+        rule: rule.spec(),
+        mac_only_encrypted: mac_only,
+        version: SOPS_VERSION.to_string(),
+    };
+    Ok(doc.render(&encrypted.edits, Some(&metadata.to_meta()))?)
+}
+
+/// Encrypt the MAC with `lastmodified` as AAD.
+pub fn seal_mac(cipher: &ValueCipher, mac: &str, lastmodified: &str) -> Result<String, Error> {
+    let aad = time::aad_for_lastmodified(lastmodified).ok_or(Error::BadLastModified)?;
+    Ok(cipher.encrypt(mac.as_bytes(), aad.as_bytes(), ValueType::Str))
+}
+
+/// The rule a file was encrypted with, from its metadata.
+pub fn rule_of(meta: &Metadata, format: Format) -> Result<Rule, Error> {
+    if format == Format::Binary {
+        return Ok(Rule::Everything);
+    }
+    Ok(match &meta.rule {
+        Some((kind, arg)) => Rule::from_spec(kind, arg)?,
+        None => Rule::default(),
+    })
+}
+
+/// A decrypted document, before it is written anywhere.
+pub struct Decrypted {
+    pub edits: Vec<Option<Replacement>>,
+}
+
+/// Decrypt the values of an encrypted document with its data key, and check the MAC unless told
+/// not to.
+pub fn decrypt_with_key(doc: &dyn Document, meta: &Metadata, key: &DataKey, check_mac: bool) -> Result<Decrypted, Error> {
+    let cipher = ValueCipher::new(key);
+    let rule = rule_of(meta, doc.format())?;
+    let mac_only = meta.mac_only_encrypted && doc.format() != Format::Binary;
+    let decrypted = decrypt_leaves(doc.leaves(), &cipher, &rule, mac_only)?;
+    if check_mac {
+        verify_mac(&cipher, meta, &decrypted.mac)?;
+    }
+    Ok(Decrypted { edits: decrypted.edits })
+}
+
+/// Check the stored MAC against the computed one, in constant time.
+pub fn verify_mac(cipher: &ValueCipher, meta: &Metadata, computed: &str) -> Result<(), Error> {
+    if meta.mac.is_empty() {
+        return Err(Error::NoMac);
+    }
+    let aad = time::aad_for_lastmodified(&meta.lastmodified).ok_or(Error::BadLastModified)?;
+    let stored = cipher.decrypt(&meta.mac, aad.as_bytes()).map_err(|_| Error::MacUndecryptable)?;
+    if mac::macs_match(computed, &stored.bytes) { Ok(()) } else { Err(Error::MacMismatch) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aad_joins_keys_with_a_trailing_colon() {
+        assert_eq!(aad(&["db".into(), "password".into()]), b"db:password:");
+        assert_eq!(aad(&[]), b":");
+    }
+
+    #[test]
+    fn floats_format_like_go() {
+        assert_eq!(go_format_float(3.0), "3");
+        assert_eq!(go_format_float(1e21), "1000000000000000000000");
+        assert_eq!(go_format_float(1e-7), "0.0000001");
+        assert_eq!(go_format_float(-0.0), "-0");
+        assert_eq!(go_format_float(1.5), "1.5");
+        assert_eq!(go_format_float(12345678901234567890.0), "12345678901234567000");
+        assert_eq!(go_format_float(f64::INFINITY), "+Inf");
+    }
+}

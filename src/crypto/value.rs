@@ -1,0 +1,153 @@
+//! One value: AES-256-GCM with sops's 32-byte IV, and the `ENC[AES256_GCM,...]` envelope.
+
+use aes_gcm::aead::consts::U32;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aes::Aes256;
+use aes_gcm::{AesGcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use super::data_key::DataKey;
+use crate::document::{Plaintext, ValueType};
+
+/// AES-256-GCM with a 32-byte nonce, as sops uses it.
+pub type Cipher = AesGcm<Aes256, U32>;
+
+const PREFIX: &str = "ENC[AES256_GCM,data:";
+
+/// Why a value could not be decrypted. Never carries the value.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    #[error("not an ENC[AES256_GCM,...] value")]
+    NotEncrypted,
+    #[error("malformed ENC[...] value: {0}")]
+    Malformed(&'static str),
+    #[error("bad base64 in the {0} field of the ENC[...] value")]
+    BadBase64(&'static str),
+    #[error("unknown value type in ENC[...]")]
+    UnknownType,
+    #[error("authentication failed: the value was tampered with, moved to another key, or encrypted with another data key")]
+    Authentication,
+}
+
+/// A cipher ready to encrypt and decrypt many values with one data key.
+pub struct ValueCipher {
+    cipher: Cipher,
+}
+
+impl ValueCipher {
+    pub fn new(key: &DataKey) -> ValueCipher {
+        ValueCipher { cipher: Cipher::new_from_slice(key.as_bytes()).expect("32-byte key") }
+    }
+
+    /// Encrypt `plaintext` with a fresh random IV, bound to `aad`.
+    pub fn encrypt(&self, plaintext: &[u8], aad: &[u8], kind: ValueType) -> String {
+        let mut iv = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut iv);
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: plaintext, aad })
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let (data, tag) = sealed.split_at(sealed.len() - 16);
+        format!(
+            "{PREFIX}{},iv:{},tag:{},type:{}]",
+            B64.encode(data),
+            B64.encode(iv),
+            B64.encode(tag),
+            kind.name()
+        )
+    }
+
+    /// Decrypt an `ENC[...]` string bound to `aad`.
+    pub fn decrypt(&self, enc: &str, aad: &[u8]) -> Result<Plaintext, Error> {
+        let parts = Envelope::parse(enc)?;
+        let data = B64.decode(parts.data).map_err(|_| Error::BadBase64("data"))?;
+        let iv = B64.decode(parts.iv).map_err(|_| Error::BadBase64("iv"))?;
+        let tag = B64.decode(parts.tag).map_err(|_| Error::BadBase64("tag"))?;
+        if iv.len() != 32 {
+            return Err(Error::Malformed("the IV is not 32 bytes"));
+        }
+        if tag.len() != 16 {
+            return Err(Error::Malformed("the tag is not 16 bytes"));
+        }
+        let kind = ValueType::from_name(parts.kind).ok_or(Error::UnknownType)?;
+        let mut sealed = data;
+        sealed.extend_from_slice(&tag);
+        let bytes = self
+            .cipher
+            .decrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: &sealed, aad })
+            .map_err(|_| Error::Authentication)?;
+        Ok(Plaintext { kind, bytes: Zeroizing::new(bytes) })
+    }
+}
+
+/// Whether a string is an sops-encrypted value (the envelope's prefix).
+pub fn is_encrypted(s: &str) -> bool {
+    s.starts_with(PREFIX)
+}
+
+/// The fields of an `ENC[...]` string, as sops's regex
+/// `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]` reads them (base64 has no commas,
+/// so the first separators are the right ones; text after the final `]` is tolerated).
+struct Envelope<'a> {
+    data: &'a str,
+    iv: &'a str,
+    tag: &'a str,
+    kind: &'a str,
+}
+
+impl<'a> Envelope<'a> {
+    fn parse(s: &'a str) -> Result<Envelope<'a>, Error> {
+        let rest = s.strip_prefix(PREFIX).ok_or(if s.starts_with("ENC[") {
+            Error::Malformed("unsupported cipher or missing data field")
+        } else {
+            Error::NotEncrypted
+        })?;
+        let (data, rest) = rest.split_once(",iv:").ok_or(Error::Malformed("missing iv field"))?;
+        let (iv, rest) = rest.split_once(",tag:").ok_or(Error::Malformed("missing tag field"))?;
+        let (tag, rest) = rest.split_once(",type:").ok_or(Error::Malformed("missing type field"))?;
+        let end = rest.rfind(']').ok_or(Error::Malformed("missing closing bracket"))?;
+        let kind = &rest[..end];
+        if data.is_empty() || iv.is_empty() || tag.is_empty() || kind.is_empty() {
+            return Err(Error::Malformed("an empty field"));
+        }
+        Ok(Envelope { data, iv, tag, kind })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypt_then_decrypt_is_the_identity_and_binds_the_aad() {
+        let key = DataKey::generate();
+        let c = ValueCipher::new(&key);
+        let enc = c.encrypt(b"hunter2", b"db:password:", ValueType::Str);
+        assert!(is_encrypted(&enc));
+        assert!(enc.ends_with(",type:str]"));
+        let plain = c.decrypt(&enc, b"db:password:").unwrap();
+        assert_eq!(&plain.bytes[..], b"hunter2");
+        assert_eq!(plain.kind, ValueType::Str);
+        assert_eq!(c.decrypt(&enc, b"db:user:").unwrap_err(), Error::Authentication);
+    }
+
+    #[test]
+    fn equal_values_get_different_ciphertexts() {
+        let c = ValueCipher::new(&DataKey::generate());
+        assert_ne!(c.encrypt(b"x", b"a:", ValueType::Str), c.encrypt(b"x", b"a:", ValueType::Str));
+    }
+
+    #[test]
+    fn malformed_envelopes_are_named() {
+        let c = ValueCipher::new(&DataKey::generate());
+        assert_eq!(c.decrypt("plain", b"").unwrap_err(), Error::NotEncrypted);
+        assert_eq!(c.decrypt("ENC[AES256_GCM,data:QQ==,iv:QQ==]", b"").unwrap_err(), Error::Malformed("missing tag field"));
+        assert_eq!(
+            c.decrypt("ENC[AES256_GCM,data:!!,iv:QQ==,tag:QQ==,type:str]", b"").unwrap_err(),
+            Error::BadBase64("data")
+        );
+    }
+}

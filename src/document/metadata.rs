@@ -1,0 +1,439 @@
+//! The `sops` metadata block: a generic ordered value as adapters read and write it
+//! ([`MetaValue`]), the typed model ([`Metadata`]) and the flattened form of dotenv and INI.
+//!
+//! Field order follows sops's Go struct (SOPS-FORMAT.md §4.1), so sops reads every field and a
+//! diff against a sops-written file stays small.
+
+use super::Error;
+
+/// An ordered, format-neutral value: what the `sops` block holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MetaValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<MetaValue>),
+    Map(Vec<(String, MetaValue)>),
+}
+
+impl MetaValue {
+    pub fn get(&self, key: &str) -> Option<&MetaValue> {
+        match self {
+            MetaValue::Map(items) => items.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            MetaValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// An age master key: the recipient and the armored age file wrapping the data key (or share).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgeKey {
+    pub recipient: String,
+    pub enc: String,
+}
+
+/// One key group: age keys we use, plus every other master key kept verbatim so a teammate's
+/// key is never dropped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeyGroup {
+    pub age: Vec<AgeKey>,
+    /// `pgp`, `kms`, `gcp_kms`, `hckms`, `azure_kv`, `hc_vault` entries, as read.
+    pub others: Vec<(String, MetaValue)>,
+}
+
+/// Which leaves are encrypted (at most one rule; none means `unencrypted_suffix: _unencrypted`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleKind {
+    UnencryptedSuffix,
+    EncryptedSuffix,
+    UnencryptedRegex,
+    EncryptedRegex,
+    UnencryptedCommentRegex,
+    EncryptedCommentRegex,
+}
+
+impl RuleKind {
+    pub const ALL: [RuleKind; 6] = [
+        RuleKind::UnencryptedSuffix,
+        RuleKind::EncryptedSuffix,
+        RuleKind::UnencryptedRegex,
+        RuleKind::EncryptedRegex,
+        RuleKind::UnencryptedCommentRegex,
+        RuleKind::EncryptedCommentRegex,
+    ];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            RuleKind::UnencryptedSuffix => "unencrypted_suffix",
+            RuleKind::EncryptedSuffix => "encrypted_suffix",
+            RuleKind::UnencryptedRegex => "unencrypted_regex",
+            RuleKind::EncryptedRegex => "encrypted_regex",
+            RuleKind::UnencryptedCommentRegex => "unencrypted_comment_regex",
+            RuleKind::EncryptedCommentRegex => "encrypted_comment_regex",
+        }
+    }
+}
+
+/// The typed metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metadata {
+    pub key_groups: Vec<KeyGroup>,
+    pub shamir_threshold: u64,
+    pub lastmodified: String,
+    pub mac: String,
+    /// The partial-encryption rule and its argument; None writes nothing (binary store).
+    pub rule: Option<(RuleKind, String)>,
+    pub mac_only_encrypted: bool,
+    pub version: String,
+}
+
+/// The version we write: the sops release whose format we follow.
+pub const SOPS_VERSION: &str = "3.11.0";
+
+const FLAT_KEY_TYPES_BEFORE_AGE: [&str; 5] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"];
+
+impl Metadata {
+    /// Read the typed metadata from the block's generic value.
+    pub fn from_meta(meta: &MetaValue) -> Result<Metadata, Error> {
+        let MetaValue::Map(_) = meta else {
+            return Err(Error::Metadata("the sops block is not a mapping".into()));
+        };
+        let groups = read_flat_group(meta)?;
+        let key_groups = match groups {
+            Some(group) => vec![group],
+            None => match meta.get("key_groups") {
+                Some(MetaValue::List(items)) => items.iter().map(read_group).collect::<Result<_, _>>()?,
+                Some(MetaValue::Null) | None => Vec::new(),
+                Some(_) => return Err(Error::Metadata("key_groups is not a list".into())),
+            },
+        };
+        let shamir_threshold = match meta.get("shamir_threshold") {
+            None | Some(MetaValue::Null) => 0,
+            Some(MetaValue::Int(n)) if *n >= 0 => *n as u64,
+            Some(MetaValue::Str(s)) => parse_threshold(s)?,
+            Some(_) => return Err(Error::Metadata("shamir_threshold is not a number".into())),
+        };
+        let lastmodified = string_field(meta, "lastmodified")?.unwrap_or_default();
+        if !lastmodified.is_empty() {
+            crate::crypto::time::aad_for_lastmodified(&lastmodified)
+                .ok_or_else(|| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
+        }
+        let mac = string_field(meta, "mac")?.unwrap_or_default();
+        let mut rule = None;
+        for kind in RuleKind::ALL {
+            if let Some(arg) = string_field(meta, kind.key())? {
+                if arg.is_empty() {
+                    continue;
+                }
+                if rule.is_some() {
+                    return Err(Error::Metadata("more than one partial-encryption rule is set".into()));
+                }
+                rule = Some((kind, arg));
+            }
+        }
+        let mac_only_encrypted = match meta.get("mac_only_encrypted") {
+            None | Some(MetaValue::Null) => false,
+            Some(MetaValue::Bool(b)) => *b,
+            Some(MetaValue::Str(s)) if s == "true" || s == "false" => s == "true",
+            Some(_) => return Err(Error::Metadata("mac_only_encrypted is not a boolean".into())),
+        };
+        let version = match meta.get("version") {
+            Some(MetaValue::Str(s)) => s.clone(),
+            None | Some(MetaValue::Null) => String::new(),
+            Some(_) => return Err(Error::Metadata("version is not a string".into())),
+        };
+        Ok(Metadata { key_groups, shamir_threshold, lastmodified, mac, rule, mac_only_encrypted, version })
+    }
+
+    /// The generic value to write, fields in sops's order.
+    pub fn to_meta(&self) -> MetaValue {
+        let mut items: Vec<(String, MetaValue)> = Vec::new();
+        if self.shamir_threshold != 0 {
+            items.push(("shamir_threshold".into(), MetaValue::Int(self.shamir_threshold as i64)));
+        }
+        let mut pgp = None;
+        if self.key_groups.len() > 1 {
+            let groups = self.key_groups.iter().map(group_to_meta).collect();
+            items.push(("key_groups".into(), MetaValue::List(groups)));
+        } else if let Some(group) = self.key_groups.first() {
+            for kind in FLAT_KEY_TYPES_BEFORE_AGE {
+                if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
+                    items.push((kind.into(), v.clone()));
+                }
+            }
+            if !group.age.is_empty() {
+                items.push(("age".into(), age_list(&group.age)));
+            }
+            pgp = group.others.iter().find(|(k, _)| k == "pgp").map(|(_, v)| v.clone());
+        }
+        items.push(("lastmodified".into(), MetaValue::Str(self.lastmodified.clone())));
+        items.push(("mac".into(), MetaValue::Str(self.mac.clone())));
+        if let Some(pgp) = pgp {
+            items.push(("pgp".into(), pgp));
+        }
+        if let Some((kind, arg)) = &self.rule {
+            items.push((kind.key().into(), MetaValue::Str(arg.clone())));
+        }
+        if self.mac_only_encrypted {
+            items.push(("mac_only_encrypted".into(), MetaValue::Bool(true)));
+        }
+        items.push(("version".into(), MetaValue::Str(self.version.clone())));
+        MetaValue::Map(items)
+    }
+
+    /// sops's `filestatus` test: the block loads and has a version and a MAC.
+    pub fn looks_encrypted(&self) -> bool {
+        !self.version.is_empty() && !self.mac.is_empty()
+    }
+}
+
+fn parse_threshold(s: &str) -> Result<u64, Error> {
+    let bad = || Error::Metadata("shamir_threshold is not a number".into());
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(n);
+    }
+    let f: f64 = s.parse().map_err(|_| bad())?;
+    if f >= 0.0 && f.fract() == 0.0 { Ok(f as u64) } else { Err(bad()) }
+}
+
+fn string_field(meta: &MetaValue, key: &str) -> Result<Option<String>, Error> {
+    match meta.get(key) {
+        None | Some(MetaValue::Null) => Ok(None),
+        Some(MetaValue::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::Metadata(format!("{key} is not a string"))),
+    }
+}
+
+fn is_empty_list(v: &MetaValue) -> bool {
+    matches!(v, MetaValue::Null) || matches!(v, MetaValue::List(l) if l.is_empty())
+}
+
+/// The flat keys (one key group), if any flat key list is non-empty.
+fn read_flat_group(meta: &MetaValue) -> Result<Option<KeyGroup>, Error> {
+    let mut group = KeyGroup::default();
+    let mut any = false;
+    for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"] {
+        if let Some(v) = meta.get(kind) {
+            if !is_empty_list(v) {
+                any = true;
+                group.others.push((kind.into(), v.clone()));
+            }
+        }
+    }
+    if let Some(v) = meta.get("age") {
+        if !is_empty_list(v) {
+            any = true;
+            group.age = read_age_list(v)?;
+        }
+    }
+    Ok(any.then_some(group))
+}
+
+fn read_group(meta: &MetaValue) -> Result<KeyGroup, Error> {
+    let MetaValue::Map(items) = meta else {
+        return Err(Error::Metadata("a key group is not a mapping".into()));
+    };
+    let mut group = KeyGroup::default();
+    for (k, v) in items {
+        if k == "age" {
+            if !is_empty_list(v) {
+                group.age = read_age_list(v)?;
+            }
+        } else if !is_empty_list(v) {
+            group.others.push((k.clone(), v.clone()));
+        }
+    }
+    Ok(group)
+}
+
+fn read_age_list(v: &MetaValue) -> Result<Vec<AgeKey>, Error> {
+    let MetaValue::List(items) = v else {
+        return Err(Error::Metadata("age is not a list".into()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let recipient = string_field(item, "recipient")?.unwrap_or_default();
+            let enc = string_field(item, "enc")?.unwrap_or_default();
+            if recipient.is_empty() || enc.is_empty() {
+                return Err(Error::Metadata("an age entry lacks its recipient or enc".into()));
+            }
+            Ok(AgeKey { recipient, enc })
+        })
+        .collect()
+}
+
+fn age_list(keys: &[AgeKey]) -> MetaValue {
+    MetaValue::List(
+        keys.iter()
+            .map(|k| {
+                MetaValue::Map(vec![
+                    ("recipient".into(), MetaValue::Str(k.recipient.clone())),
+                    ("enc".into(), MetaValue::Str(k.enc.clone())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn group_to_meta(group: &KeyGroup) -> MetaValue {
+    let mut items = Vec::new();
+    for kind in ["pgp", "kms", "gcp_kms", "hckms", "azure_kv"] {
+        if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
+            items.push((kind.to_string(), v.clone()));
+        }
+    }
+    let vault = group.others.iter().find(|(k, _)| k == "hc_vault").map(|(_, v)| v.clone());
+    items.push(("hc_vault".into(), vault.unwrap_or(MetaValue::List(Vec::new()))));
+    items.push(("age".into(), age_list(&group.age)));
+    MetaValue::Map(items)
+}
+
+/// Flatten for dotenv and INI: nested maps join with `__map_`, list indices with `__list_<n>`,
+/// nulls dropped, booleans and numbers as strings, newlines as the two characters `\n`.
+pub fn flatten(meta: &MetaValue) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let MetaValue::Map(items) = meta {
+        for (k, v) in items {
+            flatten_into(k.clone(), v, &mut out);
+        }
+    }
+    out
+}
+
+fn flatten_into(prefix: String, v: &MetaValue, out: &mut Vec<(String, String)>) {
+    match v {
+        MetaValue::Null => {}
+        MetaValue::Bool(b) => out.push((prefix, b.to_string())),
+        MetaValue::Int(n) => out.push((prefix, n.to_string())),
+        MetaValue::Str(s) => out.push((prefix, s.replace('\n', "\\n"))),
+        MetaValue::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten_into(format!("{prefix}__list_{i}"), item, out);
+            }
+        }
+        MetaValue::Map(items) => {
+            for (k, item) in items {
+                flatten_into(format!("{prefix}__map_{k}"), item, out);
+            }
+        }
+    }
+}
+
+/// The inverse of [`flatten`]. Typed fields (`mac_only_encrypted`, `shamir_threshold`) come back
+/// as strings; [`Metadata::from_meta`] accepts both.
+pub fn unflatten(pairs: &[(String, String)]) -> MetaValue {
+    let mut root = MetaValue::Map(Vec::new());
+    for (key, value) in pairs {
+        let steps = split_flat_key(key);
+        insert_flat(&mut root, &steps, MetaValue::Str(value.replace("\\n", "\n")));
+    }
+    root
+}
+
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn split_flat_key(key: &str) -> Vec<Step> {
+    let next_separator = |s: &str| [s.find("__map_"), s.find("__list_")].into_iter().flatten().min();
+    let end = next_separator(key).unwrap_or(key.len());
+    let mut steps = vec![Step::Key(key[..end].to_string())];
+    let mut rest = &key[end..];
+    while !rest.is_empty() {
+        if let Some(t) = rest.strip_prefix("__map_") {
+            let end = next_separator(t).unwrap_or(t.len());
+            steps.push(Step::Key(t[..end].to_string()));
+            rest = &t[end..];
+        } else if let Some(t) = rest.strip_prefix("__list_") {
+            let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            steps.push(Step::Index(t[..end].parse().unwrap_or(0)));
+            rest = &t[end..];
+        } else {
+            break;
+        }
+    }
+    steps
+}
+
+fn insert_flat(node: &mut MetaValue, steps: &[Step], value: MetaValue) {
+    let Some((step, rest)) = steps.split_first() else {
+        *node = value;
+        return;
+    };
+    match step {
+        Step::Key(k) => {
+            if !matches!(node, MetaValue::Map(_)) {
+                *node = MetaValue::Map(Vec::new());
+            }
+            let MetaValue::Map(items) = node else { unreachable!() };
+            let slot = match items.iter().position(|(key, _)| key == k) {
+                Some(i) => i,
+                None => {
+                    items.push((k.clone(), MetaValue::Null));
+                    items.len() - 1
+                }
+            };
+            insert_flat(&mut items[slot].1, rest, value);
+        }
+        Step::Index(i) => {
+            if !matches!(node, MetaValue::List(_)) {
+                *node = MetaValue::List(Vec::new());
+            }
+            let MetaValue::List(items) = node else { unreachable!() };
+            while items.len() <= *i {
+                items.push(MetaValue::Null);
+            }
+            insert_flat(&mut items[*i], rest, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Metadata {
+        Metadata {
+            key_groups: vec![KeyGroup {
+                age: vec![AgeKey { recipient: "age1abc".into(), enc: "-----BEGIN AGE-----\nxyz\n".into() }],
+                others: vec![],
+            }],
+            shamir_threshold: 0,
+            lastmodified: "2026-11-22T07:35:20Z".into(),
+            mac: "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]".into(),
+            rule: Some((RuleKind::UnencryptedSuffix, "_unencrypted".into())),
+            mac_only_encrypted: true,
+            version: SOPS_VERSION.into(),
+        }
+    }
+
+    #[test]
+    fn flatten_then_unflatten_is_the_identity_on_metadata() {
+        let meta = sample().to_meta();
+        let flat = flatten(&meta);
+        assert!(flat.iter().any(|(k, _)| k == "age__list_0__map_recipient"));
+        assert!(flat.iter().any(|(k, v)| k == "age__list_0__map_enc" && v.contains("\\n")));
+        let back = Metadata::from_meta(&unflatten(&flat)).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn nested_key_groups_flatten_with_list_and_map_steps() {
+        let mut m = sample();
+        m.key_groups.push(m.key_groups[0].clone());
+        m.shamir_threshold = 2;
+        let flat = flatten(&m.to_meta());
+        assert!(flat.iter().any(|(k, _)| k == "key_groups__list_1__map_age__list_0__map_enc"));
+        assert_eq!(Metadata::from_meta(&unflatten(&flat)).unwrap(), m);
+    }
+}

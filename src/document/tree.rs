@@ -1,0 +1,137 @@
+//! A plain tree of a decrypted document, for `--extract` and `--output-type`: ordered maps,
+//! lists and typed scalars. Format preservation is the adapters' job; this is for conversion.
+
+use super::{Error, Format};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+impl Node {
+    /// A scalar's text as a string value (as sops's exec-env and dotenv output convert it).
+    pub fn scalar_text(&self) -> Option<String> {
+        Some(match self {
+            Node::Null => String::new(),
+            Node::Bool(b) => b.to_string(),
+            Node::Int(n) => n.to_string(),
+            Node::Float(f) => crate::crypto::go_format_float(*f),
+            Node::Str(s) => s.clone(),
+            Node::List(_) | Node::Map(_) => return None,
+        })
+    }
+}
+
+/// One step of a tree path: `["key"]` or `[0]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+/// Parse sops's tree-path syntax: `["db"]["password"]`, `['a'][0]`.
+pub fn parse_path(spec: &str) -> Result<Vec<PathStep>, String> {
+    let mut steps = Vec::new();
+    let mut rest = spec.trim();
+    if rest.is_empty() {
+        return Err("the path is empty".into());
+    }
+    while !rest.is_empty() {
+        let Some(inner) = rest.strip_prefix('[') else {
+            return Err("each path component must be in brackets, like [\"key\"] or [0]".into());
+        };
+        if let Some(q) = inner.chars().next().filter(|c| *c == '"' || *c == '\'') {
+            let body = &inner[1..];
+            let end = body.find(q).ok_or("a quoted key is not closed")?;
+            let after = &body[end + 1..];
+            let after = after.strip_prefix(']').ok_or("a quoted key must be followed by ]")?;
+            steps.push(PathStep::Key(body[..end].to_string()));
+            rest = after;
+        } else {
+            let end = inner.find(']').ok_or("a path component is not closed with ]")?;
+            let index = inner[..end].trim().parse().map_err(|_| "an unquoted path component must be a list index")?;
+            steps.push(PathStep::Index(index));
+            rest = &inner[end + 1..];
+        }
+    }
+    Ok(steps)
+}
+
+/// Follow a path. On failure, the error names the step and lists the keys at the nearest level.
+pub fn extract<'a>(root: &'a Node, path: &[PathStep]) -> Result<&'a Node, String> {
+    let mut node = root;
+    for (depth, step) in path.iter().enumerate() {
+        let shown = || format_steps(&path[..=depth]);
+        node = match (step, node) {
+            (PathStep::Key(k), Node::Map(items)) => match items.iter().find(|(key, _)| key == k) {
+                Some((_, v)) => v,
+                None => {
+                    let keys: Vec<_> = items.iter().map(|(k, _)| k.as_str()).collect();
+                    return Err(format!("{} not found; keys here: {}", shown(), keys.join(", ")));
+                }
+            },
+            (PathStep::Index(i), Node::List(items)) => items
+                .get(*i)
+                .ok_or_else(|| format!("{} not found; the list has {} items", shown(), items.len()))?,
+            _ => return Err(format!("{} not found: the parent is not a {}", shown(), match step {
+                PathStep::Key(_) => "mapping",
+                PathStep::Index(_) => "list",
+            })),
+        };
+    }
+    Ok(node)
+}
+
+pub fn format_steps(path: &[PathStep]) -> String {
+    path.iter()
+        .map(|s| match s {
+            PathStep::Key(k) => format!("[{}]", serde_json::Value::String(k.clone())),
+            PathStep::Index(i) => format!("[{i}]"),
+        })
+        .collect()
+}
+
+/// Load a plaintext document as a tree.
+pub fn load(format: Format, text: &str) -> Result<Node, Error> {
+    match format {
+        Format::Dotenv => super::dotenv::load_tree(text),
+        Format::Binary => Ok(Node::Map(vec![("data".into(), Node::Str(text.to_string()))])),
+        other => Err(Error::Unsupported { format: other, what: "conversion from this format is not implemented yet".into() }),
+    }
+}
+
+/// Write a tree in a format.
+pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
+    match format {
+        Format::Dotenv => super::dotenv::emit_tree(node),
+        other => Err(Error::Unsupported { format: other, what: "conversion to this format is not implemented yet".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_like_sops() {
+        assert_eq!(
+            parse_path(r#"["db"]['pw'][2]"#).unwrap(),
+            vec![PathStep::Key("db".into()), PathStep::Key("pw".into()), PathStep::Index(2)]
+        );
+        assert!(parse_path("db.password").is_err());
+        assert!(parse_path(r#"["open"#).is_err());
+    }
+
+    #[test]
+    fn extract_names_the_missing_step_and_the_keys_beside_it() {
+        let root = Node::Map(vec![("db".into(), Node::Map(vec![("user".into(), Node::Str("u".into()))]))]);
+        let err = extract(&root, &parse_path(r#"["db"]["password"]"#).unwrap()).unwrap_err();
+        assert_eq!(err, r#"["db"]["password"] not found; keys here: user"#);
+    }
+}

@@ -1,0 +1,133 @@
+//! The crate's top-level error: what failed, in which file, the exit code, and a hint.
+//!
+//! Exit codes (also in `--help` and the README):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 2 | usage error (bad flags or arguments) |
+//! | 3 | the input cannot be read (missing file, permissions) |
+//! | 4 | the output cannot be written |
+//! | 5 | the input is not valid YAML, JSON, TOML, dotenv or INI |
+//! | 6 | decrypt: the file is not encrypted |
+//! | 7 | encrypt: the file is already encrypted |
+//! | 8 | no usable key: no identity decrypts the data key, or no recipient to encrypt for |
+//! | 9 | a value cannot be decrypted: tampered, moved, truncated or malformed `ENC[...]` |
+//! | 10 | MAC mismatch or missing MAC: the file was changed after encryption |
+//! | 11 | the `sops` metadata is invalid |
+//! | 12 | `--extract` path is invalid or not found |
+//! | 13 | the input is empty |
+//! | 14 | a key file already exists (keygen never overwrites) |
+
+use std::io;
+
+use crate::crypto;
+use crate::document;
+
+/// Exit codes, one per kind of failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitStatus {
+    Success = 0,
+    Usage = 2,
+    ReadInput = 3,
+    WriteOutput = 4,
+    InvalidInput = 5,
+    NotEncrypted = 6,
+    AlreadyEncrypted = 7,
+    NoKey = 8,
+    BadValue = 9,
+    BadMac = 10,
+    BadMetadata = 11,
+    BadPath = 12,
+    EmptyInput = 13,
+    KeyFileExists = 14,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: io::Error },
+    #[error("{file}: cannot write: {source}")]
+    Write { file: String, source: io::Error },
+    #[error("{file}: {source}")]
+    Document { file: String, source: document::Error },
+    #[error("{file}: the file is not encrypted (it has no sops metadata)")]
+    NotEncrypted { file: String },
+    #[error("{file}: the file is already encrypted (it has sops metadata)")]
+    AlreadyEncrypted { file: String },
+    #[error("{file}: {source}")]
+    Metadata { file: String, source: document::Error },
+    #[error("{file}: {source}{}", searched_list(.searched))]
+    Keys { file: String, source: crypto::keys::Error, searched: Vec<String> },
+    #[error("{file}: {source}")]
+    Crypto { file: String, source: crypto::Error },
+    #[error("{file}: {message}")]
+    Path { file: String, message: String },
+    #[error("{file}: the input is empty")]
+    Empty { file: String },
+    #[error("{file}: already exists; a key file is never overwritten")]
+    KeyFileExists { file: String },
+}
+
+fn searched_list(places: &[String]) -> String {
+    if places.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nplaces searched for an age identity:");
+    for p in places {
+        out.push_str("\n  - ");
+        out.push_str(p);
+    }
+    out
+}
+
+impl Error {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::Usage(_) => ExitStatus::Usage,
+            Error::Read { .. } => ExitStatus::ReadInput,
+            Error::Write { .. } => ExitStatus::WriteOutput,
+            Error::Document { source: document::Error::Empty, .. } | Error::Empty { .. } => ExitStatus::EmptyInput,
+            Error::Document { .. } => ExitStatus::InvalidInput,
+            Error::NotEncrypted { .. } => ExitStatus::NotEncrypted,
+            Error::AlreadyEncrypted { .. } => ExitStatus::AlreadyEncrypted,
+            Error::Metadata { .. } => ExitStatus::BadMetadata,
+            Error::Keys { .. } => ExitStatus::NoKey,
+            Error::Crypto { source, .. } => match source {
+                crypto::Error::NoMac | crypto::Error::MacMismatch | crypto::Error::MacUndecryptable => ExitStatus::BadMac,
+                crypto::Error::BadLastModified | crypto::Error::Rule(_) => ExitStatus::BadMetadata,
+                crypto::Error::Keys(_) => ExitStatus::NoKey,
+                crypto::Error::Document(_) => ExitStatus::InvalidInput,
+                _ => ExitStatus::BadValue,
+            },
+            Error::Path { .. } => ExitStatus::BadPath,
+            Error::KeyFileExists { .. } => ExitStatus::KeyFileExists,
+        }
+    }
+
+    /// A line telling the user what to do next, where there is one.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::NotEncrypted { .. } => "encrypt it first with `secrets encrypt -i FILE`".into(),
+            Error::AlreadyEncrypted { .. } => "decrypt it first, or edit it with `secrets edit FILE`".into(),
+            Error::Keys { source: crypto::keys::Error::NoRecipients, .. } => {
+                "pass --age age1... or set SOPS_AGE_RECIPIENTS (create a key with `secrets keygen -o keys.txt`)".into()
+            }
+            Error::Keys { source: crypto::keys::Error::NoMatchingIdentity { .. }, .. } => {
+                "point SOPS_AGE_KEY_FILE or --identity at a keys file holding one of those recipients' identities".into()
+            }
+            Error::Crypto { source: crypto::Error::MacMismatch | crypto::Error::MacUndecryptable, .. } => {
+                "if you trust the file anyway, --ignore-mac decrypts it without the check".into()
+            }
+            Error::Document { source: document::Error::Unsupported { .. }, .. } => {
+                "choose another format with --input-type or --output-type".into()
+            }
+            Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => "check the file name".into(),
+            Error::KeyFileExists { .. } => "choose another file name with -o, or keep the existing key".into(),
+            _ => return None,
+        })
+    }
+}

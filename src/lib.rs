@@ -1,0 +1,12 @@
+//! `secrets`: SOPS-compatible, format-preserving encryption of the configuration files a team
+//! already commits to Git.
+//!
+//! The data flows `cli` → `document` (bytes ↔ leaves with their spans) → `crypto` (data key,
+//! values, MAC, age) → `store` (atomic writes). Only `cli` prints or reads the environment.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod crypto;
+pub mod document;
+pub mod error;
+pub mod store;

@@ -1,0 +1,78 @@
+//! Reading input and writing output: the only module that writes files.
+//!
+//! Every write goes to a temporary file in the target's own directory, is synced, and is renamed
+//! into place, so an interrupted command leaves either the old file or the new one.
+
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+
+use fs_err::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Read a file, or standard input for `-`.
+pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        io::stdin().lock().read_to_end(&mut buf)?;
+        return Ok(buf);
+    }
+    fs_err::read(path)
+}
+
+/// Replace `path` with `bytes` atomically. An existing file keeps its permissions; a new one gets
+/// `new_mode` (0600 for plaintext, 0644 for encrypted files).
+pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mode = match fs_err::metadata(path) {
+        Ok(meta) => meta.permissions().mode() & 0o7777,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
+        Err(e) => return Err(e),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".secrets-tmp-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", dir.display())))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.persist(path).map_err(|e| io::Error::new(e.error.kind(), format!("cannot replace {}: {}", path.display(), e.error)))?;
+    Ok(())
+}
+
+/// Create a new file with mode 0600; fails if it exists (key files are never overwritten).
+pub fn create_private_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = fs_err::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_keeps_existing_permissions_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.yaml");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&path, b"new", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn private_files_are_0600_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.txt");
+        create_private_new(&path, b"k").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(create_private_new(&path, b"other").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "k");
+    }
+}
