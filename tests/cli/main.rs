@@ -1,1 +1,8 @@
-fn main(){}
+//! Integration tests: they drive the real `secrets` binary (and the reference `sops` binary for
+//! interoperability) on files in temporary directories, with a scrubbed environment.
+
+mod bad_input;
+mod interop;
+mod keygen;
+mod roundtrip;
+mod util;

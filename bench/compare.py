@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Encrypt/decrypt benchmark: `secrets` (release build) against sops 3.11 in the same run.
+
+Generates JSON and YAML files with N string values (default 10,000 and 100,000), times
+encrypt and decrypt of each with both tools, and prints medians, peak memory (max RSS) and
+ratios. Usage (from the repository root):
+
+    python3 bench/compare.py [--sizes 10000,100000] [--runs 5] [--sops-runs-large 1]
+
+It builds `target/release/secrets` and installs sops via scripts/install-test-tools.sh (into
+target/, ignored by git). Optional peer: `--rops` installs rops-cli from crates.io into
+bench/peers/ (ignored) and times it too (a long build on 2 cores).
+"""
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_timed(cmd, env, stdout_path=None):
+    """Run cmd; return (seconds, max RSS in MiB). Fails loudly on a non-zero exit."""
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    if stdout_path:
+        out.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def generate(kind, n, path):
+    if kind == "json":
+        data = {"service": {f"key_{i:06d}": f"value-{i:06d}-s3cr3t-{i * 7919 % 100003:05d}" for i in range(n)}}
+        with open(path, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+    else:
+        with open(path, "w") as f:
+            f.write("# generated for the benchmark\nservice:\n")
+            for i in range(n):
+                f.write(f"  key_{i:06d}: value-{i:06d}-s3cr3t-{i * 7919 % 100003:05d}\n")
+
+
+def median_of(runs, fn):
+    samples = [fn() for _ in range(runs)]
+    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sops-runs-large", type=int, default=1, help="sops runs for sizes >= 50,000 (it takes ~40 s each)")
+    ap.add_argument("--rops", action="store_true")
+    args = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["bash", "scripts/install-test-tools.sh"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+    secrets = os.path.join(ROOT, "target/release/secrets")
+    sops = os.path.join(ROOT, "target/sops-venv/bin/sops")
+    tools = {"secrets": secrets, "sops": sops}
+    if args.rops:
+        peers = os.path.join(ROOT, "bench/peers")
+        if not os.path.exists(os.path.join(peers, "bin/rops")):
+            subprocess.run(["cargo", "install", "--quiet", "--root", peers, "rops-cli"], check=True)
+        tools["rops"] = os.path.join(peers, "bin/rops")
+
+    work = tempfile.mkdtemp(prefix="secrets-bench-")
+    key = os.path.join(work, "key.txt")
+    subprocess.run([secrets, "keygen", "-o", key], check=True, stderr=subprocess.DEVNULL)
+    recipient = [l.split(": ")[1].strip() for l in open(key) if l.startswith("# public key: ")][0]
+    env = dict(os.environ, SOPS_AGE_KEY_FILE=key, SOPS_DISABLE_VERSION_CHECK="1", ROPS_AGE=open(key).read().splitlines()[-1])
+
+    print(f"machine: {os.cpu_count()} cores; runs: {args.runs} (median); time in seconds, peak RSS in MiB")
+    print(f"{'case':<22}{'tool':<9}{'encrypt s':>11}{'RSS':>8}{'decrypt s':>11}{'RSS':>8}{'enc size MiB':>14}")
+    results = {}
+    for kind in ("json", "yaml"):
+        for n in [int(s) for s in args.sizes.split(",")]:
+            plain = os.path.join(work, f"bench-{n}.{kind}")
+            generate(kind, n, plain)
+            for tool, exe in tools.items():
+                runs = args.runs if (tool != "sops" or n < 50000) else args.sops_runs_large
+                enc = os.path.join(work, f"bench-{n}.{tool}.enc.{kind}")
+                if tool == "rops":
+                    enc_cmd = [exe, "encrypt", "--age", recipient, plain]
+                    dec_cmd = [exe, "decrypt", enc]
+                else:
+                    enc_cmd = [exe, "encrypt", "--age", recipient, plain]
+                    dec_cmd = [exe, "decrypt", enc]
+                e_t, e_m = median_of(runs, lambda: run_timed(enc_cmd, env, enc))
+                d_t, d_m = median_of(runs, lambda: run_timed(dec_cmd, env))
+                size = os.path.getsize(enc) / 2**20
+                results[(kind, n, tool)] = (e_t, d_t)
+                print(f"{kind + ' ' + format(n, ','):<22}{tool:<9}{e_t:>11.3f}{e_m:>8.1f}{d_t:>11.3f}{d_m:>8.1f}{size:>14.2f}", flush=True)
+    print("\nratios (peer time / secrets time; higher means secrets is faster):")
+    for (kind, n, tool), (e_t, d_t) in results.items():
+        if tool == "secrets":
+            continue
+        s_e, s_d = results[(kind, n, "secrets")]
+        print(f"  {kind} {n:,} vs {tool}: encrypt {e_t / s_e:.1f}x, decrypt {d_t / s_d:.1f}x")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

