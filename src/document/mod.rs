@@ -9,6 +9,9 @@ pub mod dotenv;
 pub mod metadata;
 pub mod tree;
 
+#[cfg(test)]
+mod roundtrip_tests;
+
 use std::fmt;
 use std::ops::Range;
 
