@@ -137,12 +137,15 @@ pub struct Encrypted {
     pub mac: Zeroizing<String>,
 }
 
+/// What one leaf contributes: its new text (if any) and its MAC bytes (if any).
+type LeafOutcome = (Option<Replacement>, Option<Zeroizing<Vec<u8>>>);
+
 /// Encrypt every leaf the rule selects, and compute the MAC over all of them.
 pub fn encrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
     if let Rule::ByComments(kind, _) = rule {
         return Err(Error::CommentRule(kind.key()));
     }
-    let results: Vec<(Option<Replacement>, Option<Zeroizing<Vec<u8>>>)> = leaves
+    let results: Vec<LeafOutcome> = leaves
         .par_iter()
         .map(|leaf| {
             if leaf.comment {
@@ -171,7 +174,7 @@ pub fn encrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_on
 
 /// Decrypt every encrypted leaf, and compute the MAC over the plaintexts.
 pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
-    type Step = Result<(Option<Replacement>, Option<Zeroizing<Vec<u8>>>), Error>;
+    type Step = Result<LeafOutcome, Error>;
     let results: Vec<Step> = leaves
         .par_iter()
         .map(|leaf| -> Step {

@@ -221,18 +221,14 @@ fn read_flat_group(meta: &MetaValue) -> Result<Option<KeyGroup>, Error> {
     let mut group = KeyGroup::default();
     let mut any = false;
     for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"] {
-        if let Some(v) = meta.get(kind) {
-            if !is_empty_list(v) {
-                any = true;
-                group.others.push((kind.into(), v.clone()));
-            }
+        if let Some(v) = meta.get(kind).filter(|v| !is_empty_list(v)) {
+            any = true;
+            group.others.push((kind.into(), v.clone()));
         }
     }
-    if let Some(v) = meta.get("age") {
-        if !is_empty_list(v) {
-            any = true;
-            group.age = read_age_list(v)?;
-        }
+    if let Some(v) = meta.get("age").filter(|v| !is_empty_list(v)) {
+        any = true;
+        group.age = read_age_list(v)?;
     }
     Ok(any.then_some(group))
 }
