@@ -84,40 +84,49 @@ pub fn go_parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// The bytes sops hashes into the MAC for a value, and the type it encrypts it as.
-fn canonical(value: &Value) -> Option<(Zeroizing<Vec<u8>>, ValueType)> {
-    let (bytes, kind) = match value {
+/// Bytes for the MAC (and for encryption): borrowed from the value where they can be.
+enum Canonical<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for Canonical<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Canonical::Borrowed(b) => b,
+            Canonical::Owned(v) => v,
+        }
+    }
+}
+
+/// The bytes sops hashes into the MAC for a value, and the type it encrypts it as. None for
+/// what sops neither encrypts nor hashes (null, empty strings).
+fn canonical(value: &Value) -> Option<(Canonical<'_>, ValueType)> {
+    let owned = |s: String| Canonical::Owned(Zeroizing::new(s.into_bytes()));
+    Some(match value {
         Value::Null => return None,
         Value::Str(s) if s.is_empty() => return None,
         Value::Bytes(b) if b.is_empty() => return None,
-        Value::Bool(b) => (if *b { b"True".to_vec() } else { b"False".to_vec() }, ValueType::Bool),
-        Value::Int(n) => (n.to_string().into_bytes(), ValueType::Int),
-        Value::Float(f) => (go_format_float(*f).into_bytes(), ValueType::Float),
-        Value::Time(t) => (t.clone().into_bytes(), ValueType::Time),
-        Value::Str(s) => (s.clone().into_bytes(), ValueType::Str),
-        Value::Bytes(b) => (b.clone(), ValueType::Str),
-    };
-    Some((Zeroizing::new(bytes), kind))
+        Value::Bool(b) => (Canonical::Borrowed(if *b { b"True" } else { b"False" }), ValueType::Bool),
+        Value::Int(n) => (owned(n.to_string()), ValueType::Int),
+        Value::Float(f) => (owned(go_format_float(*f)), ValueType::Float),
+        Value::Time(t) => (Canonical::Borrowed(t.as_bytes()), ValueType::Time),
+        Value::Str(s) => (Canonical::Borrowed(s.as_bytes()), ValueType::Str),
+        Value::Bytes(b) => (Canonical::Borrowed(b), ValueType::Str),
+    })
 }
 
 /// The MAC bytes of a decrypted value, from its type and plaintext.
-fn canonical_plaintext(plain: &Plaintext, leaf: &Leaf) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn canonical_plaintext<'a>(plain: &'a Plaintext, leaf: &Leaf) -> Result<Canonical<'a>, Error> {
     let bad = |kind| Error::BadPlaintext { path: leaf.display_path(), line: leaf.line, kind };
     let text = || std::str::from_utf8(&plain.bytes).map_err(|_| bad(plain.kind.name()));
+    let owned = |s: String| Canonical::Owned(Zeroizing::new(s.into_bytes()));
     Ok(match plain.kind {
-        ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => plain.bytes.clone(),
-        ValueType::Int => {
-            let n: i64 = text()?.parse().map_err(|_| bad("int"))?;
-            Zeroizing::new(n.to_string().into_bytes())
-        }
-        ValueType::Float => {
-            let f: f64 = parse_go_float(text()?).ok_or_else(|| bad("float"))?;
-            Zeroizing::new(go_format_float(f).into_bytes())
-        }
-        ValueType::Bool => {
-            let b = go_parse_bool(text()?).ok_or_else(|| bad("bool"))?;
-            Zeroizing::new(if b { b"True".to_vec() } else { b"False".to_vec() })
-        }
+        ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => Canonical::Borrowed(&plain.bytes),
+        ValueType::Int => owned(text()?.parse::<i64>().map_err(|_| bad("int"))?.to_string()),
+        ValueType::Float => owned(go_format_float(parse_go_float(text()?).ok_or_else(|| bad("float"))?)),
+        ValueType::Bool => Canonical::Borrowed(if go_parse_bool(text()?).ok_or_else(|| bad("bool"))? { b"True" } else { b"False" }),
     })
 }
 
@@ -137,82 +146,74 @@ pub struct Encrypted {
     pub mac: Zeroizing<String>,
 }
 
-/// What one leaf contributes: its new text (if any) and its MAC bytes (if any).
-type LeafOutcome = (Option<Replacement>, Option<Zeroizing<Vec<u8>>>);
-
 /// Encrypt every leaf the rule selects, and compute the MAC over all of them.
 pub fn encrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
     if let Rule::ByComments(kind, _) = rule {
         return Err(Error::CommentRule(kind.key()));
     }
-    let results: Vec<LeafOutcome> = leaves
+    let encrypts = |leaf: &Leaf| rule.encrypts(&leaf.path).unwrap_or(true);
+    let mut hasher = mac::MacHasher::new(mac_only);
+    for leaf in leaves.iter().filter(|l| !l.comment) {
+        if let Some((bytes, _)) = canonical(&leaf.value).filter(|_| !mac_only || encrypts(leaf)) {
+            hasher.update(&bytes);
+        }
+    }
+    let edits = leaves
         .par_iter()
         .map(|leaf| {
-            if leaf.comment {
-                return (None, None);
+            if leaf.comment || !encrypts(leaf) {
+                return None;
             }
-            let Some((bytes, kind)) = canonical(&leaf.value) else { return (None, None) };
-            let encrypt = rule.encrypts(&leaf.path).unwrap_or(true);
-            let edit = encrypt.then(|| {
-                let plaintext = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
-                Replacement::Encrypted(cipher.encrypt(plaintext, &aad(&leaf.path), kind))
-            });
-            let mac_bytes = (encrypt || !mac_only).then_some(bytes);
-            (edit, mac_bytes)
+            let (bytes, kind) = canonical(&leaf.value)?;
+            let plaintext = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
+            Some(Replacement::Encrypted(cipher.encrypt(plaintext, &aad(&leaf.path), kind)))
         })
         .collect();
-    let mut hasher = mac::MacHasher::new(mac_only);
-    let mut edits = Vec::with_capacity(results.len());
-    for (edit, mac_bytes) in results {
-        if let Some(b) = mac_bytes {
-            hasher.update(&b);
-        }
-        edits.push(edit);
-    }
     Ok(Encrypted { edits, mac: hasher.finish() })
 }
 
 /// Decrypt every encrypted leaf, and compute the MAC over the plaintexts.
 pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
-    type Step = Result<LeafOutcome, Error>;
-    let results: Vec<Step> = leaves
+    let encrypted = |leaf: &Leaf| {
+        let is_enc = matches!(&leaf.value, Value::Str(s) if value::is_encrypted(s));
+        rule.encrypts(&leaf.path).unwrap_or(is_enc)
+    };
+    let edits = leaves
         .par_iter()
-        .map(|leaf| -> Step {
+        .map(|leaf| -> Result<Option<Replacement>, Error> {
             if leaf.comment {
                 // A comment that does not decrypt is kept as it is (sops does the same).
-                let Value::Str(enc) = &leaf.value else { return Ok((None, None)) };
-                return Ok((cipher.decrypt(enc, &aad(&leaf.path)).ok().map(Replacement::Decrypted), None));
+                let Value::Str(enc) = &leaf.value else { return Ok(None) };
+                return Ok(cipher.decrypt(enc, &aad(&leaf.path)).ok().map(Replacement::Decrypted));
             }
-            let is_enc = matches!(&leaf.value, Value::Str(s) if value::is_encrypted(s));
-            let encrypted = rule.encrypts(&leaf.path).unwrap_or(is_enc);
-            if !encrypted {
-                let mac_bytes = if mac_only { None } else { canonical(&leaf.value).map(|(b, _)| b) };
-                return Ok((None, mac_bytes));
+            if !encrypted(leaf) {
+                return Ok(None);
             }
             match &leaf.value {
-                Value::Null => Ok((None, None)),
-                Value::Str(s) if s.is_empty() => Ok((None, None)),
-                Value::Str(enc) if value::is_encrypted(enc) || enc.starts_with("ENC[") => {
-                    let plain = cipher.decrypt(enc, &aad(&leaf.path)).map_err(|source| Error::Value {
-                        path: leaf.display_path(),
-                        line: leaf.line,
-                        source,
-                    })?;
-                    let mac_bytes = canonical_plaintext(&plain, leaf)?;
-                    Ok((Some(Replacement::Decrypted(plain)), Some(mac_bytes)))
-                }
+                Value::Null => Ok(None),
+                Value::Str(s) if s.is_empty() => Ok(None),
+                Value::Str(enc) if enc.starts_with("ENC[") => cipher
+                    .decrypt(enc, &aad(&leaf.path))
+                    .map(|plain| Some(Replacement::Decrypted(plain)))
+                    .map_err(|source| Error::Value { path: leaf.display_path(), line: leaf.line, source }),
                 _ => Err(Error::ExpectedEncrypted { path: leaf.display_path(), line: leaf.line }),
             }
         })
-        .collect();
+        .collect::<Result<Vec<_>, Error>>()?;
     let mut hasher = mac::MacHasher::new(mac_only);
-    let mut edits = Vec::with_capacity(results.len());
-    for step in results {
-        let (edit, mac_bytes) = step?;
-        if let Some(b) = mac_bytes {
-            hasher.update(&b);
+    for (leaf, edit) in leaves.iter().zip(&edits) {
+        if leaf.comment {
+            continue;
         }
-        edits.push(edit);
+        match edit {
+            Some(Replacement::Decrypted(plain)) => hasher.update(&canonical_plaintext(plain, leaf)?),
+            _ if mac_only => {}
+            _ => {
+                if let Some((bytes, _)) = canonical(&leaf.value) {
+                    hasher.update(&bytes);
+                }
+            }
+        }
     }
     Ok(Encrypted { edits, mac: hasher.finish() })
 }

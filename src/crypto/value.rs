@@ -54,13 +54,28 @@ impl ValueCipher {
             .encrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: plaintext, aad })
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let (data, tag) = sealed.split_at(sealed.len() - 16);
-        format!(
-            "{PREFIX}{},iv:{},tag:{},type:{}]",
-            B64.encode(data),
-            B64.encode(iv),
-            B64.encode(tag),
-            kind.name()
-        )
+        let kind = kind.name();
+        // Exact capacity: the ENC strings are most of an encrypted file, so no slack per value.
+        let len = PREFIX.len()
+            + base64::encoded_len(data.len(), true).unwrap_or(0)
+            + ",iv:".len()
+            + 44
+            + ",tag:".len()
+            + 24
+            + ",type:".len()
+            + kind.len()
+            + 1;
+        let mut out = String::with_capacity(len);
+        out.push_str(PREFIX);
+        B64.encode_string(data, &mut out);
+        out.push_str(",iv:");
+        B64.encode_string(iv, &mut out);
+        out.push_str(",tag:");
+        B64.encode_string(tag, &mut out);
+        out.push_str(",type:");
+        out.push_str(kind);
+        out.push(']');
+        out
     }
 
     /// Decrypt an `ENC[...]` string bound to `aad`.

@@ -3,6 +3,7 @@
 //! newline. Unlike sops we keep blank lines and plaintext comments where they are. Metadata is
 //! appended as `sops_<flatkey>=<value>` lines, sorted by key.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::metadata::{flatten, unflatten};
@@ -90,18 +91,18 @@ impl Document for DotenvDocument {
     }
 
     fn render(&self, edits: &[Option<Replacement>], metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
-        let mut changes: Vec<(Range<usize>, String)> = Vec::new();
+        let mut changes: Vec<(Range<usize>, Cow<'_, str>)> = Vec::new();
         for ((edit, span), leaf) in edits.iter().zip(&self.spans).zip(&self.leaves) {
             let text = match edit {
                 None => continue,
-                Some(Replacement::Encrypted(enc)) => enc.clone(),
-                Some(Replacement::Decrypted(p)) if leaf.comment || p.kind == ValueType::Comment => p.text().into_owned(),
-                Some(Replacement::Decrypted(p)) => p.text().replace('\n', "\\n"),
+                Some(Replacement::Encrypted(enc)) => Cow::Borrowed(enc.as_str()),
+                Some(Replacement::Decrypted(p)) if leaf.comment || p.kind == ValueType::Comment => p.text(),
+                Some(Replacement::Decrypted(p)) => Cow::Owned(p.text().replace('\n', "\\n")),
             };
             changes.push((span.clone(), text));
         }
         for line in &self.metadata_lines {
-            changes.push((line.clone(), String::new()));
+            changes.push((line.clone(), Cow::Borrowed("")));
         }
         let mut out = splice(&self.source, changes);
         if let Some(meta) = metadata {

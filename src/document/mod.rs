@@ -247,15 +247,18 @@ pub enum Error {
 }
 
 /// Splice replacement texts into `source`. `edits` are (byte range, new text), in any order;
-/// ranges must not overlap.
-pub fn splice(source: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
-    edits.sort_by_key(|(r, _)| r.start);
-    let extra: usize = edits.iter().map(|(_, t)| t.len()).sum();
-    let mut out = String::with_capacity(source.len() + extra);
+/// ranges must not overlap. Texts may be borrowed (`&str`), so large outputs need no copies.
+pub fn splice<S: AsRef<str>>(source: &str, mut edits: Vec<(Range<usize>, S)>) -> String {
+    if !edits.is_sorted_by_key(|(r, _)| r.start) {
+        edits.sort_by_key(|(r, _)| r.start);
+    }
+    let removed: usize = edits.iter().map(|(r, _)| r.len()).sum();
+    let added: usize = edits.iter().map(|(_, t)| t.as_ref().len()).sum();
+    let mut out = String::with_capacity((source.len() + added).saturating_sub(removed));
     let mut at = 0;
     for (range, text) in edits {
         out.push_str(&source[at..range.start]);
-        out.push_str(&text);
+        out.push_str(text.as_ref());
         at = range.end;
     }
     out.push_str(&source[at..]);
