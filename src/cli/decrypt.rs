@@ -59,10 +59,10 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         source,
         searched: found.searched,
     })?;
-    let decrypted = crypto::decrypt_with_key(doc.as_ref(), &meta, &key, !args.ignore_mac)
+    let mut decrypted = crypto::decrypt_with_key(doc.as_ref(), &meta, &key, !args.ignore_mac)
         .map_err(|source| Error::Crypto { file: file.clone(), source })?;
     let plaintext = doc
-        .render(&decrypted.edits, None)
+        .render(&mut decrypted.edits, None)
         .map_err(|source| Error::Document { file: file.clone(), source })?;
     let plaintext = zeroize::Zeroizing::new(plaintext);
     let bytes = if path.is_none() && output_format == format {

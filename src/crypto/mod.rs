@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::document::metadata::{Metadata, SOPS_VERSION};
-use crate::document::{Document, Format, Leaf, Plaintext, Replacement, Value, ValueType};
+use crate::document::{Document, Edits, Format, Leaf, Plaintext, Replacement, Value, ValueType};
 pub use data_key::DataKey;
 pub use rules::Rule;
 pub use value::ValueCipher;
@@ -148,28 +148,66 @@ pub struct Encrypted {
 
 /// Encrypt every leaf the rule selects, and compute the MAC over all of them.
 pub fn encrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
+    let mac = plaintext_mac(leaves, rule, mac_only)?;
+    let mut lazy = LazyEncryption::new(leaves, cipher, rule);
+    let edits = (0..leaves.len()).map(|i| lazy.take(i)).collect();
+    Ok(Encrypted { edits, mac })
+}
+
+/// The MAC over a plaintext document's values, in walk order.
+pub fn plaintext_mac(leaves: &[Leaf], rule: &Rule, mac_only: bool) -> Result<Zeroizing<String>, Error> {
     if let Rule::ByComments(kind, _) = rule {
         return Err(Error::CommentRule(kind.key()));
     }
-    let encrypts = |leaf: &Leaf| rule.encrypts(&leaf.path).unwrap_or(true);
     let mut hasher = mac::MacHasher::new(mac_only);
     for leaf in leaves.iter().filter(|l| !l.comment) {
-        if let Some((bytes, _)) = canonical(&leaf.value).filter(|_| !mac_only || encrypts(leaf)) {
+        if let Some((bytes, _)) = canonical(&leaf.value).filter(|_| !mac_only || rule.encrypts(&leaf.path) == Some(true)) {
             hasher.update(&bytes);
         }
     }
-    let edits = leaves
-        .par_iter()
-        .map(|leaf| {
-            if leaf.comment || !encrypts(leaf) {
-                return None;
-            }
-            let (bytes, kind) = canonical(&leaf.value)?;
-            let plaintext = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
-            Some(Replacement::Encrypted(cipher.encrypt(plaintext, &aad(&leaf.path), kind)))
-        })
-        .collect();
-    Ok(Encrypted { edits, mac: hasher.finish() })
+    Ok(hasher.finish())
+}
+
+/// Encrypts leaves a chunk at a time, in parallel, as `render` asks for them: the ciphertexts
+/// of a large file never all sit in memory beside its output.
+pub struct LazyEncryption<'a> {
+    leaves: &'a [Leaf],
+    cipher: &'a ValueCipher,
+    rule: &'a Rule,
+    chunk: std::collections::VecDeque<Option<Replacement>>,
+    chunk_start: usize,
+}
+
+/// Leaves encrypted per parallel batch.
+const CHUNK: usize = 8192;
+
+impl<'a> LazyEncryption<'a> {
+    pub fn new(leaves: &'a [Leaf], cipher: &'a ValueCipher, rule: &'a Rule) -> LazyEncryption<'a> {
+        LazyEncryption { leaves, cipher, rule, chunk: Default::default(), chunk_start: 0 }
+    }
+
+    fn encrypt_one(&self, leaf: &Leaf) -> Option<Replacement> {
+        if leaf.comment || self.rule.encrypts(&leaf.path) != Some(true) {
+            return None;
+        }
+        let (bytes, kind) = canonical(&leaf.value)?;
+        let plaintext = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
+        Some(Replacement::Encrypted(self.cipher.encrypt(plaintext, &aad(&leaf.path), kind)))
+    }
+}
+
+impl Edits for LazyEncryption<'_> {
+    fn take(&mut self, leaf: usize) -> Option<Replacement> {
+        if leaf >= self.leaves.len() {
+            return None;
+        }
+        if leaf < self.chunk_start || leaf >= self.chunk_start + self.chunk.len() {
+            let end = (leaf + CHUNK).min(self.leaves.len());
+            self.chunk = self.leaves[leaf..end].par_iter().map(|l| self.encrypt_one(l)).collect::<Vec<_>>().into();
+            self.chunk_start = leaf;
+        }
+        self.chunk[leaf - self.chunk_start].take()
+    }
 }
 
 /// Decrypt every encrypted leaf, and compute the MAC over the plaintexts.
@@ -227,9 +265,9 @@ pub fn encrypt_document(doc: &dyn Document, options: &EncryptOptions) -> Result<
         Format::Binary => (Rule::Everything, false),
         _ => (options.rule.clone(), options.mac_only_encrypted),
     };
-    let encrypted = encrypt_leaves(doc.leaves(), &cipher, &rule, mac_only)?;
+    let plaintext_mac = plaintext_mac(doc.leaves(), &rule, mac_only)?;
     let lastmodified = time::now_rfc3339();
-    let mac = seal_mac(&cipher, &encrypted.mac, &lastmodified)?;
+    let mac = seal_mac(&cipher, &plaintext_mac, &lastmodified)?;
     let metadata = Metadata {
         key_groups,
         shamir_threshold: 0,
@@ -239,7 +277,8 @@ pub fn encrypt_document(doc: &dyn Document, options: &EncryptOptions) -> Result<
         mac_only_encrypted: mac_only,
         version: SOPS_VERSION.to_string(),
     };
-    Ok(doc.render(&encrypted.edits, Some(&metadata.to_meta()))?)
+    let mut edits = LazyEncryption::new(doc.leaves(), &cipher, &rule);
+    Ok(doc.render(&mut edits, Some(&metadata.to_meta()))?)
 }
 
 /// Encrypt the MAC with `lastmodified` as AAD.

@@ -3,12 +3,11 @@
 //! newline. Unlike sops we keep blank lines and plaintext comments where they are. Metadata is
 //! appended as `sops_<flatkey>=<value>` lines, sorted by key.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use super::metadata::{flatten, unflatten};
 use super::tree::Node;
-use super::{Document, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice};
+use super::{Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Splicer, Value, ValueType};
 
 pub struct DotenvDocument {
     source: String,
@@ -90,21 +89,27 @@ impl Document for DotenvDocument {
         self.metadata.as_ref()
     }
 
-    fn render(&self, edits: &[Option<Replacement>], metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
-        let mut changes: Vec<(Range<usize>, Cow<'_, str>)> = Vec::new();
-        for ((edit, span), leaf) in edits.iter().zip(&self.spans).zip(&self.leaves) {
-            let text = match edit {
-                None => continue,
-                Some(Replacement::Encrypted(enc)) => Cow::Borrowed(enc.as_str()),
-                Some(Replacement::Decrypted(p)) if leaf.comment || p.kind == ValueType::Comment => p.text(),
-                Some(Replacement::Decrypted(p)) => Cow::Owned(p.text().replace('\n', "\\n")),
+    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+        // Leaves and metadata lines, in source order.
+        let mut pieces: Vec<(Range<usize>, Option<usize>)> = self.spans.iter().cloned().zip((0..).map(Some)).collect();
+        pieces.extend(self.metadata_lines.iter().map(|r| (r.clone(), None)));
+        pieces.sort_by_key(|(r, _)| r.start);
+        let mut out = Splicer::new(&self.source);
+        for (range, leaf) in pieces {
+            let Some(i) = leaf else {
+                out.replace(range, "");
+                continue;
             };
-            changes.push((span.clone(), text));
+            match edits.take(i) {
+                None => {}
+                Some(Replacement::Encrypted(enc)) => out.replace(range, &enc),
+                Some(Replacement::Decrypted(p)) if self.leaves[i].comment || p.kind == ValueType::Comment => {
+                    out.replace(range, &p.text())
+                }
+                Some(Replacement::Decrypted(p)) => out.replace(range, &p.text().replace('\n', "\\n")),
+            }
         }
-        for line in &self.metadata_lines {
-            changes.push((line.clone(), Cow::Borrowed("")));
-        }
-        let mut out = splice(&self.source, changes);
+        let mut out = out.finish();
         if let Some(meta) = metadata {
             let mut flat = flatten(meta);
             flat.sort_by(|a, b| a.0.cmp(&b.0));
@@ -181,21 +186,21 @@ mod tests {
         let doc = DotenvDocument::parse(SAMPLE).unwrap();
         let key = DataKey::generate();
         let cipher = ValueCipher::new(&key);
-        let enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
+        let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
         let meta = Metadata::from_meta(&crate::document::metadata::unflatten(&[
             ("lastmodified".into(), "2026-01-01T00:00:00Z".into()),
             ("mac".into(), "x".into()),
             ("version".into(), "3.11.0".into()),
         ]))
         .unwrap();
-        let encrypted = String::from_utf8(doc.render(&enc.edits, Some(&meta.to_meta())).unwrap()).unwrap();
+        let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta.to_meta())).unwrap()).unwrap();
         assert!(encrypted.starts_with("# database\nDB_PASSWORD=ENC[AES256_GCM,"));
         assert!(encrypted.contains("\n\nEMPTY=\n"));
         assert!(encrypted.ends_with("sops_lastmodified=2026-01-01T00:00:00Z\nsops_mac=x\nsops_version=3.11.0\n"));
         let doc2 = DotenvDocument::parse(&encrypted).unwrap();
         assert!(doc2.metadata().is_some());
-        let dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
+        let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
         assert_eq!(*dec.mac, *enc.mac);
-        assert_eq!(String::from_utf8(doc2.render(&dec.edits, None).unwrap()).unwrap(), SAMPLE);
+        assert_eq!(String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap(), SAMPLE);
     }
 }

@@ -207,10 +207,58 @@ pub trait Document: Send + Sync {
     /// The `sops` metadata block, when the document has one (for dotenv and INI, unflattened).
     fn metadata(&self) -> Option<&MetaValue>;
 
-    /// Write the document back: `edits[i]` replaces leaf `i` (None keeps its text as it is).
-    /// With `metadata`, the `sops` block is written (replacing the existing one, or appended in
-    /// the file's own style); without, any existing block is removed.
-    fn render(&self, edits: &[Option<Replacement>], metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error>;
+    /// Write the document back: `edits.take(i)` replaces leaf `i` (None keeps its text as it
+    /// is); take each leaf's edit once, in increasing leaf order, so large files can be encrypted
+    /// a chunk at a time while they are written. With `metadata`, the `sops` block is written
+    /// (replacing the existing one, or appended in the file's own style); without, any existing
+    /// block is removed.
+    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error>;
+}
+
+/// Where `render` gets each leaf's replacement.
+pub trait Edits {
+    /// The replacement of leaf `leaf`. Called at most once per leaf, in increasing order.
+    fn take(&mut self, leaf: usize) -> Option<Replacement>;
+}
+
+impl Edits for Vec<Option<Replacement>> {
+    fn take(&mut self, leaf: usize) -> Option<Replacement> {
+        self.get_mut(leaf).and_then(Option::take)
+    }
+}
+
+/// Builds an output by copying the source and replacing ranges, in increasing order, so no
+/// list of replacement texts is held in memory.
+pub struct Splicer<'a> {
+    source: &'a str,
+    at: usize,
+    out: String,
+}
+
+impl<'a> Splicer<'a> {
+    pub fn new(source: &'a str) -> Splicer<'a> {
+        Splicer { source, at: 0, out: String::with_capacity(source.len()) }
+    }
+
+    /// Copy the source up to `range.start`, write `text`, and skip the range. Ranges must come
+    /// in increasing order and not overlap; an empty range inserts.
+    pub fn replace(&mut self, range: Range<usize>, text: &str) {
+        debug_assert!(range.start >= self.at, "splice ranges out of order");
+        self.out.push_str(&self.source[self.at..range.start]);
+        self.out.push_str(text);
+        self.at = range.end;
+    }
+
+    /// Where the source has been copied up to.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// Copy the rest of the source and return the output.
+    pub fn finish(mut self) -> String {
+        self.out.push_str(&self.source[self.at..]);
+        self.out
+    }
 }
 
 /// Parse `input` as `format`.

@@ -31,16 +31,16 @@ pub fn round_trip(format: Format, text: &[u8]) -> Vec<u8> {
     let key = DataKey::generate();
     let cipher = ValueCipher::new(&key);
     let rule = if format == Format::Binary { Rule::Everything } else { Rule::default() };
-    let enc = encrypt_leaves(doc.leaves(), &cipher, &rule, false).unwrap();
+    let mut enc = encrypt_leaves(doc.leaves(), &cipher, &rule, false).unwrap();
     let meta = sample_metadata();
-    let encrypted = doc.render(&enc.edits, Some(&meta.to_meta())).expect("render encrypted");
+    let encrypted = doc.render(&mut enc.edits, Some(&meta.to_meta())).expect("render encrypted");
     let doc2 = parse(format, &encrypted).expect("parse encrypted");
     let read_back = Metadata::from_meta(doc2.metadata().expect("metadata present")).unwrap();
     assert_eq!(read_back.key_groups, meta.key_groups);
     assert_eq!(doc2.leaves().len(), doc.leaves().len());
-    let dec = decrypt_leaves(doc2.leaves(), &cipher, &rule, false).unwrap();
+    let mut dec = decrypt_leaves(doc2.leaves(), &cipher, &rule, false).unwrap();
     assert_eq!(*dec.mac, *enc.mac, "MAC differs between encryption and decryption");
-    doc2.render(&dec.edits, None).expect("render decrypted")
+    doc2.render(&mut dec.edits, None).expect("render decrypted")
 }
 
 fn key() -> impl Strategy<Value = String> {
