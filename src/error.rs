@@ -18,9 +18,11 @@
 //! | 12 | `--extract` path is invalid or not found |
 //! | 13 | the input is empty |
 //! | 14 | a key file already exists (keygen never overwrites) |
+//! | 15 | `.sops.yaml` is invalid, or no creation rule matches the file |
 
 use std::io;
 
+use crate::config;
 use crate::crypto;
 use crate::document;
 
@@ -42,6 +44,7 @@ pub enum ExitStatus {
     BadPath = 12,
     EmptyInput = 13,
     KeyFileExists = 14,
+    Config = 15,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,8 @@ pub enum Error {
     Empty { file: String },
     #[error("{file}: already exists; a key file is never overwritten")]
     KeyFileExists { file: String },
+    #[error(transparent)]
+    Config(#[from] config::Error),
 }
 
 fn searched_list(places: &[String]) -> String {
@@ -105,6 +110,8 @@ impl Error {
             },
             Error::Path { .. } => ExitStatus::BadPath,
             Error::KeyFileExists { .. } => ExitStatus::KeyFileExists,
+            Error::Config(config::Error::Read { source, .. }) if source.kind() != io::ErrorKind::NotFound => ExitStatus::ReadInput,
+            Error::Config(_) => ExitStatus::Config,
         }
     }
 
@@ -114,7 +121,7 @@ impl Error {
             Error::NotEncrypted { .. } => "encrypt it first with `secrets encrypt -i FILE`".into(),
             Error::AlreadyEncrypted { .. } => "decrypt it first, or edit it with `secrets edit FILE`".into(),
             Error::Keys { source: crypto::keys::Error::NoRecipients, .. } => {
-                "pass --age age1... or set SOPS_AGE_RECIPIENTS (create a key with `secrets keygen -o keys.txt`)".into()
+                "pass --age age1..., set SOPS_AGE_RECIPIENTS, or add a creation rule to .sops.yaml (create a key with `secrets keygen -o keys.txt`)".into()
             }
             Error::Keys { source: crypto::keys::Error::NoMatchingIdentity { .. }, .. } => {
                 "point SOPS_AGE_KEY_FILE or --identity at a keys file holding one of those recipients' identities".into()
@@ -127,6 +134,9 @@ impl Error {
             }
             Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => "check the file name".into(),
             Error::KeyFileExists { .. } => "choose another file name with -o, or keep the existing key".into(),
+            Error::Config(config::Error::NoMatchingRule { suggestion, .. }) => {
+                format!("pass --age age1... on the command line, or add a rule such as:\n{suggestion}")
+            }
             _ => return None,
         })
     }

@@ -1,8 +1,9 @@
 //! `secrets encrypt`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{choose_format, display_name, env, load, write_output};
+use crate::config;
 use crate::crypto::{self, EncryptOptions, Rule};
 use crate::document::metadata::RuleKind;
 use crate::error::Error;
@@ -51,7 +52,8 @@ pub struct RuleArgs {
 }
 
 impl RuleArgs {
-    fn resolve(&self) -> Result<Rule, Error> {
+    /// The rule given on the command line, if any.
+    fn resolve(&self) -> Result<Option<Rule>, Error> {
         let given: Vec<(RuleKind, &String)> = [
             (RuleKind::UnencryptedSuffix, &self.unencrypted_suffix),
             (RuleKind::EncryptedSuffix, &self.encrypted_suffix),
@@ -62,8 +64,8 @@ impl RuleArgs {
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
         .collect();
         match given.as_slice() {
-            [] => Ok(Rule::default()),
-            [(kind, arg)] => Rule::from_spec(kind, arg).map_err(|e| Error::Usage(e.to_string())),
+            [] => Ok(None),
+            [(kind, arg)] => Rule::from_spec(kind, arg).map(Some).map_err(|e| Error::Usage(e.to_string())),
             _ => Err(Error::Usage("give at most one of --unencrypted-suffix, --encrypted-suffix, --unencrypted-regex and --encrypted-regex".into())),
         }
     }
@@ -74,24 +76,61 @@ fn recipients(flags: &[String]) -> Vec<String> {
     joined.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
-pub fn run(args: EncryptArgs) -> Result<(), Error> {
+pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
     if args.in_place && args.file.as_os_str() == "-" {
         return Err(Error::Usage("--in-place cannot write to standard input".into()));
     }
     let file = display_name(&args.file);
     let name_for_type = args.filename_override.as_ref().unwrap_or(&args.file);
     let format = choose_format(args.input_type.as_deref(), name_for_type)?;
-    let rule = args.rule.resolve()?;
+    let flag_rule = args.rule.resolve()?;
+    let settings = resolve_settings(&args, flag_rule, config_flag, name_for_type)?;
     let (_, doc) = load(&args.file, format)?;
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted { file });
     }
-    let recipients = recipients(&args.age);
-    let options = EncryptOptions { recipients, rule, mac_only_encrypted: args.rule.mac_only_encrypted };
-    let bytes = crypto::encrypt_document(doc.as_ref(), &options).map_err(|source| match source {
+    let bytes = crypto::encrypt_document(doc.as_ref(), &settings).map_err(|source| match source {
         crypto::Error::Keys(source) => Error::Keys { file: file.clone(), source, searched: Vec::new() },
         source => Error::Crypto { file: file.clone(), source },
     })?;
     let in_place = args.in_place.then_some(args.file.as_path());
     write_output(&bytes, in_place, args.output.as_deref(), 0o644)
+}
+
+/// Recipients and rule: the command line (and SOPS_AGE_RECIPIENTS) first, then the creation rule
+/// of the nearest `.sops.yaml` for whatever the command line leaves open.
+fn resolve_settings(args: &EncryptArgs, flag_rule: Option<Rule>, config_flag: Option<&Path>, target: &Path) -> Result<EncryptOptions, Error> {
+    let recipients = recipients(&args.age);
+    let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
+    let config_path = config::find(config_flag.or(env_config.as_deref()), target);
+    let config = config_path.map(|p| config::Config::load(&p)).transpose()?;
+    let rule = match &config {
+        Some(cfg) => match cfg.rule_for(target) {
+            Ok(rule) => Some(rule),
+            // Keys on the command line work without a rule.
+            Err(_) if !recipients.is_empty() => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let recipients = match (recipients.is_empty(), rule) {
+        (false, _) => recipients,
+        (true, Some(rule)) if rule.key_groups.len() > 1 => {
+            return Err(Error::Usage(format!(
+                "the creation rule at line {} uses {} key groups (Shamir secret sharing), which this build cannot write yet",
+                rule.line,
+                rule.key_groups.len()
+            )));
+        }
+        (true, Some(rule)) => rule.key_groups[0].age.clone(),
+        (true, None) => Vec::new(),
+    };
+    let from_config = rule.and_then(|r| r.encryption.as_ref());
+    let rule_setting = match (flag_rule, from_config) {
+        (Some(r), _) => r,
+        (None, Some((kind, arg))) => Rule::from_spec(kind, arg).map_err(|e| Error::Usage(e.to_string()))?,
+        (None, None) => Rule::default(),
+    };
+    let mac_only_encrypted = args.rule.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
+    Ok(EncryptOptions { recipients, rule: rule_setting, mac_only_encrypted })
 }

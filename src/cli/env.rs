@@ -14,6 +14,8 @@ pub const SOPS_AGE_SSH_PRIVATE_KEY_FILE: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
 pub const SOPS_AGE_RECIPIENT: &str = "SOPS_AGE_RECIPIENT";
 /// Base of the default keys file `$XDG_CONFIG_HOME/sops/age/keys.txt`.
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// A config file to use instead of searching for `.sops.yaml`.
+pub const SOPS_CONFIG: &str = "SOPS_CONFIG";
 /// The home directory (`~/.ssh/id_ed25519`, `~/.config/sops/age/keys.txt`).
 pub const HOME: &str = "HOME";
 

@@ -24,7 +24,8 @@ Exit status:
   4  cannot write output 11  invalid sops metadata
   5  invalid document    12  --extract path invalid or not found
   6  not encrypted       13  empty input
-  7  already encrypted   14  key file already exists";
+  7  already encrypted   14  key file already exists
+                         15  .sops.yaml invalid, or no creation rule matches";
 
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
 #[derive(Parser)]
@@ -33,6 +34,9 @@ pub struct Cli {
     /// An age identity file (keys file or SSH private key), tried before the sops locations.
     #[arg(long, global = true, value_name = "FILE")]
     identity: Vec<PathBuf>,
+    /// The creation-rules file to use, instead of the nearest .sops.yaml above the target file [env: SOPS_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -83,7 +87,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Keygen(args) => keygen::run(args),
-        Command::Encrypt(args) => encrypt::run(args),
+        Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref()),
         Command::Decrypt(args) => decrypt::run(args, &cli.identity),
         Command::Filestatus(args) => filestatus(args),
     }

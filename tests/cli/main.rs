@@ -2,6 +2,7 @@
 //! interoperability) on files in temporary directories, with a scrubbed environment.
 
 mod bad_input;
+mod config;
 mod identities;
 mod interop;
 mod keygen;

@@ -1,0 +1,360 @@
+//! `.sops.yaml`: where it is, and which creation rule applies to a file.
+//!
+//! Read as sops 3.x reads it (first matching rule wins, `path_regex` searched unanchored in the
+//! file's path relative to the config's folder), with two deliberate differences: the config is
+//! found by walking up from the *file's* folder (sops walks up from the current directory), and
+//! an unknown key, a bad regex or a rule without a usable key is an error naming the line
+//! (sops ignores unknown keys, so a typo such as `agee:` silently yields a rule with no keys).
+
+mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use crate::document::metadata::RuleKind;
+use yaml::{Node, Spanned};
+
+/// The config file's name.
+pub const FILE_NAME: &str = ".sops.yaml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}: line {line}: {message}")]
+    Invalid { file: String, line: usize, message: String },
+    #[error("{file}: no creation rule matches {target}")]
+    NoMatchingRule { file: String, target: String, suggestion: String },
+}
+
+/// One `creation_rules` entry.
+#[derive(Clone, Debug)]
+pub struct CreationRule {
+    pub line: usize,
+    pub path_regex: Option<Regex>,
+    /// Key groups; a rule's flat keys form one group.
+    pub key_groups: Vec<RuleKeyGroup>,
+    pub shamir_threshold: u64,
+    pub encryption: Option<(RuleKind, String)>,
+    pub mac_only_encrypted: bool,
+}
+
+/// The recipients of one key group, and the key types in it that this tool cannot use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleKeyGroup {
+    pub age: Vec<String>,
+    pub unsupported: Vec<String>,
+}
+
+/// A loaded config.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub rules: Vec<CreationRule>,
+}
+
+/// Find the config: `explicit` (`--config` or `SOPS_CONFIG`), else the nearest `.sops.yaml`
+/// in the target's folder or above it.
+pub fn find(explicit: Option<&Path>, target: &Path) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let absolute = std::path::absolute(target).ok()?;
+    let mut dir = absolute.parent();
+    while let Some(d) = dir {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+const RULE_KEYS: &[&str] = &[
+    "path_regex",
+    "age",
+    "pgp",
+    "kms",
+    "gcp_kms",
+    "azure_keyvault",
+    "hc_vault_transit_uri",
+    "hckms",
+    "aws_profile",
+    "key_groups",
+    "shamir_threshold",
+    "unencrypted_suffix",
+    "encrypted_suffix",
+    "unencrypted_regex",
+    "encrypted_regex",
+    "unencrypted_comment_regex",
+    "encrypted_comment_regex",
+    "mac_only_encrypted",
+];
+const GROUP_KEYS: &[&str] = &["age", "pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault", "hckms", "merge"];
+const TOP_KEYS: &[&str] = &["creation_rules", "destination_rules", "stores", "secrets", "scan"];
+const UNSUPPORTED_KEY_TYPES: &[&str] = &["pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hc_vault", "hckms"];
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { file: file.clone(), source })?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let file = path.display().to_string();
+        let invalid = |line: usize, message: String| Error::Invalid { file: file.clone(), line, message };
+        let root = yaml::load(text).map_err(|(line, message)| invalid(line, format!("invalid YAML: {message}")))?;
+        let mut rules = Vec::new();
+        let Some(root) = root else {
+            return Ok(Config { path: path.to_path_buf(), rules });
+        };
+        let Node::Map(top) = &root.node else {
+            return Err(invalid(root.line, "the config must be a mapping".into()));
+        };
+        for (key, value) in top {
+            if !TOP_KEYS.contains(&key.as_str()) {
+                return Err(invalid(value.line, unknown_key(key, TOP_KEYS)));
+            }
+        }
+        if let Some((_, list)) = top.iter().find(|(k, _)| k == "creation_rules") {
+            let Node::List(items) = &list.node else {
+                return Err(invalid(list.line, "creation_rules must be a list".into()));
+            };
+            for item in items {
+                rules.push(parse_rule(item).map_err(|(line, message)| invalid(line, message))?);
+            }
+        }
+        Ok(Config { path: path.to_path_buf(), rules })
+    }
+
+    /// The folder `path_regex` is relative to.
+    pub fn base_dir(&self) -> PathBuf {
+        let absolute = std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone());
+        absolute.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// The string `path_regex` is matched against: the file's absolute path with the config's
+    /// folder stripped (a file outside it is matched by its absolute path), as sops does.
+    pub fn match_path(&self, target: &Path) -> String {
+        let absolute = std::path::absolute(target).unwrap_or_else(|_| target.to_path_buf());
+        let base = self.base_dir();
+        match absolute.strip_prefix(&base) {
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => absolute.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// The first rule that matches `target`.
+    pub fn rule_for(&self, target: &Path) -> Result<&CreationRule, Error> {
+        let rel = self.match_path(target);
+        self.rules
+            .iter()
+            .find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
+            .ok_or_else(|| Error::NoMatchingRule {
+                file: self.path.display().to_string(),
+                target: rel.clone(),
+                suggestion: format!(
+                    "creation_rules:\n  - path_regex: ^{}$\n    age: age1...",
+                    regex::escape(&rel)
+                ),
+            })
+    }
+}
+
+fn unknown_key(key: &str, known: &[&str]) -> String {
+    format!("unknown key {key:?} (known keys: {})", known.join(", "))
+}
+
+type ParseResult<T> = Result<T, (usize, String)>;
+
+fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
+    let Node::Map(entries) = &item.node else {
+        return Err((item.line, "a creation rule must be a mapping".into()));
+    };
+    let mut rule = CreationRule {
+        line: item.line,
+        path_regex: None,
+        key_groups: Vec::new(),
+        shamir_threshold: 0,
+        encryption: None,
+        mac_only_encrypted: false,
+    };
+    let mut flat = RuleKeyGroup::default();
+    let mut groups = None;
+    for (key, value) in entries {
+        let line = value.line;
+        match key.as_str() {
+            "path_regex" => {
+                let text = scalar(value, key)?;
+                rule.path_regex = Some(Regex::new(text).map_err(|e| (line, format!("invalid path_regex: {e}")))?);
+            }
+            "age" => flat.age.extend(string_list(value, key)?),
+            "aws_profile" => {}
+            "key_groups" => groups = Some(parse_groups(value)?),
+            "shamir_threshold" => {
+                rule.shamir_threshold = scalar(value, key)?
+                    .parse()
+                    .map_err(|_| (line, "shamir_threshold must be a whole number".to_string()))?
+            }
+            "mac_only_encrypted" => {
+                rule.mac_only_encrypted = match scalar(value, key)? {
+                    "true" | "True" | "TRUE" => true,
+                    "false" | "False" | "FALSE" => false,
+                    _ => return Err((line, "mac_only_encrypted must be true or false".into())),
+                }
+            }
+            k if UNSUPPORTED_KEY_TYPES.contains(&k) => {
+                if !string_list(value, key).map(|l| l.is_empty()).unwrap_or(false) {
+                    flat.unsupported.push(k.to_string());
+                }
+            }
+            k => {
+                let Some(kind) = RuleKind::ALL.into_iter().find(|r| r.key() == k) else {
+                    return Err((line, unknown_key(k, RULE_KEYS)));
+                };
+                let arg = scalar(value, key)?.to_string();
+                if matches!(kind, RuleKind::UnencryptedRegex | RuleKind::EncryptedRegex) {
+                    Regex::new(&arg).map_err(|e| (line, format!("invalid {k}: {e}")))?;
+                }
+                if let Some((existing, _)) = &rule.encryption {
+                    return Err((line, format!("{k} and {} cannot both be set", existing.key())));
+                }
+                rule.encryption = Some((kind, arg));
+            }
+        }
+    }
+    rule.key_groups = match groups {
+        Some(groups) => groups,
+        None => vec![flat],
+    };
+    let usable = rule.key_groups.iter().any(|g| !g.age.is_empty());
+    if !usable {
+        let others: Vec<&str> = rule.key_groups.iter().flat_map(|g| g.unsupported.iter().map(String::as_str)).collect();
+        let message = if others.is_empty() {
+            "the rule has no keys: add `age: age1...` (or key_groups with age entries)".to_string()
+        } else {
+            format!("the rule only has key types this tool cannot use here ({}); add an age recipient", others.join(", "))
+        };
+        return Err((item.line, message));
+    }
+    if rule.key_groups.len() > 1 && rule.shamir_threshold > rule.key_groups.len() as u64 {
+        return Err((item.line, format!(
+            "shamir_threshold {} is more than the {} key groups",
+            rule.shamir_threshold,
+            rule.key_groups.len()
+        )));
+    }
+    Ok(rule)
+}
+
+fn parse_groups(value: &Spanned) -> ParseResult<Vec<RuleKeyGroup>> {
+    let Node::List(items) = &value.node else {
+        return Err((value.line, "key_groups must be a list".into()));
+    };
+    items.iter().map(parse_group).collect()
+}
+
+fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
+    let Node::Map(entries) = &item.node else {
+        return Err((item.line, "a key group must be a mapping".into()));
+    };
+    let mut group = RuleKeyGroup::default();
+    for (key, value) in entries {
+        match key.as_str() {
+            "age" => group.age.extend(string_list(value, key)?),
+            "merge" => {
+                for merged in parse_groups(value)? {
+                    group.age.extend(merged.age);
+                    group.unsupported.extend(merged.unsupported);
+                }
+            }
+            k if GROUP_KEYS.contains(&k) => group.unsupported.push(k.to_string()),
+            k => return Err((value.line, unknown_key(k, GROUP_KEYS))),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    group.age.retain(|r| seen.insert(r.clone()));
+    Ok(group)
+}
+
+fn scalar<'a>(value: &'a Spanned, key: &str) -> ParseResult<&'a str> {
+    value.as_str().ok_or((value.line, format!("{key} must be a single value")))
+}
+
+/// A comma-separated string or a list of strings.
+fn string_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
+    match &value.node {
+        _ if value.is_null() => Ok(Vec::new()),
+        Node::Scalar(s, _) => Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()),
+        Node::List(items) => items
+            .iter()
+            .map(|i| i.as_str().map(|s| s.trim().to_string()).ok_or((i.line, format!("{key} entries must be strings"))))
+            .collect(),
+        Node::Map(_) => Err((value.line, format!("{key} must be a string or a list of strings"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const R1: &str = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq";
+
+    fn parse(text: &str) -> Result<Config, Error> {
+        Config::parse(text, Path::new("/repo/.sops.yaml"))
+    }
+
+    #[test]
+    fn first_matching_rule_wins_and_paths_are_relative_to_the_config() {
+        let cfg = parse(&format!(
+            "creation_rules:\n  - path_regex: ^prod/.*\\.yaml$\n    age: {R1}\n    encrypted_regex: ^(data|stringData)$\n  - age: [{R1}, {R1}]\n"
+        ))
+        .unwrap();
+        let prod = cfg.rule_for(Path::new("/repo/prod/app.yaml")).unwrap();
+        assert_eq!(prod.line, 2);
+        assert_eq!(prod.encryption.as_ref().unwrap().0, RuleKind::EncryptedRegex);
+        let other = cfg.rule_for(Path::new("/repo/dev/app.yaml")).unwrap();
+        assert_eq!(other.line, 5);
+        assert_eq!(other.key_groups[0].age.len(), 2);
+    }
+
+    #[test]
+    fn typos_bad_regexes_and_keyless_rules_are_errors_with_lines() {
+        let err = parse(&format!("creation_rules:\n  - path_regex: x\n    agee: {R1}\n")).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("unknown key \"agee\""), "{err}");
+        let err = parse(&format!("creation_rules:\n  - path_regex: '('\n    age: {R1}\n")).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("invalid path_regex"), "{err}");
+        let err = parse("creation_rules:\n  - path_regex: x\n    pgp: ABCDEF\n").unwrap_err().to_string();
+        assert!(err.contains("cannot use here (pgp)"), "{err}");
+        let err = parse(&format!("creation_rules:\n  - age: {R1}\n    encrypted_regex: a\n    unencrypted_suffix: b\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot both be set"), "{err}");
+    }
+
+    #[test]
+    fn no_matching_rule_names_the_file_and_suggests_one() {
+        let cfg = parse(&format!("creation_rules:\n  - path_regex: ^prod/\n    age: {R1}\n")).unwrap();
+        let err = cfg.rule_for(Path::new("/repo/dev/a.yaml")).unwrap_err();
+        assert!(err.to_string().contains("no creation rule matches dev/a.yaml"), "{err}");
+        let Error::NoMatchingRule { suggestion, .. } = err else { panic!() };
+        assert!(suggestion.contains("path_regex: ^dev/a\\.yaml$"), "{suggestion}");
+    }
+
+    #[test]
+    fn key_groups_with_merge_and_threshold() {
+        let cfg = parse(&format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{R1}]\n      - age:\n          - {R1}\n        pgp: [X]\n      - merge:\n          - age: [{R1}]\n"
+        ))
+        .unwrap();
+        let rule = &cfg.rules[0];
+        assert_eq!(rule.key_groups.len(), 3);
+        assert_eq!(rule.shamir_threshold, 2);
+        assert_eq!(rule.key_groups[1].unsupported, vec!["pgp".to_string()]);
+        assert_eq!(rule.key_groups[2].age, vec![R1.to_string()]);
+    }
+}
