@@ -113,17 +113,24 @@ fn resolve_settings(args: &EncryptArgs, flag_rule: Option<Rule>, config_flag: Op
         },
         None => None,
     };
-    let recipients = match (recipients.is_empty(), rule) {
-        (false, _) => recipients,
-        (true, Some(rule)) if rule.key_groups.len() > 1 => {
-            return Err(Error::Usage(format!(
-                "the creation rule at line {} uses {} key groups (Shamir secret sharing), which this build cannot write yet",
-                rule.line,
-                rule.key_groups.len()
-            )));
+    let (key_groups, shamir_threshold) = match (recipients.is_empty(), rule) {
+        (false, _) => (vec![recipients], 0),
+        (true, Some(rule)) => {
+            if let Some(i) = rule.key_groups.iter().position(|g| g.age.is_empty()) {
+                return Err(config::Error::Invalid {
+                    file: config.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default(),
+                    line: rule.line,
+                    message: format!(
+                        "key group {} has only key types this tool cannot use here ({}); add an age recipient to it",
+                        i + 1,
+                        rule.key_groups[i].unsupported.join(", ")
+                    ),
+                }
+                .into());
+            }
+            (rule.key_groups.iter().map(|g| g.age.clone()).collect(), rule.shamir_threshold)
         }
-        (true, Some(rule)) => rule.key_groups[0].age.clone(),
-        (true, None) => Vec::new(),
+        (true, None) => (vec![Vec::new()], 0),
     };
     let from_config = rule.and_then(|r| r.encryption.as_ref());
     let rule_setting = match (flag_rule, from_config) {
@@ -132,5 +139,5 @@ fn resolve_settings(args: &EncryptArgs, flag_rule: Option<Rule>, config_flag: Op
         (None, None) => Rule::default(),
     };
     let mac_only_encrypted = args.rule.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
-    Ok(EncryptOptions { recipients, rule: rule_setting, mac_only_encrypted })
+    Ok(EncryptOptions { key_groups, shamir_threshold, rule: rule_setting, mac_only_encrypted })
 }

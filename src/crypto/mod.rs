@@ -5,6 +5,7 @@ pub mod data_key;
 pub mod keys;
 pub mod mac;
 pub mod rules;
+pub mod shamir;
 pub mod time;
 pub mod value;
 
@@ -46,7 +47,10 @@ pub enum Error {
 
 /// How to encrypt a new file.
 pub struct EncryptOptions {
-    pub recipients: Vec<String>,
+    /// The recipients of each key group; more than one group splits the data key (Shamir).
+    pub key_groups: Vec<Vec<String>>,
+    /// Groups needed to recover the key (0: all of them).
+    pub shamir_threshold: u64,
     pub rule: Rule,
     pub mac_only_encrypted: bool,
 }
@@ -259,7 +263,12 @@ pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_on
 /// Encrypt a plaintext document for the recipients; returns the encrypted file's bytes.
 pub fn encrypt_document(doc: &dyn Document, options: &EncryptOptions) -> Result<Vec<u8>, Error> {
     let key = DataKey::generate();
-    let key_groups = keys::wrap_for_recipients(&key, &options.recipients)?;
+    let key_groups = keys::wrap_for_groups(&key, &options.key_groups, options.shamir_threshold)?;
+    let shamir_threshold = match key_groups.len() {
+        1 => 0,
+        n if options.shamir_threshold == 0 => n as u64,
+        _ => options.shamir_threshold,
+    };
     let cipher = ValueCipher::new(&key);
     let (rule, mac_only) = match doc.format() {
         Format::Binary => (Rule::Everything, false),
@@ -270,7 +279,7 @@ pub fn encrypt_document(doc: &dyn Document, options: &EncryptOptions) -> Result<
     let mac = seal_mac(&cipher, &plaintext_mac, &lastmodified)?;
     let metadata = Metadata {
         key_groups,
-        shamir_threshold: 0,
+        shamir_threshold,
         lastmodified,
         mac,
         rule: rule.spec(),
