@@ -8,6 +8,7 @@
 pub mod dotenv;
 pub mod metadata;
 pub mod tree;
+pub mod yaml;
 
 use std::fmt;
 use std::ops::Range;
@@ -214,6 +215,7 @@ pub trait Document: Send + Sync {
 pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
     match format {
         Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(utf8(input)?)?)),
+        Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(utf8(input)?)?)),
         other => Err(Error::Unsupported { format: other, what: "this format is not implemented yet".into() }),
     }
 }
