@@ -33,6 +33,8 @@ enum Site {
     Scalar { node: usize, alias: Option<usize>, base_col: usize },
     /// The `ENC[...]` text of an encrypted comment (after the `#`).
     Comment(Range<usize>),
+    /// A list item `- ENC[...,type:comment]` (how sops writes a comment inside a list).
+    ItemComment(usize),
 }
 
 /// Where each document's `sops` block is, or would go.
@@ -67,6 +69,8 @@ fn invalid(message: impl Into<String>) -> Error {
 struct Point {
     start: usize,
     path: Vec<String>,
+    /// For a mapping key or a sequence item: the column of the key or of the item's dash.
+    item_col: Option<usize>,
 }
 
 struct Walker<'a> {
@@ -82,7 +86,7 @@ impl Walker<'_> {
     fn walk(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
         let node = &self.parsed.nodes[id];
         if alias.is_none() {
-            self.points.push(Point { start: node.start, path: path.clone() });
+            self.points.push(Point { start: node.start, path: path.clone(), item_col: None });
         }
         match &node.kind {
             Kind::Scalar(s) => {
@@ -99,7 +103,19 @@ impl Walker<'_> {
             }
             Kind::Seq(items) => {
                 for &item in items {
-                    let col = self.parsed.nodes[item].col.saturating_sub(2);
+                    let n = &self.parsed.nodes[item];
+                    let col = n.col.saturating_sub(2);
+                    if alias.is_none() && !n.flow {
+                        self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(col) });
+                    }
+                    // sops writes a comment inside a list as an item `- ENC[...,type:comment]`.
+                    if let Kind::Scalar(s) = &n.kind {
+                        if alias.is_none() && !n.flow && s.style == ScalarStyle::Plain && is_comment_enc(&s.value) {
+                            self.leaves.push(Leaf { path: path.clone(), value: Value::Str(s.value.clone()), spelling: None, comment: true, line: n.line });
+                            self.sites.push(Site::ItemComment(item));
+                            continue;
+                        }
+                    }
                     self.walk(item, path, alias, col, false)?;
                 }
             }
@@ -115,7 +131,8 @@ impl Walker<'_> {
                         });
                     }
                     if alias.is_none() {
-                        self.points.push(Point { start: self.parsed.nodes[k].start, path: path.clone() });
+                        let n = &self.parsed.nodes[k];
+                        self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(n.col) });
                     }
                     if root && key == "sops" {
                         continue;
@@ -159,6 +176,10 @@ impl Walker<'_> {
             message: format!("line {}: a mapping key must be a scalar", self.parsed.nodes[k].line),
         })
     }
+}
+
+fn is_comment_enc(s: &str) -> bool {
+    crate::crypto::value::is_encrypted(s) && s.ends_with(",type:comment]")
 }
 
 /// A scalar as sops types it, and the spelling to encrypt when Go reads it as the same value.
@@ -497,17 +518,24 @@ fn find_comments(
                 let own_line = source[line_start..i].trim().is_empty();
                 let doc = parsed.docs.iter().position(|d| i < d.end).unwrap_or(parsed.docs.len().saturating_sub(1));
                 let pts = doc_points.get(doc).map(|r| &points[r.clone()]).unwrap_or(&[]);
+                let col = source[line_start..i].chars().count();
+                let deepest = |start: usize| pts.iter().filter(|p| p.start == start).max_by_key(|p| p.path.len()).map(|p| p.path.clone());
                 let path = if own_line {
-                    // The next node: the deepest one starting there.
-                    let next = pts.iter().filter(|p| p.start > i).map(|p| p.start).min();
-                    next.and_then(|s| pts.iter().filter(|p| p.start == s).max_by_key(|p| p.path.len()))
-                        .map(|p| p.path.clone())
-                        .unwrap_or_default()
+                    // A comment belongs with the next item at its indentation; a comment
+                    // indented deeper than the next item trails the block above it.
+                    let next = pts.iter().filter(|p| p.start > i && p.item_col.is_some()).min_by_key(|p| p.start);
+                    match next {
+                        Some(n) if n.item_col.unwrap_or(0) >= col => deepest(n.start).unwrap_or_default(),
+                        _ => pts
+                            .iter()
+                            .filter(|p| p.start < i && p.item_col.is_some_and(|c| c <= col))
+                            .max_by_key(|p| p.start)
+                            .map(|p| p.path.clone())
+                            .unwrap_or_default(),
+                    }
                 } else {
                     let prev = pts.iter().filter(|p| p.start < i).map(|p| p.start).max();
-                    prev.and_then(|s| pts.iter().filter(|p| p.start == s).max_by_key(|p| p.path.len()))
-                        .map(|p| p.path.clone())
-                        .unwrap_or_default()
+                    prev.and_then(deepest).unwrap_or_default()
                 };
                 let line = source[..i].matches('\n').count() + 1;
                 leaves.push(Leaf { path, value: Value::Str(text.to_string()), spelling: None, comment: true, line });
@@ -540,6 +568,16 @@ impl Document for YamlDocument {
             match site {
                 Site::Scalar { alias: Some(_), .. } => {}
                 Site::Scalar { node, base_col, alias: None } => changes.push(self.render_scalar(*node, *base_col, edit)),
+                Site::ItemComment(node) => {
+                    let n = &self.parsed.nodes[*node];
+                    let text = match edit {
+                        Replacement::Encrypted(enc) => enc.clone(),
+                        Replacement::Decrypted(p) => format!("#{}", p.text().replace('\n', " ")),
+                    };
+                    let before = self.source[..n.start].trim_end_matches([' ', '\t']);
+                    let start = if matches!(edit, Replacement::Decrypted(_)) && before.ends_with('-') { before.len() - 1 } else { n.start };
+                    changes.push((start..n.end, text));
+                }
                 Site::Comment(range) => {
                     let text = match edit {
                         Replacement::Encrypted(enc) => enc.clone(),
