@@ -8,6 +8,7 @@
 pub mod dotenv;
 pub mod metadata;
 pub mod tree;
+pub mod yaml;
 
 #[cfg(test)]
 mod roundtrip_tests;
@@ -265,6 +266,7 @@ impl<'a> Splicer<'a> {
 pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
     match format {
         Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(utf8(input)?)?)),
+        Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(utf8(input)?)?)),
         other => Err(Error::Unsupported { format: other, what: "this format is not implemented yet".into() }),
     }
 }

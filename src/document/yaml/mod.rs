@@ -1,0 +1,756 @@
+//! YAML, as sops reads it (go-yaml v3 typing, aliases expanded, every document of a stream),
+//! written back by splicing new scalar texts into the untouched source.
+//!
+//! Cases where byte-exactness yields to sops compatibility:
+//! * an alias whose copy holds an encrypted value is replaced by an expanded flow copy
+//!   (`{"k": "ENC[...]"}`): sops encrypts each copy under its own path, so an alias to
+//!   ciphertext would not decrypt; after decryption the copy stays expanded;
+//! * a folded block scalar (`>`) is encrypted as a plain `ENC[...]` and comes back as a literal
+//!   block or a quoted string; double-quoted strings come back with minimal escaping;
+//! * a timestamp (`2024-01-15`) comes back in sops's RFC 3339 form (`2024-01-15T00:00:00Z`);
+//! * inside flow collections, a plain scalar is encrypted as `'ENC[...]'` and a single-quoted
+//!   one comes back plain when it can be;
+//! * a file without a final newline gets one before the appended `sops` block.
+
+mod meta;
+mod parse;
+mod scalar;
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use saphyr_parser::ScalarStyle;
+
+use self::parse::{Kind, Parsed};
+use self::scalar::{Resolved, atoi_matches, double_quoted, literal_block, parse_float_matches, plain_safe, resolve_plain, single_quoted, single_safe};
+use super::tree::Node as TreeNode;
+use super::{Document, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice};
+
+/// Where a leaf is in the source.
+#[derive(Clone, Debug)]
+enum Site {
+    /// A scalar node; `alias` is the outermost alias node it was reached through (the copy).
+    Scalar { node: usize, alias: Option<usize>, base_col: usize },
+    /// The `ENC[...]` text of an encrypted comment (after the `#`).
+    Comment(Range<usize>),
+    /// A list item `- ENC[...,type:comment]` (how sops writes a comment inside a list).
+    ItemComment(usize),
+}
+
+/// Where each document's `sops` block is, or would go.
+#[derive(Clone, Debug)]
+struct Block {
+    /// An existing block: from the start of the `sops:` line to the end of its last line.
+    existing: Option<Range<usize>>,
+    insert_at: usize,
+    /// Column of the top-level keys.
+    indent: usize,
+    /// The top-level mapping is in flow style: no block can be appended.
+    flow: bool,
+}
+
+pub struct YamlDocument {
+    source: String,
+    parsed: Parsed,
+    leaves: Vec<Leaf>,
+    sites: Vec<Site>,
+    /// For each alias node that was expanded: the range of leaf indices of its copy.
+    alias_leaves: Vec<(usize, Range<usize>)>,
+    metadata: Option<MetaValue>,
+    blocks: Vec<Block>,
+    step: usize,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::Invalid { format: Format::Yaml, message: message.into() }
+}
+
+/// A comment anchor: a node start and the path a comment just before it belongs to.
+struct Point {
+    start: usize,
+    path: Vec<String>,
+    /// For a mapping key or a sequence item: the column of the key or of the item's dash.
+    item_col: Option<usize>,
+}
+
+struct Walker<'a> {
+    parsed: &'a Parsed,
+    leaves: Vec<Leaf>,
+    sites: Vec<Site>,
+    alias_leaves: Vec<(usize, Range<usize>)>,
+    points: Vec<Point>,
+    alias_stack: Vec<usize>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
+        let node = &self.parsed.nodes[id];
+        if alias.is_none() {
+            self.points.push(Point { start: node.start, path: path.clone(), item_col: None });
+        }
+        match &node.kind {
+            Kind::Scalar(s) => {
+                let (value, spelling) = typed(s).map_err(|message| Error::AtPath {
+                    path: super::display_path(path),
+                    message: format!("line {}: {message}", node.line),
+                })?;
+                let line = match alias {
+                    Some(a) => self.parsed.nodes[a].line,
+                    None => node.line,
+                };
+                self.leaves.push(Leaf { path: path.clone(), value, spelling, comment: false, line });
+                self.sites.push(Site::Scalar { node: id, alias, base_col });
+            }
+            Kind::Seq(items) => {
+                for &item in items {
+                    let n = &self.parsed.nodes[item];
+                    let col = n.col.saturating_sub(2);
+                    if alias.is_none() && !n.flow {
+                        self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(col) });
+                    }
+                    // sops writes a comment inside a list as an item `- ENC[...,type:comment]`.
+                    if let Kind::Scalar(s) = &n.kind {
+                        if alias.is_none() && !n.flow && s.style == ScalarStyle::Plain && is_comment_enc(&s.value) {
+                            self.leaves.push(Leaf { path: path.clone(), value: Value::Str(s.value.clone()), spelling: None, comment: true, line: n.line });
+                            self.sites.push(Site::ItemComment(item));
+                            continue;
+                        }
+                    }
+                    self.walk(item, path, alias, col, false)?;
+                }
+            }
+            Kind::Map(pairs) => {
+                let mut seen = HashSet::new();
+                for &(k, v) in pairs {
+                    let key = self.key_text(k, path)?;
+                    if !seen.insert(key.clone()) {
+                        path.push(key);
+                        return Err(Error::AtPath {
+                            path: super::display_path(path),
+                            message: format!("line {}: duplicate key", self.parsed.nodes[k].line),
+                        });
+                    }
+                    if alias.is_none() {
+                        let n = &self.parsed.nodes[k];
+                        self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(n.col) });
+                    }
+                    if root && key == "sops" {
+                        continue;
+                    }
+                    let key_col = self.parsed.nodes[k].col;
+                    path.push(key);
+                    self.walk(v, path, alias, key_col, false)?;
+                    path.pop();
+                }
+            }
+            Kind::Alias(target) => {
+                if self.alias_stack.contains(target) {
+                    return Err(Error::AtPath {
+                        path: super::display_path(path),
+                        message: format!("line {}: recursive alias", node.line),
+                    });
+                }
+                self.alias_stack.push(*target);
+                let first = self.leaves.len();
+                self.walk(*target, path, Some(alias.unwrap_or(id)), base_col, false)?;
+                self.alias_stack.pop();
+                if alias.is_none() {
+                    self.alias_leaves.push((id, first..self.leaves.len()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn key_text(&self, k: usize, path: &[String]) -> Result<String, Error> {
+        let mut id = k;
+        for _ in 0..64 {
+            match &self.parsed.nodes[id].kind {
+                Kind::Scalar(s) => return Ok(s.value.clone()),
+                Kind::Alias(t) => id = *t,
+                _ => break,
+            }
+        }
+        Err(Error::AtPath {
+            path: super::display_path(path),
+            message: format!("line {}: a mapping key must be a scalar", self.parsed.nodes[k].line),
+        })
+    }
+}
+
+fn is_comment_enc(s: &str) -> bool {
+    crate::crypto::value::is_encrypted(s) && s.ends_with(",type:comment]")
+}
+
+/// A scalar as sops types it, and the spelling to encrypt when Go reads it as the same value.
+fn typed(s: &parse::Scalar) -> Result<(Value, Option<String>), String> {
+    let text = s.value.as_str();
+    let resolved = match &s.tag {
+        None if s.style == ScalarStyle::Plain => resolve_plain(text),
+        None => Resolved::Str,
+        Some(tag) if tag.handle == "tag:yaml.org,2002:" => {
+            let want = tag.suffix.as_str();
+            match want {
+                "int" | "float" | "bool" | "null" | "timestamp" => {
+                    let r = resolve_plain(text);
+                    let ok = matches!(
+                        (want, &r),
+                        ("int", Resolved::Int(_)) | ("float", Resolved::Float(_)) | ("bool", Resolved::Bool(_)) | ("null", Resolved::Null) | ("timestamp", Resolved::Time(_))
+                    );
+                    match (want, r) {
+                        (_, r) if ok => r,
+                        ("float", Resolved::Int(n)) => Resolved::Float(n as f64),
+                        _ => return Err(format!("the value does not read as its !!{want} tag")),
+                    }
+                }
+                _ => Resolved::Str,
+            }
+        }
+        Some(_) => Resolved::Str,
+    };
+    Ok(match resolved {
+        Resolved::Null => (Value::Null, None),
+        Resolved::Bool(b) => (Value::Bool(b), Some(text.to_string())),
+        Resolved::Int(n) => (Value::Int(n), atoi_matches(text, n).then(|| text.to_string())),
+        Resolved::Uint => return Err("an integer above 9223372036854775807 (sops cannot walk uint64 values)".into()),
+        Resolved::Float(f) => (Value::Float(f), parse_float_matches(text, f).then(|| text.to_string())),
+        Resolved::Time(t) => (Value::Time(t), None),
+        Resolved::Str => (Value::Str(s.value.clone()), None),
+    })
+}
+
+impl YamlDocument {
+    pub fn parse(source: &str) -> Result<YamlDocument, Error> {
+        if source.trim().is_empty() {
+            return Err(Error::Empty);
+        }
+        let parsed = parse::parse(source)?;
+        if parsed.docs.is_empty() {
+            return Err(Error::Empty);
+        }
+        let mut walker = Walker {
+            parsed: &parsed,
+            leaves: Vec::new(),
+            sites: Vec::new(),
+            alias_leaves: Vec::new(),
+            points: Vec::new(),
+            alias_stack: Vec::new(),
+        };
+        let mut blocks = Vec::new();
+        let mut metadata = None;
+        let mut doc_points = Vec::new();
+        for (index, doc) in parsed.docs.iter().enumerate() {
+            let root = &parsed.nodes[doc.root];
+            let Kind::Map(pairs) = &root.kind else {
+                return Err(invalid(format!(
+                    "document {} (line {}): the top level must be a mapping, as sops requires",
+                    index + 1,
+                    root.line
+                )));
+            };
+            let first_point = walker.points.len();
+            walker.walk(doc.root, &mut Vec::new(), None, 0, true)?;
+            doc_points.push(first_point..walker.points.len());
+            let mut existing = None;
+            for &(k, v) in pairs {
+                if matches!(&parsed.nodes[k].kind, Kind::Scalar(s) if s.value == "sops") {
+                    if index == 0 {
+                        metadata = Some(meta::read(&parsed.nodes, v, 0));
+                    }
+                    let start = source[..parsed.nodes[k].start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+                    let end = subtree_end(&parsed, v);
+                    let end = match source[end..].find('\n') {
+                        _ if end > 0 && source.as_bytes()[end - 1] == b'\n' => end,
+                        Some(i) => end + i + 1,
+                        None => source.len(),
+                    };
+                    existing = Some(start..end);
+                }
+            }
+            blocks.push(Block { existing, insert_at: doc.end, indent: root.col, flow: root.flow });
+        }
+        let step = indent_step(&parsed).unwrap_or(4);
+        let Walker { mut leaves, mut sites, alias_leaves, points, .. } = walker;
+        find_comments(source, &parsed, &points, &doc_points, &mut leaves, &mut sites);
+        Ok(YamlDocument { source: source.to_string(), parsed, leaves, sites, alias_leaves, metadata, blocks, step })
+    }
+
+    fn scalar(&self, node: usize) -> &parse::Scalar {
+        match &self.parsed.nodes[node].kind {
+            Kind::Scalar(s) => s,
+            _ => unreachable!("a leaf site is a scalar"),
+        }
+    }
+
+    /// The new text of a scalar leaf for an edit.
+    fn render_scalar(&self, node: usize, base_col: usize, edit: &Replacement) -> (Range<usize>, String) {
+        let n = &self.parsed.nodes[node];
+        let s = self.scalar(node);
+        let src = &self.source;
+        // Replace a block scalar (header to end of content) by a one-line scalar.
+        let inline = |text: String| -> (Range<usize>, String) {
+            let b = s.block.as_ref().expect("a block scalar");
+            let mut out = text;
+            out.push_str(&src[b.header.end..b.header_line_end]);
+            if b.content.end > b.header_line_end {
+                out.push('\n');
+            }
+            (b.header.start..b.content.end, out)
+        };
+        let block_style = matches!(s.style, ScalarStyle::Literal | ScalarStyle::Folded);
+        match edit {
+            Replacement::Encrypted(enc) => match s.style {
+                ScalarStyle::Plain if n.flow => (s.text.clone(), single_quoted(enc)),
+                ScalarStyle::Plain => (s.text.clone(), enc.clone()),
+                ScalarStyle::SingleQuoted => (s.text.clone(), single_quoted(enc)),
+                ScalarStyle::DoubleQuoted => (s.text.clone(), double_quoted(enc)),
+                ScalarStyle::Literal => {
+                    let b = s.block.as_ref().expect("a block scalar");
+                    if b.content.is_empty() {
+                        return inline(enc.clone());
+                    }
+                    let mut text = " ".repeat(b.indent);
+                    text.push_str(enc);
+                    if src[..b.content.end].ends_with('\n') {
+                        text.push('\n');
+                    }
+                    (b.content.clone(), text)
+                }
+                ScalarStyle::Folded => inline(enc.clone()),
+            },
+            Replacement::Decrypted(p) => {
+                let text = p.text();
+                match p.kind {
+                    ValueType::Str | ValueType::Bytes | ValueType::Comment => {
+                        let st = text.as_ref();
+                        if block_style {
+                            let b = s.block.as_ref().expect("a block scalar");
+                            if let Some((chomp, body)) = literal_block(st, b.indent, b.chomp, b.indicator.is_some()) {
+                                let mut out = String::from("|");
+                                if let Some(d) = b.indicator {
+                                    out.push((b'0' + d) as char);
+                                }
+                                if chomp != ' ' {
+                                    out.push(chomp);
+                                }
+                                out.push_str(&src[b.header.end..b.header_line_end]);
+                                out.push('\n');
+                                out.push_str(&body);
+                                return (b.header.start..b.content.end, out);
+                            }
+                            return inline(double_quoted(st));
+                        }
+                        let written = match s.style {
+                            ScalarStyle::Plain if plain_safe(st, n.flow) => st.to_string(),
+                            ScalarStyle::Plain if s.tag.is_some() && scalar::plain_text_safe(st, n.flow) => st.to_string(),
+                            ScalarStyle::Plain => {
+                                if let Some(r) = self.plain_to_literal(s, base_col, st) {
+                                    return r;
+                                }
+                                double_quoted(st)
+                            }
+                            ScalarStyle::SingleQuoted if n.flow && plain_safe(st, true) => st.to_string(),
+                            ScalarStyle::SingleQuoted if single_safe(st) => single_quoted(st),
+                            _ => double_quoted(st),
+                        };
+                        (s.text.clone(), written)
+                    }
+                    _ => {
+                        let t = match (p.kind, text.as_ref()) {
+                            (ValueType::Float, "+Inf" | "Inf") => ".inf".to_string(),
+                            (ValueType::Float, "-Inf") => "-.inf".to_string(),
+                            (ValueType::Float, "NaN") => ".nan".to_string(),
+                            (_, t) => t.to_string(),
+                        };
+                        if block_style { inline(t) } else { (s.text.clone(), t) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A plain one-line scalar in block context, alone at the end of its line, rewritten as a
+    /// literal block (for a decrypted multi-line string).
+    fn plain_to_literal(&self, s: &parse::Scalar, base_col: usize, value: &str) -> Option<(Range<usize>, String)> {
+        if !value.contains('\n') {
+            return None;
+        }
+        let src = &self.source;
+        let rest_end = src[s.text.end..].find('\n').map(|i| s.text.end + i + 1)?;
+        if !src[s.text.end..rest_end].trim().is_empty() || src[s.text.clone()].contains('\n') {
+            return None;
+        }
+        let (chomp, body) = literal_block(value, base_col + self.step, ' ', false)?;
+        let mut out = String::from("|");
+        if chomp != ' ' {
+            out.push(chomp);
+        }
+        out.push('\n');
+        out.push_str(&body);
+        Some((s.text.start..rest_end, out))
+    }
+
+    /// An aliased subtree written out in flow style, with the edits of its copy applied.
+    fn flow_copy(&self, id: usize, edits: &mut std::slice::Iter<'_, Option<Replacement>>, depth: usize) -> String {
+        let node = &self.parsed.nodes[id];
+        match &node.kind {
+            Kind::Scalar(s) => {
+                let edit = edits.next().and_then(|e| e.as_ref());
+                let (value, _) = typed(s).unwrap_or((Value::Str(s.value.clone()), None));
+                match edit {
+                    Some(Replacement::Encrypted(enc)) => double_quoted(enc),
+                    Some(Replacement::Decrypted(p)) => match p.kind {
+                        ValueType::Str | ValueType::Bytes | ValueType::Comment => double_quoted(&p.text()),
+                        _ => p.text().into_owned(),
+                    },
+                    None => match value {
+                        Value::Null => "null".into(),
+                        Value::Str(v) => double_quoted(&v),
+                        _ => s.value.clone(),
+                    },
+                }
+            }
+            Kind::Seq(items) => {
+                let parts: Vec<String> = items.iter().map(|&i| self.flow_copy(i, edits, depth + 1)).collect();
+                format!("[{}]", parts.join(", "))
+            }
+            Kind::Map(pairs) => {
+                let parts: Vec<String> = pairs
+                    .iter()
+                    .map(|&(k, v)| {
+                        let key = match &self.parsed.nodes[k].kind {
+                            Kind::Scalar(s) => s.value.clone(),
+                            Kind::Alias(t) => match &self.parsed.nodes[*t].kind {
+                                Kind::Scalar(s) => s.value.clone(),
+                                _ => String::new(),
+                            },
+                            _ => String::new(),
+                        };
+                        format!("{}: {}", double_quoted(&key), self.flow_copy(v, edits, depth + 1))
+                    })
+                    .collect();
+                format!("{{{}}}", parts.join(", "))
+            }
+            Kind::Alias(t) => self.flow_copy(*t, edits, depth + 1),
+        }
+    }
+}
+
+/// The end of a node's text, including all its descendants.
+fn subtree_end(parsed: &Parsed, id: usize) -> usize {
+    let n = &parsed.nodes[id];
+    let mut end = n.end;
+    match &n.kind {
+        Kind::Seq(items) => {
+            for &i in items {
+                end = end.max(subtree_end(parsed, i));
+            }
+        }
+        Kind::Map(pairs) => {
+            for &(k, v) in pairs {
+                end = end.max(subtree_end(parsed, k)).max(subtree_end(parsed, v));
+            }
+        }
+        _ => {}
+    }
+    end
+}
+
+/// The indentation step: the first block mapping nested in a block mapping.
+fn indent_step(parsed: &Parsed) -> Option<usize> {
+    for n in &parsed.nodes {
+        if let Kind::Map(pairs) = &n.kind {
+            if n.flow {
+                continue;
+            }
+            for &(k, v) in pairs {
+                let child = &parsed.nodes[v];
+                if let Kind::Map(_) = child.kind {
+                    let key = &parsed.nodes[k];
+                    if !child.flow && child.line > key.line && child.col > key.col {
+                        return Some(child.col - key.col);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Find `#ENC[...]` comments (outside every scalar) and add them as comment leaves.
+fn find_comments(
+    source: &str,
+    parsed: &Parsed,
+    points: &[Point],
+    doc_points: &[Range<usize>],
+    leaves: &mut Vec<Leaf>,
+    sites: &mut Vec<Site>,
+) {
+    if !source.contains("#ENC[") {
+        return;
+    }
+    let mut taken: Vec<Range<usize>> = parsed
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            Kind::Scalar(s) => Some(s.text.clone()),
+            _ => None,
+        })
+        .collect();
+    taken.sort_by_key(|r| r.start);
+    let b = source.as_bytes();
+    let mut ti = 0;
+    let mut i = 0;
+    while i < b.len() {
+        while ti < taken.len() && taken[ti].end <= i {
+            ti += 1;
+        }
+        if ti < taken.len() && taken[ti].start <= i {
+            i = taken[ti].end.max(i + 1);
+            continue;
+        }
+        if b[i] == b'#' && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r')) {
+            let end = source[i..].find('\n').map(|k| i + k).unwrap_or(source.len());
+            let text_end = if end > i && b[end - 1] == b'\r' { end - 1 } else { end };
+            let text = &source[i + 1..text_end];
+            if crate::crypto::value::is_encrypted(text) {
+                let line_start = source[..i].rfind('\n').map(|k| k + 1).unwrap_or(0);
+                let own_line = source[line_start..i].trim().is_empty();
+                let doc = parsed.docs.iter().position(|d| i < d.end).unwrap_or(parsed.docs.len().saturating_sub(1));
+                let pts = doc_points.get(doc).map(|r| &points[r.clone()]).unwrap_or(&[]);
+                let col = source[line_start..i].chars().count();
+                let deepest = |start: usize| pts.iter().filter(|p| p.start == start).max_by_key(|p| p.path.len()).map(|p| p.path.clone());
+                let path = if own_line {
+                    // A comment belongs with the next item at its indentation; a comment
+                    // indented deeper than the next item trails the block above it.
+                    let next = pts.iter().filter(|p| p.start > i && p.item_col.is_some()).min_by_key(|p| p.start);
+                    match next {
+                        Some(n) if n.item_col.unwrap_or(0) >= col => deepest(n.start).unwrap_or_default(),
+                        _ => pts
+                            .iter()
+                            .filter(|p| p.start < i && p.item_col.is_some_and(|c| c <= col))
+                            .max_by_key(|p| p.start)
+                            .map(|p| p.path.clone())
+                            .unwrap_or_default(),
+                    }
+                } else {
+                    let prev = pts.iter().filter(|p| p.start < i).map(|p| p.start).max();
+                    prev.and_then(deepest).unwrap_or_default()
+                };
+                let line = source[..i].matches('\n').count() + 1;
+                leaves.push(Leaf { path, value: Value::Str(text.to_string()), spelling: None, comment: true, line });
+                sites.push(Site::Comment(i + 1..text_end));
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+}
+
+impl Document for YamlDocument {
+    fn format(&self) -> Format {
+        Format::Yaml
+    }
+
+    fn leaves(&self) -> &[Leaf] {
+        &self.leaves
+    }
+
+    fn metadata(&self) -> Option<&MetaValue> {
+        self.metadata.as_ref()
+    }
+
+    fn render(&self, edits: &[Option<Replacement>], metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+        let mut changes: Vec<(Range<usize>, String)> = Vec::new();
+        for (site, edit) in self.sites.iter().zip(edits) {
+            let Some(edit) = edit else { continue };
+            match site {
+                Site::Scalar { alias: Some(_), .. } => {}
+                Site::Scalar { node, base_col, alias: None } => changes.push(self.render_scalar(*node, *base_col, edit)),
+                Site::ItemComment(node) => {
+                    let n = &self.parsed.nodes[*node];
+                    let text = match edit {
+                        Replacement::Encrypted(enc) => enc.clone(),
+                        Replacement::Decrypted(p) => format!("#{}", p.text().replace('\n', " ")),
+                    };
+                    let before = self.source[..n.start].trim_end_matches([' ', '\t']);
+                    let start = if matches!(edit, Replacement::Decrypted(_)) && before.ends_with('-') { before.len() - 1 } else { n.start };
+                    changes.push((start..n.end, text));
+                }
+                Site::Comment(range) => {
+                    let text = match edit {
+                        Replacement::Encrypted(enc) => enc.clone(),
+                        Replacement::Decrypted(p) => p.text().replace('\n', " "),
+                    };
+                    changes.push((range.clone(), text));
+                }
+            }
+        }
+        for (alias, range) in &self.alias_leaves {
+            let slice = &edits[range.start.min(edits.len())..range.end.min(edits.len())];
+            if slice.iter().any(Option::is_some) {
+                let Kind::Alias(target) = self.parsed.nodes[*alias].kind else { continue };
+                let text = self.flow_copy(target, &mut slice.iter(), 0);
+                let n = &self.parsed.nodes[*alias];
+                changes.push((n.start..n.end, text));
+            }
+        }
+        for block in &self.blocks {
+            let text = match metadata {
+                Some(meta) => {
+                    if block.flow {
+                        return Err(Error::Unsupported {
+                            format: Format::Yaml,
+                            what: "the sops block cannot be added to a top-level flow mapping ({...}); write the top level in block style".into(),
+                        });
+                    }
+                    meta::write(meta, block.indent, self.step)
+                }
+                None => String::new(),
+            };
+            match &block.existing {
+                Some(range) => changes.push((range.clone(), text)),
+                None if !text.is_empty() => {
+                    let at = block.insert_at;
+                    let lead = if at > 0 && !self.source[..at].ends_with('\n') { "\n" } else { "" };
+                    changes.push((at..at, format!("{lead}{text}")));
+                }
+                None => {}
+            }
+        }
+        Ok(splice(&self.source, changes).into_bytes())
+    }
+}
+
+/// A plaintext YAML document (the first of a stream) as a tree.
+pub fn load_tree(source: &str) -> Result<TreeNode, Error> {
+    let parsed = parse::parse(source)?;
+    let doc = parsed.docs.first().ok_or(Error::Empty)?;
+    to_tree(&parsed, doc.root, 0)
+}
+
+fn to_tree(parsed: &Parsed, id: usize, depth: usize) -> Result<TreeNode, Error> {
+    if depth > 256 {
+        return Err(invalid("aliases nest too deeply"));
+    }
+    let node = &parsed.nodes[id];
+    Ok(match &node.kind {
+        Kind::Scalar(s) => match typed(s).map_err(|m| invalid(format!("line {}: {m}", node.line)))?.0 {
+            Value::Null => TreeNode::Null,
+            Value::Bool(b) => TreeNode::Bool(b),
+            Value::Int(n) => TreeNode::Int(n),
+            Value::Float(f) => TreeNode::Float(f),
+            Value::Time(t) => TreeNode::Str(t),
+            Value::Str(s) => TreeNode::Str(s),
+            Value::Bytes(b) => TreeNode::Str(String::from_utf8_lossy(&b).into_owned()),
+        },
+        Kind::Seq(items) => TreeNode::List(items.iter().map(|&i| to_tree(parsed, i, depth + 1)).collect::<Result<_, _>>()?),
+        Kind::Map(pairs) => {
+            let mut out = Vec::new();
+            for &(k, v) in pairs {
+                let key = match to_tree(parsed, k, depth + 1)? {
+                    TreeNode::Map(_) | TreeNode::List(_) => {
+                        return Err(invalid(format!("line {}: a mapping key must be a scalar", parsed.nodes[k].line)));
+                    }
+                    TreeNode::Str(s) => s,
+                    other => other.scalar_text().unwrap_or_default(),
+                };
+                out.push((key, to_tree(parsed, v, depth + 1)?));
+            }
+            TreeNode::Map(out)
+        }
+        Kind::Alias(t) => to_tree(parsed, *t, depth + 1)?,
+    })
+}
+
+/// Write a tree as block-style YAML with a 2-space indent.
+pub fn emit_tree(node: &TreeNode) -> String {
+    let mut out = String::new();
+    match node {
+        TreeNode::Map(items) if !items.is_empty() => emit_map(&mut out, items, 0),
+        TreeNode::List(items) if !items.is_empty() => emit_list(&mut out, items, 0),
+        scalar => {
+            out.push_str(&emit_scalar(scalar, 0));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn emit_scalar(node: &TreeNode, indent: usize) -> String {
+    match node {
+        TreeNode::Null => "null".into(),
+        TreeNode::Bool(b) => b.to_string(),
+        TreeNode::Int(n) => n.to_string(),
+        TreeNode::Float(f) if f.is_nan() => ".nan".into(),
+        TreeNode::Float(f) if f.is_infinite() => (if *f > 0.0 { ".inf" } else { "-.inf" }).into(),
+        TreeNode::Float(f) => {
+            let t = crate::crypto::go_format_float(*f);
+            if t.contains(['.', 'e']) { t } else { format!("{t}.0") }
+        }
+        TreeNode::Str(s) if s.contains('\n') => match literal_block(s, indent, ' ', false) {
+            Some((chomp, body)) => {
+                let mut out = String::from("|");
+                if chomp != ' ' {
+                    out.push(chomp);
+                }
+                out.push('\n');
+                out.push_str(body.strip_suffix('\n').unwrap_or(&body));
+                out
+            }
+            None => double_quoted(s),
+        },
+        TreeNode::Str(s) if s.is_empty() => "\"\"".into(),
+        TreeNode::Str(s) => scalar::block_string(s),
+        TreeNode::List(_) => "[]".into(),
+        TreeNode::Map(_) => "{}".into(),
+    }
+}
+
+fn emit_map(out: &mut String, items: &[(String, TreeNode)], indent: usize) {
+    for (i, (k, v)) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend(std::iter::repeat_n(' ', indent));
+        }
+        out.push_str(&if k.is_empty() { "\"\"".to_string() } else { scalar::block_string(k) });
+        out.push(':');
+        match v {
+            TreeNode::Map(m) if !m.is_empty() => {
+                out.push('\n');
+                out.extend(std::iter::repeat_n(' ', indent + 2));
+                emit_map(out, m, indent + 2);
+            }
+            TreeNode::List(l) if !l.is_empty() => {
+                out.push('\n');
+                out.extend(std::iter::repeat_n(' ', indent + 2));
+                emit_list(out, l, indent + 2);
+            }
+            s => {
+                out.push(' ');
+                out.push_str(&emit_scalar(s, indent + 2));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn emit_list(out: &mut String, items: &[TreeNode], indent: usize) {
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend(std::iter::repeat_n(' ', indent));
+        }
+        out.push_str("- ");
+        match v {
+            TreeNode::Map(m) if !m.is_empty() => emit_map(out, m, indent + 2),
+            TreeNode::List(l) if !l.is_empty() => emit_list(out, l, indent + 2),
+            s => {
+                out.push_str(&emit_scalar(s, indent + 2));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,527 @@
+//! YAML source → a node arena with exact byte ranges, from saphyr-parser's spanned events.
+//!
+//! saphyr's markers count characters, so every marker is converted to a byte offset. Its spans
+//! include a scalar's anchor and tag, may run past a quoted scalar's closing quote, and start a
+//! block scalar after its header; the exact ranges are computed here from the source text.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, SpannedEventReceiver, Tag};
+
+use crate::document::{Error, Format};
+
+/// Where a block scalar's pieces are.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// The header indicators (`|`, `>-`, `|2+`), without the rest of the header line.
+    pub header: Range<usize>,
+    /// The end of the header line, before its line break.
+    pub header_line_end: usize,
+    /// The content lines, from the start of the first line to the end of the last one (with its
+    /// line break when it has one). For keep chomping (`+`), trailing blank lines are included.
+    pub content: Range<usize>,
+    /// The content indentation, in spaces.
+    pub indent: usize,
+    /// The explicit indentation indicator digit, if any.
+    pub indicator: Option<u8>,
+    /// `-`, `+`, or ' ' (clip).
+    pub chomp: char,
+}
+
+#[derive(Clone, Debug)]
+pub struct Scalar {
+    pub value: String,
+    pub style: ScalarStyle,
+    pub tag: Option<Tag>,
+    /// The scalar's own text: a plain scalar's characters, a quoted scalar with its quotes, a
+    /// block scalar from its header to the end of its content.
+    pub text: Range<usize>,
+    pub block: Option<Block>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Kind {
+    Scalar(Scalar),
+    Seq(Vec<usize>),
+    Map(Vec<(usize, usize)>),
+    /// An alias, resolved to the anchored node.
+    Alias(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub kind: Kind,
+    /// Start of the node's own text (after anchor and tag for scalars; the first key of a block
+    /// mapping; the bracket of a flow collection).
+    pub start: usize,
+    /// End of the node's text (for collections, the closing bracket or the end of the last child).
+    pub end: usize,
+    /// 1-based line and 0-based column (in characters) of `start`.
+    pub line: usize,
+    pub col: usize,
+    /// Inside a flow collection, or a flow collection itself.
+    pub flow: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Doc {
+    pub root: usize,
+    /// Byte offset where the document's text ends: the next `---`/`...` marker, or the end.
+    pub end: usize,
+}
+
+pub struct Parsed {
+    pub nodes: Vec<Node>,
+    pub docs: Vec<Doc>,
+}
+
+/// Character index → byte offset.
+struct Offsets {
+    table: Option<Vec<usize>>,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Offsets {
+        if text.is_ascii() {
+            return Offsets { table: None, len: text.len() };
+        }
+        let mut table: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        table.push(text.len());
+        Offsets { table: Some(table), len: text.len() }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.table {
+            None => char_index.min(self.len),
+            Some(t) => t.get(char_index).copied().unwrap_or(self.len),
+        }
+    }
+}
+
+struct Collect<'a> {
+    events: Vec<(Event<'a>, Span)>,
+}
+
+impl<'a> SpannedEventReceiver<'a> for Collect<'a> {
+    fn on_event(&mut self, ev: Event<'a>, span: Span) {
+        self.events.push((ev, span));
+    }
+}
+
+fn syntax(line: usize, column: usize, message: impl Into<String>) -> Error {
+    Error::Syntax { format: Format::Yaml, line, column, message: message.into() }
+}
+
+fn scan_error(e: &ScanError) -> Error {
+    let info = e.info();
+    // Messages that quote the input are replaced: an error must never show a value's text.
+    let message = if info.contains('`') || info.contains('\'') { "unexpected character" } else { info };
+    syntax(e.marker().line(), e.marker().col() + 1, message)
+}
+
+/// Parse all documents of `text`.
+pub fn parse(text: &str) -> Result<Parsed, Error> {
+    let mut collect = Collect { events: Vec::new() };
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut collect, true).map_err(|e| scan_error(&e))?;
+    Builder::new(text).build(collect.events)
+}
+
+enum Open {
+    Seq(usize),
+    Map { node: usize, key: Option<usize> },
+}
+
+struct Builder<'t> {
+    text: &'t str,
+    offsets: Offsets,
+    nodes: Vec<Node>,
+    docs: Vec<Doc>,
+    stack: Vec<Open>,
+    anchors: HashMap<usize, usize>,
+    root: Option<usize>,
+    /// End of the previous event, for finding block scalar headers.
+    last_end: usize,
+    flow_depth: usize,
+}
+
+impl<'t> Builder<'t> {
+    fn new(text: &'t str) -> Builder<'t> {
+        Builder {
+            text,
+            offsets: Offsets::new(text),
+            nodes: Vec::new(),
+            docs: Vec::new(),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            last_end: 0,
+            flow_depth: 0,
+        }
+    }
+
+    fn build(mut self, events: Vec<(Event<'_>, Span)>) -> Result<Parsed, Error> {
+        for (ev, span) in events {
+            let start = self.offsets.byte(span.start.index());
+            let end = self.offsets.byte(span.end.index());
+            let (line, col) = (span.start.line(), span.start.col());
+            match ev {
+                Event::DocumentStart(_) => {
+                    self.anchors.clear();
+                    self.root = None;
+                }
+                Event::DocumentEnd => {
+                    let root = match self.root.take() {
+                        Some(r) => r,
+                        None => return Err(syntax(line, col + 1, "empty document")),
+                    };
+                    self.docs.push(Doc { root, end: start });
+                }
+                Event::Scalar(value, style, anchor, tag) => {
+                    let id = self.scalar(value.into_owned(), style, tag.map(|t| t.into_owned()), start, end, line)?;
+                    if anchor != 0 {
+                        self.anchors.insert(anchor, id);
+                    }
+                    self.attach(id)?;
+                }
+                Event::Alias(anchor) => {
+                    let target = *self
+                        .anchors
+                        .get(&anchor)
+                        .ok_or_else(|| syntax(line, col + 1, "alias to an unknown anchor"))?;
+                    let id = self.push(Kind::Alias(target), start, end, line, col);
+                    self.attach(id)?;
+                }
+                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    let is_map = matches!(ev, Event::MappingStart(..));
+                    let own = skip_properties(self.text, start);
+                    let flow = self.text[own..].starts_with(if is_map { '{' } else { '[' });
+                    if flow {
+                        self.flow_depth += 1;
+                    }
+                    let node_start = if flow { own } else { start };
+                    let (line, col) = if flow { line_col(self.text, own) } else { (line, col) };
+                    let kind = if is_map { Kind::Map(Vec::new()) } else { Kind::Seq(Vec::new()) };
+                    let id = self.push(kind, node_start, node_start, line, col);
+                    if anchor != 0 {
+                        self.anchors.insert(anchor, id);
+                    }
+                    self.attach(id)?;
+                    self.stack.push(if is_map { Open::Map { node: id, key: None } } else { Open::Seq(id) });
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let id = match self.stack.pop() {
+                        Some(Open::Seq(id)) | Some(Open::Map { node: id, .. }) => id,
+                        None => return Err(syntax(line, col + 1, "unbalanced collection")),
+                    };
+                    let node_end = if self.nodes[id].flow && self.text[..end].ends_with(['}', ']']) {
+                        self.flow_depth = self.flow_depth.saturating_sub(1);
+                        end
+                    } else {
+                        if self.nodes[id].flow {
+                            self.flow_depth = self.flow_depth.saturating_sub(1);
+                        }
+                        self.last_child_end(id)
+                    };
+                    self.nodes[id].end = node_end;
+                }
+                Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            }
+            if end > self.last_end {
+                self.last_end = end;
+            }
+        }
+        Ok(Parsed { nodes: self.nodes, docs: self.docs })
+    }
+
+    fn last_child_end(&self, id: usize) -> usize {
+        let n = &self.nodes[id];
+        match &n.kind {
+            Kind::Seq(items) => items.last().map(|&c| self.nodes[c].end).unwrap_or(n.start),
+            Kind::Map(pairs) => pairs.last().map(|&(_, v)| self.nodes[v].end).unwrap_or(n.start),
+            _ => n.end,
+        }
+    }
+
+    fn push(&mut self, kind: Kind, start: usize, end: usize, line: usize, col: usize) -> usize {
+        let flow = self.flow_depth > 0;
+        self.nodes.push(Node { kind, start, end, line, col, flow });
+        self.nodes.len() - 1
+    }
+
+    fn attach(&mut self, id: usize) -> Result<(), Error> {
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(id);
+            }
+            Some(Open::Seq(s)) => {
+                let s = *s;
+                if let Kind::Seq(items) = &mut self.nodes[s].kind {
+                    items.push(id);
+                }
+            }
+            Some(Open::Map { node, key }) => match key.take() {
+                None => *key = Some(id),
+                Some(k) => {
+                    let node = *node;
+                    if let Kind::Map(pairs) = &mut self.nodes[node].kind {
+                        pairs.push((k, id));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn scalar(
+        &mut self,
+        value: String,
+        style: ScalarStyle,
+        tag: Option<Tag>,
+        start: usize,
+        end: usize,
+        line: usize,
+    ) -> Result<usize, Error> {
+        let text = self.text;
+        let (range, block) = match style {
+            ScalarStyle::Plain => {
+                let s = skip_properties(text, start);
+                if s >= end {
+                    // An empty (null) scalar: a zero-width range where it would be.
+                    (start.min(end)..start.min(end), None)
+                } else {
+                    let e = s + text[s..end].trim_end().len();
+                    (s..e, None)
+                }
+            }
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                let s = skip_properties(text, start);
+                let e = quoted_end(text, s).ok_or_else(|| {
+                    let (l, c) = line_col(text, s);
+                    syntax(l, c + 1, "unterminated quoted scalar")
+                })?;
+                (s..e, None)
+            }
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                let block = block_scalar(text, self.last_end, &value).ok_or_else(|| {
+                    syntax(line, 1, "could not locate the block scalar's header or content")
+                })?;
+                (block.header.start..block.content.end, Some(block))
+            }
+        };
+        let (line, col) = line_col(text, range.start);
+        let scalar = Scalar { value, style, tag, text: range.clone(), block };
+        if !check_scalar(text, &scalar) {
+            return Err(syntax(line, col + 1, "could not locate the scalar's text exactly"));
+        }
+        Ok(self.push(Kind::Scalar(scalar), range.start, range.end, line, col))
+    }
+}
+
+/// 1-based line and 0-based column (in characters) of a byte offset.
+pub fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    (line, text[line_start..at].chars().count())
+}
+
+/// Skip anchors (`&a`), tags (`!t`, `!!str`, `!<...>`) and the blanks between them.
+pub fn skip_properties(text: &str, mut at: usize) -> usize {
+    let b = text.as_bytes();
+    loop {
+        match b.get(at) {
+            Some(b'&') | Some(b'!') => {
+                while at < b.len() && !matches!(b[at], b' ' | b'\t' | b'\n' | b'\r') {
+                    at += 1;
+                }
+                while at < b.len() && matches!(b[at], b' ' | b'\t' | b'\n' | b'\r') {
+                    at += 1;
+                }
+            }
+            _ => return at,
+        }
+    }
+}
+
+/// The end (after the closing quote) of a quoted scalar starting at `start`.
+fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let q = *b.get(start)?;
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if q == b'"' => i += 2,
+            c if c == q => {
+                if q == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                } else {
+                    return Some(i + 1);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Find a block scalar: its header after `from` (skipping `:`, `-`, `?`, blanks, properties and
+/// comments), then its content lines by indentation.
+fn block_scalar(text: &str, from: usize, value: &str) -> Option<Block> {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'|' | b'>' => break,
+            b'&' | b'!' => {
+                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b':' | b'-' | b'?' | b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            _ => return None,
+        }
+    }
+    let header_start = i;
+    let mut j = i + 1;
+    let mut indicator = None;
+    let mut chomp = ' ';
+    while j < b.len() {
+        match b[j] {
+            c @ b'1'..=b'9' if indicator.is_none() => indicator = Some(c - b'0'),
+            b'-' | b'+' if chomp == ' ' => chomp = b[j] as char,
+            _ => break,
+        }
+        j += 1;
+    }
+    let header = header_start..j;
+    let header_line_end = text[j..].find('\n').map(|k| j + k).unwrap_or(text.len());
+    let header_line_end = if header_line_end > j && b[header_line_end - 1] == b'\r' { header_line_end - 1 } else { header_line_end };
+    let content_start = (text[j..].find('\n').map(|k| j + k + 1)).unwrap_or(text.len());
+    // Lines after the header.
+    let mut lines: Vec<(usize, usize)> = Vec::new(); // (start, end incl. newline)
+    let mut at = content_start;
+    while at < text.len() {
+        let end = text[at..].find('\n').map(|k| at + k + 1).unwrap_or(text.len());
+        lines.push((at, end));
+        at = end;
+    }
+    let is_blank = |(s, e): (usize, usize)| text[s..e].trim_matches([' ', '\n', '\r']).is_empty();
+    let indent_of = |(s, e): (usize, usize)| text[s..e].bytes().take_while(|&c| c == b' ').count();
+    let indent = match indicator {
+        Some(_) => {
+            // The content indentation from the first non-blank line and the value's first line.
+            let first = lines.iter().copied().find(|&l| !is_blank(l));
+            match first {
+                Some(l) => {
+                    let line_text = text[l.0..l.1].trim_end_matches(['\n', '\r']);
+                    let vline = value.trim_start_matches('\n').split('\n').next().unwrap_or("");
+                    line_text.len().checked_sub(vline.len())?
+                }
+                None => 0,
+            }
+        }
+        None => lines.iter().copied().find(|&l| !is_blank(l)).map(indent_of).unwrap_or(0),
+    };
+    // Content lines: blank ones, or indented at least `indent`.
+    let mut last_nonblank = None;
+    let mut last_any = None;
+    for (k, &l) in lines.iter().enumerate() {
+        if is_blank(l) {
+            // A blank line with more indentation than the content is still content.
+            last_any = Some(k);
+            continue;
+        }
+        if indent == 0 || indent_of(l) < indent {
+            break;
+        }
+        last_nonblank = Some(k);
+        last_any = Some(k);
+    }
+    let content_end = match (chomp, last_nonblank, last_any) {
+        ('+', _, Some(k)) => lines[k].1,
+        (_, Some(k), _) => lines[k].1,
+        _ => content_start,
+    };
+    let content = content_start..content_end.max(content_start);
+    Some(Block { header, header_line_end, content, indent, indicator, chomp })
+}
+
+/// Check that a scalar's range holds text that reads as its value (as far as cheaply possible),
+/// so a wrong span never corrupts a file.
+fn check_scalar(text: &str, s: &Scalar) -> bool {
+    let src = &text[s.text.clone()];
+    match s.style {
+        ScalarStyle::Plain => {
+            if !src.contains('\n') {
+                return src == s.value;
+            }
+            let folded: Vec<&str> = src.split('\n').map(|l| l.trim_matches([' ', '\t', '\r'])).collect();
+            let mut out = String::new();
+            let mut pending_breaks = 0;
+            for (i, l) in folded.iter().enumerate() {
+                if i == 0 {
+                    out.push_str(l);
+                    continue;
+                }
+                if l.is_empty() {
+                    pending_breaks += 1;
+                    continue;
+                }
+                if pending_breaks == 0 {
+                    out.push(' ');
+                } else {
+                    out.extend(std::iter::repeat_n('\n', pending_breaks));
+                }
+                pending_breaks = 0;
+                out.push_str(l);
+            }
+            out == s.value
+        }
+        ScalarStyle::SingleQuoted => src.starts_with('\'') && src.ends_with('\'') && src.len() >= 2,
+        ScalarStyle::DoubleQuoted => src.starts_with('"') && src.ends_with('"') && src.len() >= 2,
+        ScalarStyle::Literal => {
+            let Some(b) = &s.block else { return false };
+            if !matches!(&text[b.header.start..b.header.start + 1], "|") {
+                return false;
+            }
+            literal_value(&text[b.content.clone()], b.indent, b.chomp) == s.value
+        }
+        ScalarStyle::Folded => {
+            let Some(b) = &s.block else { return false };
+            &text[b.header.start..b.header.start + 1] == ">"
+        }
+    }
+}
+
+/// The value of a literal block scalar from its content lines.
+pub fn literal_value(content: &str, indent: usize, chomp: char) -> String {
+    let mut out = String::new();
+    for line in content.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let body = body.strip_suffix('\r').unwrap_or(body);
+        let spaces = body.bytes().take_while(|&c| c == b' ').count();
+        out.push_str(&body[spaces.min(indent)..]);
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    let trimmed = out.trim_end_matches('\n').len();
+    match chomp {
+        '+' => {}
+        '-' => out.truncate(trimmed),
+        _ => {
+            if trimmed < out.len() {
+                out.truncate(trimmed + 1);
+            }
+        }
+    }
+    out
+}
