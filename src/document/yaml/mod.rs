@@ -24,7 +24,7 @@ use saphyr_parser::ScalarStyle;
 use self::parse::{Kind, Parsed};
 use self::scalar::{Resolved, atoi_matches, double_quoted, literal_block, parse_float_matches, plain_safe, resolve_plain, single_quoted, single_safe};
 use super::tree::Node as TreeNode;
-use super::{Document, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice};
+use super::{Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice};
 
 /// Where a leaf is in the source.
 #[derive(Clone, Debug)]
@@ -561,7 +561,10 @@ impl Document for YamlDocument {
         self.metadata.as_ref()
     }
 
-    fn render(&self, edits: &[Option<Replacement>], metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+        // Alias copies need their leaves' edits again when an alias is expanded, so take them all.
+        let edits: Vec<Option<Replacement>> = (0..self.leaves.len()).map(|i| edits.take(i)).collect();
+        let edits = &edits[..];
         let mut changes: Vec<(Range<usize>, String)> = Vec::new();
         for (site, edit) in self.sites.iter().zip(edits) {
             let Some(edit) = edit else { continue };
