@@ -7,6 +7,7 @@
 
 pub mod dotenv;
 pub mod metadata;
+pub mod toml;
 pub mod tree;
 
 use std::fmt;
@@ -214,6 +215,7 @@ pub trait Document: Send + Sync {
 pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
     match format {
         Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(utf8(input)?)?)),
+        Format::Toml => Ok(Box::new(toml::TomlDocument::parse(utf8(input)?)?)),
         other => Err(Error::Unsupported { format: other, what: "this format is not implemented yet".into() }),
     }
 }
