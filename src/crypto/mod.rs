@@ -128,20 +128,62 @@ fn canonical_plaintext<'a>(plain: &'a Plaintext, leaf: &Leaf) -> Result<Canonica
     let owned = |s: String| Canonical::Owned(Zeroizing::new(s.into_bytes()));
     Ok(match plain.kind {
         ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => Canonical::Borrowed(&plain.bytes),
-        ValueType::Int => owned(text()?.parse::<i64>().map_err(|_| bad("int"))?.to_string()),
+        ValueType::Int => owned(parse_int_literal(text()?).ok_or_else(|| bad("int"))?.to_string()),
         ValueType::Float => owned(go_format_float(parse_go_float(text()?).ok_or_else(|| bad("float"))?)),
         ValueType::Bool => Canonical::Borrowed(if go_parse_bool(text()?).ok_or_else(|| bad("bool"))? { b"True" } else { b"False" }),
     })
 }
 
-/// Go's `strconv.ParseFloat` for the spellings sops and our adapters write.
+/// Go's `strconv.ParseFloat` for the spellings sops and our adapters write (Go, like TOML, also
+/// accepts `_` between digits: `1_000.5`).
 pub fn parse_go_float(s: &str) -> Option<f64> {
     match s {
         "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
         "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
-        "NaN" | "nan" => Some(f64::NAN),
+        "NaN" | "nan" | "+nan" | "-nan" => Some(f64::NAN),
+        _ if s.contains('_') => underscores_between_digits(s).then(|| s.replace('_', "").parse().ok()).flatten(),
         _ => s.parse().ok(),
     }
+}
+
+/// An integer in Go's `strconv.ParseInt(s, 0, 64)` syntax, which covers every TOML integer:
+/// optional sign, `0x`/`0o`/`0b` prefixes, `_` between digits (and after a prefix).
+pub fn parse_int_literal(s: &str) -> Option<i64> {
+    let (negative, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &body[2..]),
+        Some("0o") => (8, &body[2..]),
+        Some("0b") => (2, &body[2..]),
+        _ => (10, body),
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    if digits.contains('_') {
+        let checked = if radix == 10 { digits } else { &body[1..] };
+        if !underscores_between_digits(checked) {
+            return None;
+        }
+    }
+    let magnitude = u64::from_str_radix(&digits.replace('_', ""), radix).ok()?;
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// Every `_` sits between two alphanumerics (digits, or a base letter before the first digit).
+fn underscores_between_digits(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().all(|(i, c)| {
+        *c != b'_' || (i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_alphanumeric() && b[i + 1].is_ascii_alphanumeric())
+    })
 }
 
 /// What encryption of the leaves produced.
@@ -354,5 +396,24 @@ mod tests {
         assert_eq!(go_format_float(1.5), "1.5");
         assert_eq!(go_format_float(12345678901234567890.0), "12345678901234567000");
         assert_eq!(go_format_float(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn integer_and_float_literals_parse_like_go_base_0() {
+        assert_eq!(parse_int_literal("31"), Some(31));
+        assert_eq!(parse_int_literal("+31"), Some(31));
+        assert_eq!(parse_int_literal("-1_000"), Some(-1000));
+        assert_eq!(parse_int_literal("0x1F"), Some(31));
+        assert_eq!(parse_int_literal("0xdead_beef"), Some(0xdead_beef));
+        assert_eq!(parse_int_literal("0o755"), Some(0o755));
+        assert_eq!(parse_int_literal("0b1101"), Some(13));
+        assert_eq!(parse_int_literal("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int_literal("9223372036854775808"), None);
+        for bad in ["", "_1", "1_", "1__0", "0x", "--1", "0x-1", "1.5", "abc"] {
+            assert_eq!(parse_int_literal(bad), None, "{bad}");
+        }
+        assert_eq!(parse_go_float("1_000.5"), Some(1000.5));
+        assert_eq!(parse_go_float("1_000_"), None);
+        assert!(parse_go_float("-nan").unwrap().is_nan());
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod dotenv;
 pub mod metadata;
+pub mod toml;
 pub mod tree;
 pub mod yaml;
 
@@ -267,6 +268,7 @@ pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
     match format {
         Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(utf8(input)?)?)),
         Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(utf8(input)?)?)),
+        Format::Toml => Ok(Box::new(toml::TomlDocument::parse(utf8(input)?)?)),
         other => Err(Error::Unsupported { format: other, what: "this format is not implemented yet".into() }),
     }
 }

@@ -102,6 +102,7 @@ pub fn load(format: Format, text: &str) -> Result<Node, Error> {
     match format {
         Format::Dotenv => super::dotenv::load_tree(text),
         Format::Yaml => super::yaml::load_tree(text),
+        Format::Toml => super::toml::load_tree(text),
         Format::Binary => Ok(Node::Map(vec![("data".into(), Node::Str(text.to_string()))])),
         other => Err(Error::Unsupported { format: other, what: "conversion from this format is not implemented yet".into() }),
     }
@@ -112,6 +113,7 @@ pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
     match format {
         Format::Dotenv => super::dotenv::emit_tree(node),
         Format::Yaml => Ok(super::yaml::emit_tree(node)),
+        Format::Toml => super::toml::emit_tree(node),
         other => Err(Error::Unsupported { format: other, what: "conversion to this format is not implemented yet".into() }),
     }
 }

@@ -26,13 +26,13 @@ fn meta() -> MetaValue {
 fn round_trip_with(source: &str, rule: &Rule) -> String {
     let doc = YamlDocument::parse(source).unwrap_or_else(|e| panic!("parse: {e}\n{source}"));
     let cipher = ValueCipher::new(&DataKey::generate());
-    let enc = encrypt_leaves(&doc.leaves, &cipher, rule, false).unwrap();
-    let encrypted = String::from_utf8(doc.render(&enc.edits, Some(&meta())).unwrap()).unwrap();
+    let mut enc = encrypt_leaves(&doc.leaves, &cipher, rule, false).unwrap();
+    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
     let doc2 = YamlDocument::parse(&encrypted).unwrap_or_else(|e| panic!("re-parse: {e}\n{encrypted}"));
     assert_eq!(doc2.metadata(), Some(&meta()), "{encrypted}");
-    let dec = decrypt_leaves(&doc2.leaves, &cipher, rule, false).unwrap_or_else(|e| panic!("decrypt: {e}\n{encrypted}"));
+    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, rule, false).unwrap_or_else(|e| panic!("decrypt: {e}\n{encrypted}"));
     assert_eq!(*dec.mac, *enc.mac, "MAC differs\n{encrypted}");
-    let back = String::from_utf8(doc2.render(&dec.edits, None).unwrap()).unwrap();
+    let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
     assert_eq!(back, source, "round trip differs; encrypted:\n{encrypted}");
     encrypted
 }
@@ -398,12 +398,12 @@ fn non_canonical_spellings_come_back_canonical() {
     let source = "octal: 010\nhex: 0x1F\nunder: 1_000\nstamp: 2001-12-14T21:59:43.10-05:00\nmulti: plain that\n  continues\nflow: ['q', \"d\", p]\n";
     let doc = YamlDocument::parse(source).unwrap();
     let cipher = ValueCipher::new(&DataKey::generate());
-    let enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
-    let encrypted = String::from_utf8(doc.render(&enc.edits, Some(&meta())).unwrap()).unwrap();
+    let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
+    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
     let doc2 = YamlDocument::parse(&encrypted).unwrap();
-    let dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
+    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
     assert_eq!(*dec.mac, *enc.mac);
-    let back = String::from_utf8(doc2.render(&dec.edits, None).unwrap()).unwrap();
+    let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
     assert_eq!(
         back,
         "octal: 8\nhex: 31\nunder: 1000\nstamp: 2001-12-14T21:59:43.1-05:00\nmulti: plain that continues\nflow: [q, \"d\", p]\n"
@@ -415,12 +415,12 @@ fn folded_scalars_and_timestamps_come_back_in_sops_form() {
     let source = "a: >\n  folded\n  text\nd: 2024-01-15\n";
     let doc = YamlDocument::parse(source).unwrap();
     let cipher = ValueCipher::new(&DataKey::generate());
-    let enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
-    let encrypted = String::from_utf8(doc.render(&enc.edits, Some(&meta())).unwrap()).unwrap();
+    let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
+    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
     assert!(encrypted.starts_with("a: ENC[AES256_GCM,"), "{encrypted}");
     let doc2 = YamlDocument::parse(&encrypted).unwrap();
-    let dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
-    let back = String::from_utf8(doc2.render(&dec.edits, None).unwrap()).unwrap();
+    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
+    let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
     assert_eq!(back, "a: |\n    folded text\nd: 2024-01-15T00:00:00Z\n");
 }
 
@@ -443,9 +443,9 @@ fn metadata_is_appended_to_every_document_in_the_file_style() {
 fn a_missing_final_newline_is_added_before_the_block() {
     let source = "a: 1";
     let doc = YamlDocument::parse(source).unwrap();
-    let out = String::from_utf8(doc.render(&[None], Some(&meta())).unwrap()).unwrap();
+    let out = String::from_utf8(doc.render(&mut Vec::<Option<Replacement>>::new(), Some(&meta())).unwrap()).unwrap();
     assert!(out.starts_with("a: 1\nsops:\n"), "{out}");
-    let back = YamlDocument::parse(&out).unwrap().render(&[None], None).unwrap();
+    let back = YamlDocument::parse(&out).unwrap().render(&mut Vec::<Option<Replacement>>::new(), None).unwrap();
     assert_eq!(String::from_utf8(back).unwrap(), "a: 1\n");
 }
 
@@ -476,16 +476,16 @@ fn aliases_are_walked_as_copies_and_expanded_when_encrypted() {
         ]
     );
     let cipher = ValueCipher::new(&DataKey::generate());
-    let enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
-    let encrypted = String::from_utf8(doc.render(&enc.edits, Some(&meta())).unwrap()).unwrap();
+    let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
+    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
     assert!(encrypted.contains("\n  <<: {\"adapter\": \"ENC[AES256_GCM,"), "{encrypted}");
     assert!(encrypted.contains("\ncopy: [\"ENC[AES256_GCM,"), "{encrypted}");
     assert!(encrypted.contains("\nnames: &names ['ENC[AES256_GCM,"), "{encrypted}");
     assert!(encrypted.contains("\nagain: \"ENC[AES256_GCM,"), "{encrypted}");
     let doc2 = YamlDocument::parse(&encrypted).unwrap();
-    let dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
+    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
     assert_eq!(*dec.mac, *enc.mac);
-    let back = String::from_utf8(doc2.render(&dec.edits, None).unwrap()).unwrap();
+    let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
     assert!(back.contains("\n  <<: {\"adapter\": \"postgres\", \"host\": \"localhost\", \"password\": \"hunter2\"}\n"), "{back}");
     assert!(back.contains("\ncopy: [\"a\", \"b\"]\n"), "{back}");
     // Unencrypted aliases stay aliases.
@@ -512,8 +512,8 @@ fn decrypted_strings_fall_back_to_quotes_or_literal_blocks() {
             bytes: zeroize::Zeroizing::new(s.as_bytes().to_vec()),
         }))
     };
-    let edits = vec![plain("line1\nline2\n"), plain("true"), plain("a: b"), plain("é ok")];
-    let out = String::from_utf8(doc.render(&edits, None).unwrap()).unwrap();
+    let mut edits = vec![plain("line1\nline2\n"), plain("true"), plain("a: b"), plain("é ok")];
+    let out = String::from_utf8(doc.render(&mut edits, None).unwrap()).unwrap();
     assert_eq!(out, "a: |\n    line1\n    line2\nb: \"true\"\nc: \"a: b\"\nd: é ok\n");
 }
 
@@ -544,7 +544,7 @@ fn metadata_is_read_with_types() {
         ("recipient".into(), MetaValue::Str("r".into())),
         ("enc".into(), MetaValue::Str("X\n".into())),
     ])])));
-    let out = doc.render(&[None], None).unwrap();
+    let out = doc.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), "a: 1\n");
 }
 
@@ -577,17 +577,17 @@ fn trees_load_and_emit() {
 fn try_round_trip(source: &str) -> Result<String, String> {
     let doc = YamlDocument::parse(source).map_err(|e| format!("parse: {e}"))?;
     let cipher = ValueCipher::new(&DataKey::generate());
-    let enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).map_err(|e| e.to_string())?;
-    let encrypted = String::from_utf8(doc.render(&enc.edits, Some(&meta())).map_err(|e| e.to_string())?).unwrap();
+    let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).map_err(|e| e.to_string())?;
+    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).map_err(|e| e.to_string())?).unwrap();
     let doc2 = YamlDocument::parse(&encrypted).map_err(|e| format!("re-parse: {e}"))?;
     if doc2.metadata() != Some(&meta()) {
         return Err("metadata not read back".into());
     }
-    let dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).map_err(|e| format!("decrypt: {e}"))?;
+    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).map_err(|e| format!("decrypt: {e}"))?;
     if *dec.mac != *enc.mac {
         return Err("MAC differs".into());
     }
-    Ok(String::from_utf8(doc2.render(&dec.edits, None).map_err(|e| e.to_string())?).unwrap())
+    Ok(String::from_utf8(doc2.render(&mut dec.edits, None).map_err(|e| e.to_string())?).unwrap())
 }
 
 /// Round-trips every YAML file on this machine that sops could encrypt: the data must always
