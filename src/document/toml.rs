@@ -993,6 +993,7 @@ value = 'x'";
     /// `cargo test --lib toml -- --ignored --nocapture`.
     #[test]
     #[ignore]
+    #[allow(clippy::print_stdout)]
     fn every_toml_file_on_this_machine_round_trips() {
         let list = std::env::var("SECRETS_TOML_CORPUS")
             .unwrap_or_else(|_| "find / -name '*.toml' -size -1000k -not -path '/proc/*' 2>/dev/null | head -500".into());

@@ -109,13 +109,12 @@ impl Walker<'_> {
                         self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(col) });
                     }
                     // sops writes a comment inside a list as an item `- ENC[...,type:comment]`.
-                    if let Kind::Scalar(s) = &n.kind {
-                        if alias.is_none() && !n.flow && s.style == ScalarStyle::Plain && is_comment_enc(&s.value) {
+                    if let Kind::Scalar(s) = &n.kind
+                        && alias.is_none() && !n.flow && s.style == ScalarStyle::Plain && is_comment_enc(&s.value) {
                             self.leaves.push(Leaf { path: path.clone(), value: Value::Str(s.value.clone()), spelling: None, comment: true, line: n.line });
                             self.sites.push(Site::ItemComment(item));
                             continue;
                         }
-                    }
                     self.walk(item, path, alias, col, false)?;
                 }
             }
@@ -392,6 +391,7 @@ impl YamlDocument {
 
     /// An aliased subtree written out in flow style, with the edits of its copy applied.
     fn flow_copy(&self, id: usize, edits: &mut std::slice::Iter<'_, Option<Replacement>>, depth: usize) -> String {
+        debug_assert!(depth < 10_000, "alias expansion too deep");
         let node = &self.parsed.nodes[id];
         match &node.kind {
             Kind::Scalar(s) => {

@@ -34,22 +34,20 @@ pub fn resolve_plain(s: &str) -> Resolved {
             _ => Resolved::Str,
         },
         b'0'..=b'9' | b'+' | b'-' => {
-            if first.is_ascii_digit() {
-                if let Some(t) = canonical_yaml_timestamp(s) {
+            if first.is_ascii_digit()
+                && let Some(t) = canonical_yaml_timestamp(s) {
                     return Resolved::Time(t);
                 }
-            }
             let plain = s.replace('_', "");
             match go_parse_int(&plain) {
                 IntParse::Int(n) => return Resolved::Int(n),
                 IntParse::Uint => return Resolved::Uint,
                 IntParse::Invalid => {}
             }
-            if yaml_style_float(&plain) {
-                if let Ok(f) = plain.parse::<f64>() {
+            if yaml_style_float(&plain)
+                && let Ok(f) = plain.parse::<f64>() {
                     return Resolved::Float(f);
                 }
-            }
             Resolved::Str
         }
         _ => Resolved::Str,
@@ -180,11 +178,10 @@ pub fn plain_text_safe(s: &str, flow: bool) -> bool {
     let second = s.chars().nth(1);
     match first {
         ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => return false,
-        '-' | '?' | ':' => {
-            if second.is_none_or(|c| c == ' ') || (flow && first != '-') {
+        '-' | '?' | ':'
+            if (second.is_none_or(|c| c == ' ') || (flow && first != '-')) => {
                 return false;
             }
-        }
         _ => {}
     }
     if s.contains(": ") || s.contains(" #") {
@@ -268,7 +265,7 @@ pub fn literal_block(s: &str, indent: usize, prefer: char, has_indicator: bool) 
     }
     // Trailing whitespace on the last line would be lost to nothing, but a last line made only of
     // spaces would be read as an empty line: refuse.
-    if body.split('\n').last().is_some_and(|l| l.trim().is_empty()) {
+    if body.split('\n').next_back().is_some_and(|l| l.trim().is_empty()) {
         return None;
     }
     let chomp = match (trailing, prefer) {

@@ -595,6 +595,7 @@ fn try_round_trip(source: &str) -> Result<String, String> {
 /// Run with `cargo test --lib yaml::tests::machine_files -- --ignored --nocapture`.
 #[test]
 #[ignore]
+#[allow(clippy::print_stdout)]
 fn machine_files() {
     let list = std::process::Command::new("sh")
         .arg("-c")
