@@ -5,7 +5,10 @@
 //! sits. Crypto decides what each leaf becomes ([`Replacement`]); the adapter splices the new
 //! text into the untouched source and writes the `sops` metadata block in the file's own style.
 
+pub mod binary;
 pub mod dotenv;
+pub mod ini;
+pub mod json;
 pub mod metadata;
 pub mod tree;
 
@@ -214,6 +217,9 @@ pub trait Document: Send + Sync {
 pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
     match format {
         Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(utf8(input)?)?)),
+        Format::Json => Ok(Box::new(json::JsonDocument::parse(utf8(input)?)?)),
+        Format::Ini => ini::IniDocument::parse(utf8(input)?),
+        Format::Binary => Ok(Box::new(binary::BinaryDocument::parse(input))),
         other => Err(Error::Unsupported { format: other, what: "this format is not implemented yet".into() }),
     }
 }

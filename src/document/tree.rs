@@ -101,6 +101,8 @@ pub fn format_steps(path: &[PathStep]) -> String {
 pub fn load(format: Format, text: &str) -> Result<Node, Error> {
     match format {
         Format::Dotenv => super::dotenv::load_tree(text),
+        Format::Json => super::json::load_tree(text),
+        Format::Ini => super::ini::load_tree(text),
         Format::Binary => Ok(Node::Map(vec![("data".into(), Node::Str(text.to_string()))])),
         other => Err(Error::Unsupported { format: other, what: "conversion from this format is not implemented yet".into() }),
     }
@@ -110,6 +112,8 @@ pub fn load(format: Format, text: &str) -> Result<Node, Error> {
 pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
     match format {
         Format::Dotenv => super::dotenv::emit_tree(node),
+        Format::Json => super::json::emit_tree(node),
+        Format::Ini => super::ini::emit_tree(node),
         other => Err(Error::Unsupported { format: other, what: "conversion to this format is not implemented yet".into() }),
     }
 }
