@@ -23,12 +23,11 @@ impl BinaryDocument {
     /// plaintext.
     pub fn parse(input: &[u8]) -> BinaryDocument {
         let looks_like_json = input.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'{');
-        if looks_like_json {
-            if let Ok(doc) = std::str::from_utf8(input).map_err(|_| Error::Empty).and_then(JsonDocument::parse) {
-                if doc.metadata().is_some() {
-                    return BinaryDocument { kind: Kind::Encrypted(doc) };
-                }
-            }
+        if looks_like_json
+            && let Ok(doc) = std::str::from_utf8(input).map_err(|_| Error::Empty).and_then(JsonDocument::parse)
+            && doc.metadata().is_some()
+        {
+            return BinaryDocument { kind: Kind::Encrypted(doc) };
         }
         let leaf = Leaf {
             path: vec!["data".to_string()],

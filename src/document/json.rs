@@ -34,7 +34,7 @@ pub(crate) trait Sink<'a> {
     /// A `{` (object) or `[` at byte `at`.
     fn begin(&mut self, object: bool, at: usize, line: usize) -> Result<(), Error>;
     /// A member key of the innermost object; `path` already ends with it.
-    fn key(&mut self, key: &Cow<'a, str>, span: Range<usize>);
+    fn key(&mut self, key: &str, span: Range<usize>);
     /// A scalar value; `path` holds the mapping keys down to it.
     fn scalar(&mut self, value: Scalar<'a>, span: Range<usize>, line: usize, path: &[Cow<'a, str>]) -> Result<(), Error>;
     /// The end of the innermost container; `at` is just past its closing bracket.
@@ -49,19 +49,19 @@ enum KeySet<'a> {
 
 impl<'a> KeySet<'a> {
     /// Adds the key; false if it was already there.
-    fn insert(&mut self, key: &Cow<'a, str>) -> bool {
+    fn insert(&mut self, key: Cow<'a, str>) -> bool {
         match self {
             KeySet::Small(keys) => {
-                if keys.iter().any(|k| k == key) {
+                if keys.contains(&key) {
                     return false;
                 }
-                keys.push(key.clone());
+                keys.push(key);
                 if keys.len() > 16 {
                     *self = KeySet::Large(std::mem::take(keys).into_iter().collect());
                 }
                 true
             }
-            KeySet::Large(keys) => keys.insert(key.clone()),
+            KeySet::Large(keys) => keys.insert(key),
         }
     }
 }
@@ -211,12 +211,12 @@ impl<'a> Tokenizer<'a> {
             return Err(self.error_at(start, "expected a string key"));
         }
         let (key, span) = self.string()?;
-        if let Some(Frame::Object(keys)) = stack.last_mut() {
-            if !keys.insert(&key) {
-                let mut path: Vec<String> = self.path.iter().map(|k| k.to_string()).collect();
-                path.push(key.into_owned());
-                return Err(self.error_at(start, format!("duplicate key {}", super::display_path(&path))));
-            }
+        if let Some(Frame::Object(keys)) = stack.last_mut()
+            && !keys.insert(key.clone())
+        {
+            let mut path: Vec<String> = self.path.iter().map(|k| k.to_string()).collect();
+            path.push(key.into_owned());
+            return Err(self.error_at(start, format!("duplicate key {}", super::display_path(&path))));
         }
         sink.key(&key, span);
         self.path.push(key);
@@ -379,7 +379,7 @@ impl<'a> Sink<'a> for DocSink {
         Ok(())
     }
 
-    fn key(&mut self, key: &Cow<'a, str>, span: Range<usize>) {
+    fn key(&mut self, key: &str, span: Range<usize>) {
         if self.depth == 1 {
             if key == "sops" {
                 self.sops_member = Some(self.members.len());
@@ -802,7 +802,7 @@ impl<'a> Sink<'a> for NodeSink {
         Ok(())
     }
 
-    fn key(&mut self, key: &Cow<'a, str>, _span: Range<usize>) {
+    fn key(&mut self, key: &str, _span: Range<usize>) {
         self.pending_key = Some(key.to_string());
     }
 

@@ -218,7 +218,7 @@ pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
     match format {
         Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(utf8(input)?)?)),
         Format::Json => Ok(Box::new(json::JsonDocument::parse(utf8(input)?)?)),
-        Format::Ini => ini::IniDocument::parse(utf8(input)?),
+        Format::Ini => Ok(Box::new(ini::IniDocument::parse(utf8(input)?)?)),
         Format::Binary => Ok(Box::new(binary::BinaryDocument::parse(input))),
         other => Err(Error::Unsupported { format: other, what: "this format is not implemented yet".into() }),
     }

@@ -351,7 +351,7 @@ fn tokenizer_speed_probe() {
     struct Nop(usize);
     impl<'a> Sink<'a> for Nop {
         fn begin(&mut self, _: bool, _: usize, _: usize) -> Result<(), Error> { Ok(()) }
-        fn key(&mut self, _: &Cow<'a, str>, _: Range<usize>) {}
+        fn key(&mut self, _: &str, _: Range<usize>) {}
         fn scalar(&mut self, _: Scalar<'a>, _: Range<usize>, _: usize, _: &[Cow<'a, str>]) -> Result<(), Error> { self.0 += 1; Ok(()) }
         fn end(&mut self, _: usize) {}
     }
