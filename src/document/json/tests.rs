@@ -345,33 +345,3 @@ fn every_json_file_on_this_machine_round_trips() {
     eprintln!("byte-exact {exact}, same data with string escapes normalised {escapes}, not an object {not_object}, invalid {invalid}, unreadable {unreadable}");
 }
 
-#[test]
-#[ignore]
-fn tokenizer_speed_probe() {
-    struct Nop(usize);
-    impl<'a> Sink<'a> for Nop {
-        fn begin(&mut self, _: bool, _: usize, _: usize) -> Result<(), Error> { Ok(()) }
-        fn key(&mut self, _: &str, _: Range<usize>) {}
-        fn scalar(&mut self, _: Scalar<'a>, _: Range<usize>, _: usize, _: &[Cow<'a, str>]) -> Result<(), Error> { self.0 += 1; Ok(()) }
-        fn end(&mut self, _: usize) {}
-    }
-    let mut text = String::from("{\n");
-    for i in 0..10_000 {
-        text.push_str(&format!(
-            "  \"item{i}\": {{\"id\": {i}, \"name\": \"name {i}\", \"ok\": true, \"v\": [1.5, 2, 3, \"x\", null], \"n\": {{\"a\": \"b\", \"c\": 1}}}},\n"
-        ));
-    }
-    text.push_str("  \"last\": 0\n}\n");
-    for _ in 0..3 {
-        let start = std::time::Instant::now();
-        let mut n = Nop(0);
-        tokenize(&text, &mut n).unwrap();
-        eprintln!("tokenize only: {} in {:?}", n.0, start.elapsed());
-        let start = std::time::Instant::now();
-        let doc = JsonDocument::parse(&text).unwrap();
-        eprintln!("parse: {} in {:?}", doc.leaves().len(), start.elapsed());
-        let start = std::time::Instant::now();
-        drop(doc);
-        eprintln!("drop: {:?}", start.elapsed());
-    }
-}
