@@ -5,7 +5,10 @@
 //! sits. Crypto decides what each leaf becomes ([`Replacement`]); the adapter splices the new
 //! text into the untouched source and writes the `sops` metadata block in the file's own style.
 
+pub mod binary;
 pub mod dotenv;
+pub mod ini;
+pub mod json;
 pub mod metadata;
 pub mod toml;
 pub mod tree;
@@ -251,6 +254,16 @@ impl<'a> Splicer<'a> {
         self.at = range.end;
     }
 
+    /// Like [`Splicer::replace`], with the new text given in pieces (no joined copy is made).
+    pub fn replace_parts(&mut self, range: Range<usize>, parts: &[&str]) {
+        debug_assert!(range.start >= self.at, "splice ranges out of order");
+        self.out.push_str(&self.source[self.at..range.start]);
+        for part in parts {
+            self.out.push_str(part);
+        }
+        self.at = range.end;
+    }
+
     /// Where the source has been copied up to.
     pub fn position(&self) -> usize {
         self.at
@@ -269,7 +282,9 @@ pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
         Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(utf8(input)?)?)),
         Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(utf8(input)?)?)),
         Format::Toml => Ok(Box::new(toml::TomlDocument::parse(utf8(input)?)?)),
-        other => Err(Error::Unsupported { format: other, what: "this format is not implemented yet".into() }),
+        Format::Json => Ok(Box::new(json::JsonDocument::parse(utf8(input)?)?)),
+        Format::Ini => Ok(Box::new(ini::IniDocument::parse(utf8(input)?)?)),
+        Format::Binary => Ok(Box::new(binary::BinaryDocument::parse(input))),
     }
 }
 

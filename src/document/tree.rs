@@ -103,8 +103,9 @@ pub fn load(format: Format, text: &str) -> Result<Node, Error> {
         Format::Dotenv => super::dotenv::load_tree(text),
         Format::Yaml => super::yaml::load_tree(text),
         Format::Toml => super::toml::load_tree(text),
+        Format::Json => super::json::load_tree(text),
+        Format::Ini => super::ini::load_tree(text),
         Format::Binary => Ok(Node::Map(vec![("data".into(), Node::Str(text.to_string()))])),
-        other => Err(Error::Unsupported { format: other, what: "conversion from this format is not implemented yet".into() }),
     }
 }
 
@@ -114,6 +115,8 @@ pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
         Format::Dotenv => super::dotenv::emit_tree(node),
         Format::Yaml => Ok(super::yaml::emit_tree(node)),
         Format::Toml => super::toml::emit_tree(node),
+        Format::Json => super::json::emit_tree(node),
+        Format::Ini => super::ini::emit_tree(node),
         other => Err(Error::Unsupported { format: other, what: "conversion to this format is not implemented yet".into() }),
     }
 }
