@@ -25,6 +25,9 @@ fn we_decrypt_every_file_sops_wrote() {
     let entries = manifest();
     assert!(entries.len() >= 12);
     for (enc, _plain, _) in entries {
+        if enc.starts_with("shamir") {
+            continue; // needs the group keys: tests/cli/groups.rs
+        }
         let enc_path = fixture(&format!("sops/{enc}"));
         let ours = ok(env.secrets_with_key().arg("decrypt").arg(&enc_path));
         let sops_plain = ok(env.sops().arg("decrypt").arg(&enc_path));

@@ -94,28 +94,53 @@ fn extract_prints_one_value_raw() {
     assert!(!err.contains("s3cr3t"));
 }
 
+/// Corpus files where byte-exactness yields to sops compatibility (README, "exceptions"): their
+/// decryption holds the same data, checked through sops, but not the same bytes.
+const SAME_DATA_ONLY: &[(&str, &str)] = &[
+    ("k8s-prometheus-adapter-multidoc-rbac-configmap.yaml", "no final newline: YAML gains one before the sops block"),
+    ("minified-launchpad-person.json", "JSON string escapes such as \\/ come back minimal"),
+];
+
 /// Real files nobody here wrote (fixtures/corpus, see its SOURCES.md): byte-exact round trip,
 /// and sops reads our encryption as the same data it reads from its own.
 #[test]
 fn corpus_round_trips_and_sops_agrees_on_the_data() {
     let dir = fixture("corpus");
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e != "md")).collect(),
-        Err(_) => Vec::new(),
-    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
     files.sort();
-    assert!(files.len() >= 30, "the corpus has only {} files", files.len());
+    assert!(files.len() >= 40, "the corpus has only {} files", files.len());
     let env = Env::new();
+    let mut sops_checked = 0;
     for plain in files {
-        let enc = round_trip(&env, &plain, &[]);
+        let name = plain.file_name().unwrap().to_string_lossy().into_owned();
+        let exact = !SAME_DATA_ONLY.iter().any(|(n, _)| *n == name);
+        let enc = if exact {
+            round_trip(&env, &plain, &[])
+        } else {
+            ok(env.secrets().args(["encrypt", "--age", &env.recipient]).arg(&plain))
+        };
         let ext = plain.extension().unwrap().to_string_lossy().into_owned();
         if ext == "toml" {
             continue; // sops has no TOML store
         }
-        let name = plain.file_name().unwrap().to_string_lossy().into_owned();
         let ours = env.write(&format!("ours-{name}"), enc);
+        // sops itself refuses some valid files (e.g. integer keys); nothing to compare with then.
+        let theirs = env.sops().args(["encrypt", "--age", &env.recipient]).arg(&plain).output().unwrap();
+        if !theirs.status.success() {
+            continue;
+        }
         let ours_data = sops_data_of_encrypted(&env, &ours);
         let sops_data = sops_data_of_plaintext(&env, &plain);
         assert_same(&ours_data, &sops_data, &format!("{name}: sops decrypt of our encryption vs of its own"));
+        if !exact {
+            let ours_plain = env.write(&format!("ours-plain-{name}"), ok(env.secrets_with_key().arg("decrypt").arg(&ours)));
+            assert_same(&sops_data_of_plaintext(&env, &ours_plain), &sops_data, &format!("{name}: data of our decryption"));
+        }
+        sops_checked += 1;
     }
+    assert!(sops_checked >= 25, "only {sops_checked} corpus files were checked against sops");
 }
