@@ -71,7 +71,7 @@ pub enum Error {
     Path { file: String, message: String },
     #[error("{file}: the input is empty")]
     Empty { file: String },
-    #[error("{file}: already exists; a key file is never overwritten")]
+    #[error("{file}: already exists; it is never overwritten")]
     KeyFileExists { file: String },
     #[error(transparent)]
     Config(#[from] config::Error),
@@ -133,7 +133,7 @@ impl Error {
                 "choose another format with --input-type or --output-type".into()
             }
             Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => "check the file name".into(),
-            Error::KeyFileExists { .. } => "choose another file name with -o, or keep the existing key".into(),
+            Error::KeyFileExists { .. } => "keep the existing file, or move it away first".into(),
             Error::Config(config::Error::NoMatchingRule { suggestion, .. }) => {
                 format!("pass --age age1... on the command line, or add a rule such as:\n{suggestion}")
             }

@@ -4,7 +4,7 @@
 //! into place, so an interrupted command leaves either the old file or the new one.
 
 use std::io::{self, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 
 use fs_err::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -45,9 +45,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
 
 /// Create a new file with mode 0600; fails if it exists (key files are never overwritten).
 pub fn create_private_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = fs_err::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    create_new(path, bytes, 0o600)
+}
+
+/// Create a new file with `mode`; fails if it exists.
+pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut file = fs_err::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Create a folder and its parents, new ones with mode 0700.
+pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))
 }
 
 #[cfg(test)]

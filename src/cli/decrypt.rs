@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{choose_format, display_name, identities, load, write_output};
-use crate::crypto::{self, keys};
-use crate::document::metadata::Metadata;
+use super::{choose_format, decrypt_to_plaintext, display_name, load_encrypted, recover_key, write_output};
 use crate::document::{Format, tree};
 use crate::error::Error;
 
@@ -50,21 +48,9 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         file: file.clone(),
         message: format!("invalid --extract path: {message}"),
     })?;
-    let (_, doc) = load(&args.file, format)?;
-    let meta = doc.metadata().ok_or_else(|| Error::NotEncrypted { file: file.clone() })?;
-    let meta = Metadata::from_meta(meta).map_err(|source| Error::Metadata { file: file.clone(), source })?;
-    let found = identities::discover(explicit_identities);
-    let key = keys::recover_data_key(&meta, &found.identities).map_err(|source| Error::Keys {
-        file: file.clone(),
-        source,
-        searched: found.searched,
-    })?;
-    let mut decrypted = crypto::decrypt_with_key(doc.as_ref(), &meta, &key, !args.ignore_mac)
-        .map_err(|source| Error::Crypto { file: file.clone(), source })?;
-    let plaintext = doc
-        .render(&mut decrypted.edits, None)
-        .map_err(|source| Error::Document { file: file.clone(), source })?;
-    let plaintext = zeroize::Zeroizing::new(plaintext);
+    let (doc, meta) = load_encrypted(&args.file, format)?;
+    let key = recover_key(&meta, explicit_identities, &file)?;
+    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, !args.ignore_mac, &file)?;
     let bytes = if path.is_none() && output_format == format {
         plaintext
     } else {

@@ -5,7 +5,9 @@ mod decrypt;
 mod encrypt;
 pub mod env;
 mod identities;
+mod init;
 mod keygen;
+mod rekey;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, DataKey, keys};
+use crate::document::metadata::Metadata;
 use crate::document::{self, Document, Format};
 use crate::error::{Error, ExitStatus};
 
@@ -24,7 +30,7 @@ Exit status:
   4  cannot write output 11  invalid sops metadata
   5  invalid document    12  --extract path invalid or not found
   6  not encrypted       13  empty input
-  7  already encrypted   14  key file already exists
+  7  already encrypted   14  key file or config already exists
                          15  .sops.yaml invalid, or no creation rule matches";
 
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
@@ -43,12 +49,21 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Set up a repository: an identity if you have none, and a .sops.yaml with a rule for it.
+    Init(init::InitArgs),
     /// Generate a new age X25519 identity (the public key is printed on stderr).
     Keygen(keygen::KeygenArgs),
     /// Encrypt a YAML, JSON, TOML, dotenv, INI or binary file.
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt a file, or one value of it with --extract.
     Decrypt(decrypt::DecryptArgs),
+    /// Re-encrypt files' data keys for the recipients their creation rule lists now.
+    Updatekeys(rekey::UpdatekeysArgs),
+    /// Give files a new data key and encrypt every value again.
+    ///
+    /// A recipient removed with --rm-age can still decrypt every earlier version of the file in
+    /// Git history: change the secrets themselves too.
+    Rotate(rekey::RotateArgs),
     /// Print {"encrypted":true} or {"encrypted":false}, as sops does.
     Filestatus(FilestatusArgs),
 }
@@ -87,9 +102,12 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Keygen(args) => keygen::run(args),
+        Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref()),
         Command::Decrypt(args) => decrypt::run(args, &cli.identity),
         Command::Filestatus(args) => filestatus(args),
+        Command::Updatekeys(args) => rekey::updatekeys(args, cli.config.as_deref(), &cli.identity),
+        Command::Rotate(args) => rekey::rotate(args, &cli.identity),
     }
 }
 
@@ -120,6 +138,33 @@ fn load(path: &Path, format: Format) -> Result<(Vec<u8>, Box<dyn Document>), Err
     }
     let doc = document::parse(format, &bytes).map_err(|source| Error::Document { file, source })?;
     Ok((bytes, doc))
+}
+
+/// Read an encrypted file: the document and its metadata.
+fn load_encrypted(path: &Path, format: Format) -> Result<(Box<dyn Document>, Metadata), Error> {
+    let file = display_name(path);
+    let (_, doc) = load(path, format)?;
+    let meta = doc.metadata().ok_or_else(|| Error::NotEncrypted { file: file.clone() })?;
+    let meta = Metadata::from_meta(meta).map_err(|source| Error::Metadata { file, source })?;
+    Ok((doc, meta))
+}
+
+/// The file's data key, from the identities found where sops looks (and `--identity`).
+fn recover_key(meta: &Metadata, explicit_identities: &[PathBuf], file: &str) -> Result<DataKey, Error> {
+    let found = identities::discover(explicit_identities);
+    keys::recover_data_key(meta, &found.identities).map_err(|source| Error::Keys {
+        file: file.to_string(),
+        source,
+        searched: found.searched,
+    })
+}
+
+/// Decrypt every value (checking the MAC unless told not to) and write the plaintext document.
+fn decrypt_to_plaintext(doc: &dyn Document, meta: &Metadata, key: &DataKey, check_mac: bool, file: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let mut decrypted =
+        crypto::decrypt_with_key(doc, meta, key, check_mac).map_err(|source| Error::Crypto { file: file.to_string(), source })?;
+    let plaintext = doc.render(&mut decrypted.edits, None).map_err(|source| Error::Document { file: file.to_string(), source })?;
+    Ok(Zeroizing::new(plaintext))
 }
 
 /// Write the result: in place, to `--output`, or to stdout.

@@ -7,5 +7,6 @@ mod groups;
 mod identities;
 mod interop;
 mod keygen;
+mod rekey;
 mod roundtrip;
 mod util;

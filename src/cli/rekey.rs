@@ -1,0 +1,242 @@
+//! `secrets updatekeys` and `secrets rotate`: who can read a file, and its data key.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use super::{choose_format, decrypt_to_plaintext, display_name, env, load_encrypted, recover_key, write_output};
+use crate::config::{self, Config};
+use crate::crypto::{self, EncryptOptions, keys};
+use crate::document::metadata::{KeyGroup, Metadata};
+use crate::document::{self, Format};
+use crate::error::Error;
+
+#[derive(clap::Args)]
+pub struct UpdatekeysArgs {
+    /// Encrypted files to update (or --all).
+    files: Vec<PathBuf>,
+    /// Every encrypted file under the config's folder that a creation rule matches.
+    #[arg(long, conflicts_with = "files")]
+    all: bool,
+    /// Apply without asking.
+    #[arg(short, long)]
+    yes: bool,
+    /// The format, when the file name does not say it.
+    #[arg(long, value_name = "TYPE")]
+    input_type: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RotateArgs {
+    /// Encrypted files to rotate, in place.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Also encrypt the new data key for this age recipient (first key group).
+    #[arg(long, value_name = "RECIPIENT")]
+    add_age: Vec<String>,
+    /// Stop encrypting the new data key for this age recipient.
+    #[arg(long, value_name = "RECIPIENT")]
+    rm_age: Vec<String>,
+    /// The format, when the file name does not say it.
+    #[arg(long, value_name = "TYPE")]
+    input_type: Option<String>,
+}
+
+/// Where the config is: `--config`, `SOPS_CONFIG`, or the nearest `.sops.yaml` above `target`.
+fn config_for(config_flag: Option<&Path>, target: &Path) -> Result<Config, Error> {
+    let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
+    let path = config::find(config_flag.or(env_config.as_deref()), target).ok_or_else(|| {
+        Error::Usage(format!("no {} found in the folders above {}; create one with `secrets init`", config::FILE_NAME, target.display()))
+    })?;
+    Ok(Config::load(&path)?)
+}
+
+pub fn updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>, identities: &[PathBuf]) -> Result<(), Error> {
+    let files = if args.all {
+        let cwd = std::env::current_dir().map_err(|source| Error::Read { file: ".".into(), source })?;
+        let config = config_for(config_flag, &cwd.join("-"))?;
+        let found = encrypted_files_under(&config);
+        eprintln!("{}: {} encrypted file(s) matched by its creation rules", config.path.display(), found.len());
+        found
+    } else if args.files.is_empty() {
+        return Err(Error::Usage("name the files to update, or pass --all".into()));
+    } else {
+        args.files.clone()
+    };
+    for path in &files {
+        update_one(path, &args, config_flag, identities)?;
+    }
+    Ok(())
+}
+
+/// The recipients of each group, for comparison and display.
+fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
+    groups.iter().map(|g| g.age.iter().map(|k| k.recipient.clone()).collect()).collect()
+}
+
+fn update_one(path: &Path, args: &UpdatekeysArgs, config_flag: Option<&Path>, identities: &[PathBuf]) -> Result<(), Error> {
+    let file = display_name(path);
+    let format = choose_format(args.input_type.as_deref(), path)?;
+    let (doc, meta) = load_encrypted(path, format)?;
+    let config = config_for(config_flag, path)?;
+    let rule = config.rule_for(path)?;
+    let wanted: Vec<Vec<String>> = rule.key_groups.iter().map(|g| g.age.clone()).collect();
+    let threshold = match wanted.len() {
+        1 => 0,
+        n => (if rule.shamir_threshold == 0 { n as u64 } else { rule.shamir_threshold }).min(n as u64),
+    };
+    let current = recipients(&meta.key_groups);
+    let same_sets = current.len() == wanted.len()
+        && current.iter().zip(&wanted).all(|(a, b)| {
+            let (mut a, mut b) = (a.clone(), b.clone());
+            a.sort();
+            b.sort();
+            a == b
+        });
+    if same_sets && threshold == meta.shamir_threshold {
+        eprintln!("{file}: already up to date");
+        return Ok(());
+    }
+    eprintln!("{file}: the keys change (rule at {} line {}):", config.path.display(), rule.line);
+    for (i, group) in wanted.iter().enumerate() {
+        let before = current.get(i).cloned().unwrap_or_default();
+        let label = if wanted.len() > 1 { format!("  group {}:", i + 1) } else { "  ".to_string() };
+        for r in group.iter().filter(|r| !before.contains(r)) {
+            eprintln!("{label} + {r}");
+        }
+        for r in before.iter().filter(|r| !group.contains(r)) {
+            eprintln!("{label} - {r}");
+        }
+    }
+    for (i, group) in current.iter().enumerate().skip(wanted.len()) {
+        for r in group {
+            eprintln!("  group {}: - {r}", i + 1);
+        }
+    }
+    if current.iter().flatten().any(|r| !wanted.iter().flatten().any(|w| w == r)) {
+        eprintln!("note: a removed recipient can still decrypt every earlier version of {file} in Git history; run `secrets rotate` and change the secrets themselves");
+    }
+    if !args.yes && !confirm()? {
+        eprintln!("{file}: left unchanged");
+        return Ok(());
+    }
+    let key = recover_key(&meta, identities, &file)?;
+    let mut groups = keys::wrap_for_groups(&key, &wanted, threshold).map_err(|source| Error::Keys {
+        file: file.clone(),
+        source,
+        searched: Vec::new(),
+    })?;
+    // Keys of types we cannot use (pgp, kms, ...) stay as they were, in their group.
+    for (new, old) in groups.iter_mut().zip(&meta.key_groups) {
+        new.others = old.others.clone();
+    }
+    let updated = Metadata { key_groups: groups, shamir_threshold: threshold, ..meta };
+    let bytes = doc
+        .render(&mut Vec::new(), Some(&updated.to_meta()))
+        .map_err(|source| Error::Document { file: file.clone(), source })?;
+    write_output(&bytes, Some(path), None, 0o644)?;
+    eprintln!("{file}: updated");
+    Ok(())
+}
+
+/// Ask on the terminal; without one, the answer is no (use -y in scripts).
+fn confirm() -> Result<bool, Error> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!("not a terminal: pass -y to apply");
+        return Ok(false);
+    }
+    eprint!("Apply these changes? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).map_err(|source| Error::Read { file: "<stdin>".into(), source })?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Encrypted files below the config's folder that a creation rule matches (hidden folders,
+/// `target` and `node_modules` are skipped).
+fn encrypted_files_under(config: &Config) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![config.base_dir()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    stack.push(path);
+                }
+            } else if kind.is_file() && name != config::FILE_NAME && config.rule_for(&path).is_ok() && looks_encrypted(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A cheap test before parsing: the file mentions both an ENC value or a MAC and sops metadata.
+fn looks_encrypted(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else { return false };
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    if !has(b"ENC[AES256_GCM,") || !has(b"sops") {
+        return false;
+    }
+    let format = Format::from_path(path);
+    document::parse(format, &bytes).is_ok_and(|d| d.metadata().is_some())
+}
+
+pub fn rotate(args: RotateArgs, identities: &[PathBuf]) -> Result<(), Error> {
+    for path in &args.files {
+        rotate_one(path, &args, identities)?;
+    }
+    if !args.rm_age.is_empty() {
+        eprintln!(
+            "note: removed recipients can still decrypt every earlier version of these files in Git history; change the secrets themselves (passwords, tokens) as well"
+        );
+    }
+    Ok(())
+}
+
+fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<(), Error> {
+    let file = display_name(path);
+    let format = choose_format(args.input_type.as_deref(), path)?;
+    let (doc, meta) = load_encrypted(path, format)?;
+    if let Some(group) = meta.key_groups.iter().find(|g| !g.others.is_empty()) {
+        let kinds: Vec<&str> = group.others.iter().map(|(k, _)| k.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "{file}: it also has {} keys, which this tool cannot re-encrypt a new data key for; rotate it with sops",
+            kinds.join(", ")
+        )));
+    }
+    let key = recover_key(&meta, identities, &file)?;
+    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
+    let mut groups = recipients(&meta.key_groups);
+    for r in &args.add_age {
+        if !groups.iter().flatten().any(|g| g == r) {
+            groups[0].push(r.clone());
+        }
+    }
+    for group in &mut groups {
+        group.retain(|r| !args.rm_age.contains(r));
+    }
+    let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document { file: file.clone(), source })?;
+    let options = EncryptOptions {
+        key_groups: groups,
+        shamir_threshold: meta.shamir_threshold,
+        rule: crypto::rule_of(&meta, format).map_err(|source| Error::Crypto { file: file.clone(), source })?,
+        mac_only_encrypted: meta.mac_only_encrypted,
+    };
+    let bytes = crypto::encrypt_document(plain_doc.as_ref(), &options).map_err(|source| match source {
+        crypto::Error::Keys(source) => Error::Keys { file: file.clone(), source, searched: Vec::new() },
+        source => Error::Crypto { file: file.clone(), source },
+    })?;
+    drop(plain_doc);
+    write_output(&bytes, Some(path), None, 0o644)?;
+    eprintln!("{file}: rotated: a new data key, every value encrypted again");
+    Ok(())
+}
