@@ -124,3 +124,29 @@ fn init_creates_an_identity_and_a_config_and_never_overwrites() {
     assert!(stderr(&out).contains("using the identity in"), "{}", stderr(&out));
     assert!(std::fs::read_to_string(env.path("repo/.sops.yaml")).unwrap().contains(&public));
 }
+
+/// A teammate's PGP key (which this tool cannot use) stays in the file through `updatekeys`,
+/// and a file wrapped only for such keys gets a clear error.
+#[test]
+fn keys_of_other_types_are_kept_verbatim_and_named_when_needed() {
+    let env = Env::new();
+    let (_, second) = second_identity(&env);
+    env.write(".sops.yaml", format!("creation_rules:\n  - age: {}\n", env.recipient));
+    env.write("a.env", PLAIN);
+    ok(env.secrets().args(["encrypt", "-i", "a.env"]));
+    let pgp = "sops_pgp__list_0__map_created_at=2026-01-01T00:00:00Z\nsops_pgp__list_0__map_enc=-----BEGIN PGP MESSAGE-----\\nwcBMA\\n-----END PGP MESSAGE-----\\n\nsops_pgp__list_0__map_fp=FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n";
+    let with_pgp = std::fs::read_to_string(env.path("a.env")).unwrap() + pgp;
+    env.write("a.env", &with_pgp);
+    assert_same(&ok(env.secrets_with_key().args(["decrypt", "a.env"])), PLAIN.as_bytes(), "age still works beside pgp");
+    env.write(".sops.yaml", format!("creation_rules:\n  - age: {}, {second}\n", env.recipient));
+    ok(env.secrets_with_key().args(["updatekeys", "-y", "a.env"]));
+    let after = std::fs::read_to_string(env.path("a.env")).unwrap();
+    for line in pgp.lines() {
+        assert!(after.contains(line), "{line} was dropped:\n{after}");
+    }
+    // Only a PGP key: nothing here can decrypt it, and the error says why.
+    let only_pgp: String = with_pgp.lines().filter(|l| !l.starts_with("sops_age__")).map(|l| format!("{l}\n")).collect();
+    env.write("b.env", only_pgp);
+    let out = run(env.secrets_with_key().args(["decrypt", "b.env"]), 8);
+    assert!(stderr(&out).contains("key types this tool cannot use here (pgp)"), "{}", stderr(&out));
+}
