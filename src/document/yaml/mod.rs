@@ -45,8 +45,8 @@ struct Block {
     insert_at: usize,
     /// Column of the top-level keys.
     indent: usize,
-    /// The top-level mapping is in flow style: no block can be appended.
-    flow: bool,
+    /// The top-level mapping is in flow style (this node): the metadata is a member of it.
+    flow: Option<usize>,
 }
 
 pub struct YamlDocument {
@@ -252,6 +252,12 @@ impl YamlDocument {
             doc_points.push(first_point..walker.points.len());
             let mut existing = None;
             for &(k, v) in pairs {
+                if root.flow {
+                    if index == 0 && matches!(&parsed.nodes[k].kind, Kind::Scalar(s) if s.value == "sops") {
+                        metadata = Some(meta::read(&parsed.nodes, v, 0));
+                    }
+                    continue;
+                }
                 if matches!(&parsed.nodes[k].kind, Kind::Scalar(s) if s.value == "sops") {
                     if index == 0 {
                         metadata = Some(meta::read(&parsed.nodes, v, 0));
@@ -266,7 +272,7 @@ impl YamlDocument {
                     existing = Some(start..end);
                 }
             }
-            blocks.push(Block { existing, insert_at: doc.end, indent: root.col, flow: root.flow });
+            blocks.push(Block { existing, insert_at: doc.end, indent: root.col, flow: root.flow.then_some(doc.root) });
         }
         let step = indent_step(&parsed).unwrap_or(4);
         let Walker { mut leaves, mut sites, alias_leaves, points, .. } = walker;
@@ -366,6 +372,99 @@ impl YamlDocument {
                 }
             }
         }
+    }
+
+    /// The `sops` member of a top-level flow mapping (`{...}`): its value replaced; or added as
+    /// the last member, in JSON form, before the closing brace in the mapping's layout (on its
+    /// own line with the members' indentation when the brace is on its own line, keeping an
+    /// existing trailing comma); or removed, the exact inverse of adding it.
+    fn flow_member(&self, root: usize, metadata: Option<&MetaValue>, changes: &mut Vec<(Range<usize>, String)>) -> Result<(), Error> {
+        let src = self.source.as_str();
+        let b = src.as_bytes();
+        let nodes = &self.parsed.nodes;
+        let node = &nodes[root];
+        let Kind::Map(pairs) = &node.kind else { return Ok(()) };
+        let close = node.end.saturating_sub(1);
+        if b.get(close) != Some(&b'}') || b.get(node.start) != Some(&b'{') {
+            return Err(invalid(format!("line {}: could not locate the braces of the top-level flow mapping", node.line)));
+        }
+        let is_sops = |k: usize| matches!(&nodes[k].kind, Kind::Scalar(s) if s.value == "sops");
+        let member_end = |(k, v): (usize, usize)| subtree_end(&self.parsed, k).max(subtree_end(&self.parsed, v));
+        let line_start = |at: usize| src[..at].rfind('\n').map_or(0, |i| i + 1);
+        let skip_spaces = |mut at: usize| {
+            while at < b.len() && matches!(b[at], b' ' | b'\t') {
+                at += 1;
+            }
+            at
+        };
+        if let Some(i) = pairs.iter().position(|&(k, _)| is_sops(k)) {
+            let (k, v) = pairs[i];
+            let v_end = subtree_end(&self.parsed, v);
+            if let Some(meta) = metadata {
+                changes.push((nodes[v].start..v_end, meta::write_flow(meta)));
+                return Ok(());
+            }
+            let prev_end = if i > 0 { member_end(pairs[i - 1]) } else { node.start + 1 };
+            let k_start = nodes[k].start;
+            let after = skip_spaces(v_end);
+            let comma = b.get(after) == Some(&b',');
+            let after_comma = if comma { after + 1 } else { after };
+            let rest = skip_spaces(after_comma);
+            let own_line = src[line_start(k_start)..k_start].trim().is_empty() && (rest == b.len() || matches!(b[rest], b'\n' | b'\r'));
+            if own_line {
+                // `  "sops": {...},` on its own line; without its comma, the comma added after
+                // the member before it goes too.
+                let end = src[rest..].find('\n').map_or(b.len(), |j| rest + j + 1);
+                if !comma && i > 0 && b.get(prev_end) == Some(&b',') {
+                    changes.push((prev_end..prev_end + 1, String::new()));
+                }
+                changes.push((line_start(k_start)..end, String::new()));
+            } else if comma {
+                // `, "sops": {...},` after an existing comma.
+                let start = if k_start > 0 && b[k_start - 1] == b' ' { k_start - 1 } else { k_start };
+                changes.push((start..after_comma, String::new()));
+            } else {
+                // `a: 1, "sops": {...}}`
+                changes.push((prev_end..v_end, String::new()));
+            }
+            return Ok(());
+        }
+        let Some(meta) = metadata else { return Ok(()) };
+        let member = format!("\"sops\": {}", meta::write_flow(meta));
+        let last = pairs.last().copied();
+        let prev_end = last.map_or(node.start + 1, member_end);
+        // The first thing after the last member (skipping blanks and comments): its comma, if any.
+        let mut at = prev_end;
+        while at < close {
+            match b[at] {
+                b' ' | b'\t' | b'\r' | b'\n' => at += 1,
+                b'#' => at = src[at..close].find('\n').map_or(close, |j| at + j),
+                _ => break,
+            }
+        }
+        let comma = last.is_some() && at < close && b[at] == b',';
+        let close_line = line_start(close);
+        if close_line > prev_end && src[close_line..close].trim().is_empty() {
+            let indent = match last {
+                Some((k, _)) if src[line_start(nodes[k].start)..nodes[k].start].trim().is_empty() => {
+                    src[line_start(nodes[k].start)..nodes[k].start].to_string()
+                }
+                _ => format!("{}{}", &src[close_line..close], " ".repeat(self.step)),
+            };
+            let eol = if src[..close_line].ends_with("\r\n") { "\r\n" } else { "\n" };
+            if !comma && last.is_some() {
+                changes.push((prev_end..prev_end, ",".to_string()));
+            }
+            let trailing = if comma { "," } else { "" };
+            changes.push((close_line..close_line, format!("{indent}{member}{trailing}{eol}")));
+        } else if comma {
+            changes.push((at + 1..at + 1, format!(" {member},")));
+        } else if last.is_some() {
+            changes.push((prev_end..prev_end, format!(", {member}")));
+        } else {
+            changes.push((prev_end..prev_end, member));
+        }
+        Ok(())
     }
 
     /// A plain one-line scalar in block context, alone at the end of its line, rewritten as a
@@ -600,16 +699,12 @@ impl Document for YamlDocument {
             }
         }
         for block in &self.blocks {
+            if let Some(root) = block.flow {
+                self.flow_member(root, metadata, &mut changes)?;
+                continue;
+            }
             let text = match metadata {
-                Some(meta) => {
-                    if block.flow {
-                        return Err(Error::Unsupported {
-                            format: Format::Yaml,
-                            what: "the sops block cannot be added to a top-level flow mapping ({...}); write the top level in block style".into(),
-                        });
-                    }
-                    meta::write(meta, block.indent, self.step)
-                }
+                Some(meta) => meta::write(meta, block.indent, self.step),
                 None => String::new(),
             };
             match &block.existing {

@@ -216,13 +216,17 @@ impl<'t> Builder<'t> {
                         Some(Open::Seq(id)) | Some(Open::Map { node: id, .. }) => id,
                         None => return Err(syntax(line, col + 1, "unbalanced collection")),
                     };
-                    let node_end = if self.nodes[id].flow && self.text[..end].ends_with(['}', ']']) {
+                    let (open, close) = if matches!(ev, Event::MappingEnd) { ('{', '}') } else { ('[', ']') };
+                    // A flow collection of its own (not an implicit `[a: 1]` pair) ends at its bracket.
+                    let own_flow = self.nodes[id].flow && self.text[self.nodes[id].start..].starts_with(open);
+                    let node_end = if own_flow {
                         self.flow_depth = self.flow_depth.saturating_sub(1);
-                        end
-                    } else {
-                        if self.nodes[id].flow {
-                            self.flow_depth = self.flow_depth.saturating_sub(1);
+                        match closing_bracket(self.text, start, close) {
+                            Some(at) => at + 1,
+                            None if self.text[..end].ends_with(close) => end,
+                            None => self.last_child_end(id),
                         }
+                    } else {
                         self.last_child_end(id)
                     };
                     self.nodes[id].end = node_end;
@@ -318,6 +322,23 @@ impl<'t> Builder<'t> {
         }
         Ok(self.push(Kind::Scalar(scalar), range.start, range.end, line, col))
     }
+}
+
+/// The closing bracket of a flow collection whose end event starts at `from`: saphyr's span
+/// of that event starts at a trailing comma when there is one, so blanks, commas and comments
+/// are skipped.
+fn closing_bracket(text: &str, from: usize, close: char) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut at = from;
+    while at < b.len() {
+        match b[at] {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => at += 1,
+            b'#' => at = text[at..].find('\n').map_or(b.len(), |i| at + i),
+            c if c == close as u8 => return Some(at),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// 1-based line and 0-based column (in characters) of a byte offset.

@@ -643,3 +643,49 @@ fn machine_files() {
     );
     assert_eq!(failed, 0);
 }
+
+#[test]
+fn a_top_level_flow_mapping_gets_a_sops_member_in_its_layout() {
+    // Multi-line, trailing comma, comments, several documents.
+    let source = "---\n{\n  apiVersion: \"v1\",\n  data: {\n    user: \"admin\", # required\n    port: 5432,\n  },\n}\n---\n{\n  b: [1, 2],\n}\n";
+    let enc = round_trip(source);
+    assert_eq!(enc.matches("\n  \"sops\": {\"age\": [{\"recipient\": \"age1").count(), 2, "{enc}");
+    assert!(enc.contains("\"version\": \"3.11.0\"},\n}\n---\n"), "{enc}");
+    assert!(enc.contains("\"enc\": \"-----BEGIN AGE ENCRYPTED FILE-----\\nYWdl"), "{enc}");
+    assert!(enc.contains("\"lastmodified\": \"2026-01-01T00:00:00Z\""), "{enc}");
+    assert!(enc.contains("user: \"ENC[AES256_GCM,"), "{enc}");
+    assert!(enc.contains("port: 'ENC[AES256_GCM,"), "{enc}");
+    // Multi-line without a trailing comma: a comma is added after the last member (before its comment).
+    let source = "{\n    a: 1,\n    b: x # note\n}\n";
+    let enc = round_trip(source);
+    assert!(enc.contains("'ENC[AES256_GCM,"), "{enc}");
+    let lines: Vec<&str> = enc.lines().collect();
+    assert!(lines[2].starts_with("    b: 'ENC[") && lines[2].ends_with("', # note"), "{enc}");
+    assert!(lines[3].starts_with("    \"sops\": {") && lines[3].ends_with('}') && lines[4] == "}", "{enc}");
+    // One line, with and without a trailing comma; empty; CRLF; no final newline.
+    for source in ["{a: 1, b: [x, {c: d}]}\n", "{ a: 1, }", "{a: 1,\n b: 2 }\n", "{}\n", "{\r\n  a: 1\r\n}\r\n", "&x {a: b}"] {
+        let enc = round_trip(source);
+        assert!(enc.contains("\"sops\": {\"age\""), "{enc}");
+    }
+    let enc = round_trip("{a: 1, b: 2}\n");
+    assert!(enc.starts_with("{a: 'ENC[") && enc.contains("', \"sops\": {\"age\"") && enc.ends_with("\"version\": \"3.11.0\"}}\n"), "{enc}");
+    let enc = round_trip("{a: 1, }\n");
+    assert!(enc.contains("', \"sops\": {") && enc.ends_with("\"3.11.0\"}, }\n"), "{enc}");
+    // Replacing an existing member keeps it in place.
+    let doc = YamlDocument::parse(&enc).unwrap();
+    let mut m = meta();
+    if let MetaValue::Map(items) = &mut m {
+        items.retain(|(k, _)| k != "unencrypted_suffix");
+    }
+    let out = String::from_utf8(doc.render(&mut Vec::<Option<Replacement>>::new(), Some(&m)).unwrap()).unwrap();
+    assert_eq!(YamlDocument::parse(&out).unwrap().metadata(), Some(&m));
+    assert_eq!(out.len(), enc.len() - ", \"unencrypted_suffix\": \"_unencrypted\"".len(), "{out}");
+}
+
+#[test]
+fn flow_collections_end_at_their_bracket_with_a_trailing_comma() {
+    let src = "{\n  a: [1, 2, ],\n  b: {\n    c: 1,\n  },\n  d: [e: 1],\n}\n";
+    let p = parse::parse(src).unwrap();
+    let texts: Vec<&str> = p.nodes.iter().filter(|n| !matches!(n.kind, Kind::Scalar(_))).map(|n| &src[n.start..n.end]).collect();
+    assert_eq!(texts, [&src[..src.len() - 1], "[1, 2, ]", "{\n    c: 1,\n  }", "[e: 1]", "e: 1"]);
+}
