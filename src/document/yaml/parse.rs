@@ -114,19 +114,128 @@ fn syntax(line: usize, column: usize, message: impl Into<String>) -> Error {
     Error::Syntax { format: Format::Yaml, line, column, message: message.into() }
 }
 
-fn scan_error(e: &ScanError) -> Error {
+fn scan_error(e: &ScanError, shift: &Shift) -> Error {
     let info = e.info();
     // Messages that quote the input are replaced: an error must never show a value's text.
     let message = if info.contains('`') || info.contains('\'') { "unexpected character" } else { info };
-    syntax(e.marker().line(), e.marker().col() + 1, message)
+    let (line, col) = shift.line_col(e.marker().line(), e.marker().col());
+    syntax(line, col + 1, message)
+}
+
+/// At most this many spaces are inserted to accept flow content that saphyr finds under-indented.
+const MAX_SHIFTS: usize = 256;
+
+/// Spaces inserted at line starts of a copy of the source, so saphyr accepts flow content that
+/// sits left of the enclosing block's indentation (go-yaml, which sops uses, does not check
+/// indentation inside flow collections, e.g. a closing `]` at its key's column). Positions
+/// found in the copy are mapped back to the source.
+#[derive(Default)]
+struct Shift {
+    /// Character positions, in the copy, of the inserted spaces (sorted).
+    inserted: Vec<usize>,
+    /// Per 1-based line, the number of spaces inserted at its start.
+    lines: HashMap<usize, usize>,
+}
+
+impl Shift {
+    /// `inserts`: character positions of line starts in `text`, one per space (sorted).
+    fn new(text: &str, inserts: &[usize]) -> (Shift, String) {
+        let offsets = Offsets::new(text);
+        let mut copy = String::with_capacity(text.len() + inserts.len());
+        let mut shift = Shift::default();
+        let mut at = 0;
+        for (j, &p) in inserts.iter().enumerate() {
+            let byte = offsets.byte(p);
+            copy.push_str(&text[at..byte]);
+            copy.push(' ');
+            at = byte;
+            shift.inserted.push(p + j);
+            *shift.lines.entry(text[..byte].matches('\n').count() + 1).or_default() += 1;
+        }
+        copy.push_str(&text[at..]);
+        (shift, copy)
+    }
+
+    /// A character index in the copy → the character index in the source.
+    fn index(&self, i: usize) -> usize {
+        i - self.inserted.partition_point(|&q| q < i)
+    }
+
+    fn line_col(&self, line: usize, col: usize) -> (usize, usize) {
+        (line, col - col.min(self.lines.get(&line).copied().unwrap_or(0)))
+    }
+}
+
+/// Whether saphyr's error is an indentation it checks and go-yaml does not: under-indented
+/// flow content (the error sits at the first character of its line, inside a flow collection
+/// or on a closing bracket), or under-indented continuation lines of a quoted scalar (their
+/// leading blanks are not part of the value). Returns the character indexes of the starts of
+/// the lines to indent by one more space.
+fn lenient_indentation(text: &str, e: &ScanError, events: &[(Event<'_>, Span)]) -> Option<Vec<usize>> {
+    let offsets = Offsets::new(text);
+    let at = offsets.byte(e.marker().index());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let char_index = |byte: usize| {
+        if byte <= at { e.marker().index() - text[byte..at].chars().count() } else { e.marker().index() + text[at..byte].chars().count() }
+    };
+    match e.info() {
+        "invalid indentation in quoted scalar" => {
+            let end = quoted_end(text, at)?;
+            let starts: Vec<usize> = text[at..end].match_indices('\n').map(|(i, _)| char_index(at + i + 1)).collect();
+            (!starts.is_empty()).then_some(starts)
+        }
+        "invalid indentation" | "invalid indentation in flow construct" => {
+            if !text[line_start..at].bytes().all(|c| c == b' ') {
+                return None;
+            }
+            let closing = text[at..].starts_with([']', '}']);
+            // Whether a flow collection is open where the error is.
+            let mut open = Vec::new();
+            for (ev, span) in events {
+                match ev {
+                    Event::SequenceStart(..) | Event::MappingStart(..) => {
+                        let own = skip_properties(text, offsets.byte(span.start.index()));
+                        open.push(text[own..].starts_with(['[', '{']));
+                    }
+                    Event::SequenceEnd | Event::MappingEnd => {
+                        open.pop();
+                    }
+                    _ => {}
+                }
+            }
+            (closing || open.contains(&true)).then(|| vec![char_index(line_start)])
+        }
+        _ => None,
+    }
 }
 
 /// Parse all documents of `text`.
 pub fn parse(text: &str) -> Result<Parsed, Error> {
     let mut collect = Collect { events: Vec::new() };
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut collect, true).map_err(|e| scan_error(&e))?;
-    Builder::new(text).build(collect.events)
+    let error = match Parser::new_from_str(text).load(&mut collect, true) {
+        Ok(()) => return Builder::new(text, Shift::default()).build(collect.events),
+        Err(e) => e,
+    };
+    let Some(mut inserts) = lenient_indentation(text, &error, &collect.events) else {
+        return Err(scan_error(&error, &Shift::default()));
+    };
+    drop(collect);
+    inserts.sort_unstable();
+    loop {
+        let (shift, copy) = Shift::new(text, &inserts);
+        let mut collect = Collect { events: Vec::new() };
+        let error = match Parser::new_from_str(&copy).load(&mut collect, true) {
+            Ok(()) => return Builder::new(text, shift).build(collect.events),
+            Err(e) => e,
+        };
+        match lenient_indentation(&copy, &error, &collect.events) {
+            Some(more) if inserts.len() + more.len() <= MAX_SHIFTS => {
+                inserts.extend(more.into_iter().map(|i| shift.index(i)));
+                inserts.sort_unstable();
+            }
+            _ => return Err(scan_error(&error, &shift)),
+        }
+    }
 }
 
 enum Open {
@@ -137,6 +246,7 @@ enum Open {
 struct Builder<'t> {
     text: &'t str,
     offsets: Offsets,
+    shift: Shift,
     nodes: Vec<Node>,
     docs: Vec<Doc>,
     stack: Vec<Open>,
@@ -148,10 +258,11 @@ struct Builder<'t> {
 }
 
 impl<'t> Builder<'t> {
-    fn new(text: &'t str) -> Builder<'t> {
+    fn new(text: &'t str, shift: Shift) -> Builder<'t> {
         Builder {
             text,
             offsets: Offsets::new(text),
+            shift,
             nodes: Vec::new(),
             docs: Vec::new(),
             stack: Vec::new(),
@@ -164,9 +275,9 @@ impl<'t> Builder<'t> {
 
     fn build(mut self, events: Vec<(Event<'_>, Span)>) -> Result<Parsed, Error> {
         for (ev, span) in events {
-            let start = self.offsets.byte(span.start.index());
-            let end = self.offsets.byte(span.end.index());
-            let (line, col) = (span.start.line(), span.start.col());
+            let start = self.offsets.byte(self.shift.index(span.start.index()));
+            let end = self.offsets.byte(self.shift.index(span.end.index()));
+            let (line, col) = self.shift.line_col(span.start.line(), span.start.col());
             match ev {
                 Event::DocumentStart(_) => {
                     self.anchors.clear();

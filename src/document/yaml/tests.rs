@@ -689,3 +689,32 @@ fn flow_collections_end_at_their_bracket_with_a_trailing_comma() {
     let texts: Vec<&str> = p.nodes.iter().filter(|n| !matches!(n.kind, Kind::Scalar(_))).map(|n| &src[n.start..n.end]).collect();
     assert_eq!(texts, [&src[..src.len() - 1], "[1, 2, ]", "{\n    c: 1,\n  }", "[e: 1]", "e: 1"]);
 }
+
+#[test]
+fn under_indented_flow_content_is_accepted_as_go_yaml_does() {
+    // A closing bracket at its key's column (circleci), flow content left of the block's
+    // indentation, a non-ASCII value on a shifted line; the spans stay exact.
+    let source = "jobs:\n  - build:\n      params:\n        img: [\n          # comment\n          \"rust:1.48\"\n        ]\n        tc: [\n          \"a\", # why\n    \"é\",\n        ]\n        m: {\n  k: \"v\"\n}\n        n: 1\n";
+    let leaves = leaf_values(source);
+    let got: Vec<String> = leaves.iter().map(|(p, v)| format!("{p}={}", value_debug(v))).collect();
+    assert_eq!(got, ["jobs.build.params.img=str:rust:1.48", "jobs.build.params.tc=str:a", "jobs.build.params.tc=str:é", "jobs.build.params.m.k=str:v", "jobs.build.params.n=int:1"]);
+    let p = parse::parse(source).unwrap();
+    let seqs: Vec<&str> = p.nodes.iter().filter(|n| n.flow && !matches!(n.kind, Kind::Scalar(_))).map(|n| &source[n.start..n.end]).collect();
+    assert_eq!(seqs, ["[\n          # comment\n          \"rust:1.48\"\n        ]", "[\n          \"a\", # why\n    \"é\",\n        ]", "{\n  k: \"v\"\n}"]);
+    let e_node = p.nodes.iter().find(|n| matches!(&n.kind, Kind::Scalar(s) if s.value == "é")).unwrap();
+    assert_eq!((e_node.line, e_node.col), (10, 4));
+    let enc = round_trip(source);
+    assert!(enc.contains("\n    \"ENC[AES256_GCM,"), "{enc}");
+    // Errors after a shifted line point at the source's line and column.
+    let err = YamlDocument::parse("a:\n  k: [\n  x\n  ]\n  b: 1\n   c: 2\n").err().unwrap().to_string();
+    assert!(err.contains("line 6"), "{err}");
+    let err = YamlDocument::parse("a:\n  k: [x,\n y]\n  b: [\n\"z\n w\"]\n   c: 2\n").err().unwrap().to_string();
+    assert!(err.contains("line 7, column 4"), "{err}");
+    // So are continuation lines of a quoted scalar (their leading blanks are not in the value).
+    let got: Vec<String> = leaf_values("a:\n  k: [x,\n y, \"z\n w\"]\n  l: 'p\nq'\n").iter().map(|(_, v)| value_debug(v)).collect();
+    assert_eq!(got, ["str:x", "str:y", "str:z w", "str:p q"]);
+    let back = try_round_trip("a:\n  k: [x,\n y, \"z\n w\"]\n  l: 'p\nq'\n").unwrap();
+    assert_eq!(back, "a:\n  k: [x,\n y, \"z w\"]\n  l: 'p q'\n");
+    // Indentation outside flow collections is still checked.
+    assert!(YamlDocument::parse("a:\n  b: 1\n c: 2\n").is_err());
+}
