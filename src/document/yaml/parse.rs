@@ -74,6 +74,8 @@ pub struct Doc {
 pub struct Parsed {
     pub nodes: Vec<Node>,
     pub docs: Vec<Doc>,
+    /// Anchor names and the nodes they are set on, in document order.
+    pub anchors: Vec<(String, usize)>,
 }
 
 /// Character index → byte offset.
@@ -251,6 +253,7 @@ struct Builder<'t> {
     docs: Vec<Doc>,
     stack: Vec<Open>,
     anchors: HashMap<usize, usize>,
+    names: Vec<(String, usize)>,
     root: Option<usize>,
     /// End of the previous event, for finding block scalar headers.
     last_end: usize,
@@ -267,6 +270,7 @@ impl<'t> Builder<'t> {
             docs: Vec::new(),
             stack: Vec::new(),
             anchors: HashMap::new(),
+            names: Vec::new(),
             root: None,
             last_end: 0,
             flow_depth: 0,
@@ -294,6 +298,7 @@ impl<'t> Builder<'t> {
                     let id = self.scalar(value.into_owned(), style, tag.map(|t| t.into_owned()), start, end, line)?;
                     if anchor != 0 {
                         self.anchors.insert(anchor, id);
+                        self.name_anchor(id);
                     }
                     self.attach(id)?;
                 }
@@ -318,6 +323,7 @@ impl<'t> Builder<'t> {
                     let id = self.push(kind, node_start, node_start, line, col);
                     if anchor != 0 {
                         self.anchors.insert(anchor, id);
+                        self.name_anchor(id);
                     }
                     self.attach(id)?;
                     self.stack.push(if is_map { Open::Map { node: id, key: None } } else { Open::Seq(id) });
@@ -348,7 +354,29 @@ impl<'t> Builder<'t> {
                 self.last_end = end;
             }
         }
-        Ok(Parsed { nodes: self.nodes, docs: self.docs })
+        Ok(Parsed { nodes: self.nodes, docs: self.docs, anchors: self.names })
+    }
+
+    /// Record the name of the anchor set on node `id`: the last `&name` between the previous
+    /// event and the node's own text.
+    fn name_anchor(&mut self, id: usize) {
+        // A block collection's span may start at its properties.
+        let own = skip_properties(self.text, self.nodes[id].start);
+        let from = self.last_end.min(own);
+        let mut name = None;
+        for line in self.text[from..own].split('\n') {
+            for token in line.split([' ', '\t', '\r']) {
+                if token.starts_with('#') {
+                    break;
+                }
+                if let Some(n) = token.strip_prefix('&') {
+                    name = Some(n);
+                }
+            }
+        }
+        if let Some(name) = name {
+            self.names.push((name.to_string(), id));
+        }
     }
 
     fn last_child_end(&self, id: usize) -> usize {
