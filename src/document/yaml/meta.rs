@@ -130,3 +130,43 @@ fn write_scalar(out: &mut String, key: &str, value: &MetaValue, block_indent: us
         MetaValue::Map(_) => out.push_str("{}"),
     }
 }
+
+/// The metadata as a flow value in JSON form (valid YAML flow), for the `sops` member of a
+/// top-level flow mapping: `{"age": [{"recipient": "...", "enc": "..."}], ...}`. Strings are
+/// double-quoted, so [`read`] gives back the same value.
+pub fn write_flow(meta: &MetaValue) -> String {
+    let mut out = String::new();
+    write_flow_value(&mut out, meta);
+    out
+}
+
+fn write_flow_value(out: &mut String, value: &MetaValue) {
+    match value {
+        MetaValue::Null => out.push_str("null"),
+        MetaValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        MetaValue::Int(n) => out.push_str(&n.to_string()),
+        MetaValue::Str(s) => out.push_str(&double_quoted(s)),
+        MetaValue::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_flow_value(out, item);
+            }
+            out.push(']');
+        }
+        MetaValue::Map(pairs) => {
+            out.push('{');
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&double_quoted(k));
+                out.push_str(": ");
+                write_flow_value(out, v);
+            }
+            out.push('}');
+        }
+    }
+}

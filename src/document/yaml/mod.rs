@@ -4,13 +4,21 @@
 //! Cases where byte-exactness yields to sops compatibility:
 //! * an alias whose copy holds an encrypted value is replaced by an expanded flow copy
 //!   (`{"k": "ENC[...]"}`): sops encrypts each copy under its own path, so an alias to
-//!   ciphertext would not decrypt; after decryption the copy stays expanded;
+//!   ciphertext would not decrypt. When the alias ends its line, the copy is followed by a
+//!   marker comment (`<<: {...} # secrets:alias *name`) and decryption writes the alias back
+//!   when the copy's values equal its anchored node's; otherwise (an alias inside a flow
+//!   collection, or values that no longer match) the copy stays expanded after decryption;
+//! * a top-level flow mapping (`{...}`) gets the metadata as a last member in JSON form
+//!   (`"sops": {"age": [...], ...}`), on its own line when the closing brace is;
 //! * a folded block scalar (`>`) is encrypted as a plain `ENC[...]` and comes back as a literal
 //!   block or a quoted string; double-quoted strings come back with minimal escaping;
 //! * a timestamp (`2024-01-15`) comes back in sops's RFC 3339 form (`2024-01-15T00:00:00Z`);
 //! * inside flow collections, a plain scalar is encrypted as `'ENC[...]'` and a single-quoted
 //!   one comes back plain when it can be;
-//! * a file without a final newline gets one before the appended `sops` block.
+//! * a file without a final newline gets one before the appended `sops` block;
+//! * flow content left of its block's indentation (a closing `]` at its key's column), which
+//!   go-yaml accepts and saphyr does not, is parsed from a copy indented where needed, with
+//!   every position mapped back to the source.
 
 mod meta;
 mod parse;
@@ -45,8 +53,8 @@ struct Block {
     insert_at: usize,
     /// Column of the top-level keys.
     indent: usize,
-    /// The top-level mapping is in flow style: no block can be appended.
-    flow: bool,
+    /// The top-level mapping is in flow style (this node): the metadata is a member of it.
+    flow: Option<usize>,
 }
 
 pub struct YamlDocument {
@@ -56,6 +64,10 @@ pub struct YamlDocument {
     sites: Vec<Site>,
     /// For each alias node that was expanded: the range of leaf indices of its copy.
     alias_leaves: Vec<(usize, Range<usize>)>,
+    /// Expanded alias copies carrying the marker comment (written when they were encrypted).
+    marked: Vec<Marked>,
+    /// For each node walked directly (not through an alias): the range of its leaves.
+    node_leaves: Vec<Option<Range<usize>>>,
     metadata: Option<MetaValue>,
     blocks: Vec<Block>,
     step: usize,
@@ -63,6 +75,62 @@ pub struct YamlDocument {
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::Invalid { format: Format::Yaml, message: message.into() }
+}
+
+/// The comment written after an alias's expanded copy when it is encrypted (`<<: {...} #
+/// secrets:alias *name`), so decryption can write the alias back.
+const ALIAS_MARKER: &str = " # secrets:alias *";
+
+/// An expanded alias copy that carries the marker comment.
+#[derive(Clone, Debug)]
+struct Marked {
+    /// The copy's node.
+    copy: usize,
+    /// The anchored node the alias named (the last one before the copy, in its document).
+    target: Option<usize>,
+    /// The marker comment, from the blank before its `#` to the end of the alias name.
+    marker: Range<usize>,
+    /// The alias as written (`*name`).
+    alias: String,
+}
+
+/// Find the expanded alias copies followed by the marker comment.
+fn find_marked(source: &str, parsed: &Parsed) -> Vec<Marked> {
+    if !source.contains(ALIAS_MARKER) {
+        return Vec::new();
+    }
+    // The outermost scalar or flow collection ending at each offset.
+    let mut by_end: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (id, n) in parsed.nodes.iter().enumerate() {
+        let copy_like = match n.kind {
+            Kind::Scalar(_) => true,
+            Kind::Seq(_) | Kind::Map(_) => n.flow && source[n.start..].starts_with(['[', '{']),
+            Kind::Alias(_) => false,
+        };
+        if copy_like {
+            by_end.entry(n.end).and_modify(|e| if parsed.nodes[*e].start > n.start { *e = id }).or_insert(id);
+        }
+    }
+    let doc_of = |at: usize| parsed.docs.iter().position(|d| at < d.end).unwrap_or(parsed.docs.len());
+    let mut out = Vec::new();
+    for (m, _) in source.match_indices(ALIAS_MARKER) {
+        let Some(&copy) = by_end.get(&m) else { continue };
+        let name_start = m + ALIAS_MARKER.len();
+        let name_end = source[name_start..].find([' ', '\t', '\r', '\n']).map_or(source.len(), |i| name_start + i);
+        let name = &source[name_start..name_end];
+        if name.is_empty() {
+            continue;
+        }
+        let start = parsed.nodes[copy].start;
+        let target = parsed
+            .anchors
+            .iter()
+            .rev()
+            .find(|(n, id)| n == name && parsed.nodes[*id].start < start && doc_of(parsed.nodes[*id].start) == doc_of(start))
+            .map(|&(_, id)| id);
+        out.push(Marked { copy, target, marker: m..name_end, alias: format!("*{name}") });
+    }
+    out
 }
 
 /// A comment anchor: a node start and the path a comment just before it belongs to.
@@ -78,12 +146,22 @@ struct Walker<'a> {
     leaves: Vec<Leaf>,
     sites: Vec<Site>,
     alias_leaves: Vec<(usize, Range<usize>)>,
+    node_leaves: Vec<Option<Range<usize>>>,
     points: Vec<Point>,
     alias_stack: Vec<usize>,
 }
 
 impl Walker<'_> {
     fn walk(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
+        let first = self.leaves.len();
+        self.walk_node(id, path, alias, base_col, root)?;
+        if alias.is_none() {
+            self.node_leaves[id] = Some(first..self.leaves.len());
+        }
+        Ok(())
+    }
+
+    fn walk_node(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
         let node = &self.parsed.nodes[id];
         if alias.is_none() {
             self.points.push(Point { start: node.start, path: path.clone(), item_col: None });
@@ -232,6 +310,7 @@ impl YamlDocument {
             leaves: Vec::new(),
             sites: Vec::new(),
             alias_leaves: Vec::new(),
+            node_leaves: vec![None; parsed.nodes.len()],
             points: Vec::new(),
             alias_stack: Vec::new(),
         };
@@ -252,6 +331,12 @@ impl YamlDocument {
             doc_points.push(first_point..walker.points.len());
             let mut existing = None;
             for &(k, v) in pairs {
+                if root.flow {
+                    if index == 0 && matches!(&parsed.nodes[k].kind, Kind::Scalar(s) if s.value == "sops") {
+                        metadata = Some(meta::read(&parsed.nodes, v, 0));
+                    }
+                    continue;
+                }
                 if matches!(&parsed.nodes[k].kind, Kind::Scalar(s) if s.value == "sops") {
                     if index == 0 {
                         metadata = Some(meta::read(&parsed.nodes, v, 0));
@@ -266,12 +351,13 @@ impl YamlDocument {
                     existing = Some(start..end);
                 }
             }
-            blocks.push(Block { existing, insert_at: doc.end, indent: root.col, flow: root.flow });
+            blocks.push(Block { existing, insert_at: doc.end, indent: root.col, flow: root.flow.then_some(doc.root) });
         }
         let step = indent_step(&parsed).unwrap_or(4);
-        let Walker { mut leaves, mut sites, alias_leaves, points, .. } = walker;
+        let Walker { mut leaves, mut sites, alias_leaves, node_leaves, points, .. } = walker;
         find_comments(source, &parsed, &points, &doc_points, &mut leaves, &mut sites);
-        Ok(YamlDocument { source: source.to_string(), parsed, leaves, sites, alias_leaves, metadata, blocks, step })
+        let marked = find_marked(source, &parsed);
+        Ok(YamlDocument { source: source.to_string(), parsed, leaves, sites, alias_leaves, marked, node_leaves, metadata, blocks, step })
     }
 
     fn scalar(&self, node: usize) -> &parse::Scalar {
@@ -368,6 +454,99 @@ impl YamlDocument {
         }
     }
 
+    /// The `sops` member of a top-level flow mapping (`{...}`): its value replaced; or added as
+    /// the last member, in JSON form, before the closing brace in the mapping's layout (on its
+    /// own line with the members' indentation when the brace is on its own line, keeping an
+    /// existing trailing comma); or removed, the exact inverse of adding it.
+    fn flow_member(&self, root: usize, metadata: Option<&MetaValue>, changes: &mut Vec<(Range<usize>, String)>) -> Result<(), Error> {
+        let src = self.source.as_str();
+        let b = src.as_bytes();
+        let nodes = &self.parsed.nodes;
+        let node = &nodes[root];
+        let Kind::Map(pairs) = &node.kind else { return Ok(()) };
+        let close = node.end.saturating_sub(1);
+        if b.get(close) != Some(&b'}') || b.get(node.start) != Some(&b'{') {
+            return Err(invalid(format!("line {}: could not locate the braces of the top-level flow mapping", node.line)));
+        }
+        let is_sops = |k: usize| matches!(&nodes[k].kind, Kind::Scalar(s) if s.value == "sops");
+        let member_end = |(k, v): (usize, usize)| subtree_end(&self.parsed, k).max(subtree_end(&self.parsed, v));
+        let line_start = |at: usize| src[..at].rfind('\n').map_or(0, |i| i + 1);
+        let skip_spaces = |mut at: usize| {
+            while at < b.len() && matches!(b[at], b' ' | b'\t') {
+                at += 1;
+            }
+            at
+        };
+        if let Some(i) = pairs.iter().position(|&(k, _)| is_sops(k)) {
+            let (k, v) = pairs[i];
+            let v_end = subtree_end(&self.parsed, v);
+            if let Some(meta) = metadata {
+                changes.push((nodes[v].start..v_end, meta::write_flow(meta)));
+                return Ok(());
+            }
+            let prev_end = if i > 0 { member_end(pairs[i - 1]) } else { node.start + 1 };
+            let k_start = nodes[k].start;
+            let after = skip_spaces(v_end);
+            let comma = b.get(after) == Some(&b',');
+            let after_comma = if comma { after + 1 } else { after };
+            let rest = skip_spaces(after_comma);
+            let own_line = src[line_start(k_start)..k_start].trim().is_empty() && (rest == b.len() || matches!(b[rest], b'\n' | b'\r'));
+            if own_line {
+                // `  "sops": {...},` on its own line; without its comma, the comma added after
+                // the member before it goes too.
+                let end = src[rest..].find('\n').map_or(b.len(), |j| rest + j + 1);
+                if !comma && i > 0 && b.get(prev_end) == Some(&b',') {
+                    changes.push((prev_end..prev_end + 1, String::new()));
+                }
+                changes.push((line_start(k_start)..end, String::new()));
+            } else if comma {
+                // `, "sops": {...},` after an existing comma.
+                let start = if k_start > 0 && b[k_start - 1] == b' ' { k_start - 1 } else { k_start };
+                changes.push((start..after_comma, String::new()));
+            } else {
+                // `a: 1, "sops": {...}}`
+                changes.push((prev_end..v_end, String::new()));
+            }
+            return Ok(());
+        }
+        let Some(meta) = metadata else { return Ok(()) };
+        let member = format!("\"sops\": {}", meta::write_flow(meta));
+        let last = pairs.last().copied();
+        let prev_end = last.map_or(node.start + 1, member_end);
+        // The first thing after the last member (skipping blanks and comments): its comma, if any.
+        let mut at = prev_end;
+        while at < close {
+            match b[at] {
+                b' ' | b'\t' | b'\r' | b'\n' => at += 1,
+                b'#' => at = src[at..close].find('\n').map_or(close, |j| at + j),
+                _ => break,
+            }
+        }
+        let comma = last.is_some() && at < close && b[at] == b',';
+        let close_line = line_start(close);
+        if close_line > prev_end && src[close_line..close].trim().is_empty() {
+            let indent = match last {
+                Some((k, _)) if src[line_start(nodes[k].start)..nodes[k].start].trim().is_empty() => {
+                    src[line_start(nodes[k].start)..nodes[k].start].to_string()
+                }
+                _ => format!("{}{}", &src[close_line..close], " ".repeat(self.step)),
+            };
+            let eol = if src[..close_line].ends_with("\r\n") { "\r\n" } else { "\n" };
+            if !comma && last.is_some() {
+                changes.push((prev_end..prev_end, ",".to_string()));
+            }
+            let trailing = if comma { "," } else { "" };
+            changes.push((close_line..close_line, format!("{indent}{member}{trailing}{eol}")));
+        } else if comma {
+            changes.push((at + 1..at + 1, format!(" {member},")));
+        } else if last.is_some() {
+            changes.push((prev_end..prev_end, format!(", {member}")));
+        } else {
+            changes.push((prev_end..prev_end, member));
+        }
+        Ok(())
+    }
+
     /// A plain one-line scalar in block context, alone at the end of its line, rewritten as a
     /// literal block (for a decrypted multi-line string).
     fn plain_to_literal(&self, s: &parse::Scalar, base_col: usize, value: &str) -> Option<(Range<usize>, String)> {
@@ -387,6 +566,71 @@ impl YamlDocument {
         out.push('\n');
         out.push_str(&body);
         Some((s.text.start..rest_end, out))
+    }
+
+    /// The marked alias copies to write back as their alias: (the copy's leaves, the text from
+    /// the copy to the end of its marker, the alias). A copy is restored when at least one of its
+    /// values was decrypted and its content equals that of its anchored node, value for value.
+    fn restored(&self, edits: &[Option<Replacement>]) -> Vec<(Range<usize>, Range<usize>, String)> {
+        let mut out = Vec::new();
+        let mut done = 0;
+        for m in &self.marked {
+            let Some(target) = m.target else { continue };
+            let (Some(c), Some(t)) = (self.node_leaves[m.copy].clone(), self.node_leaves[target].clone()) else { continue };
+            let start = self.parsed.nodes[m.copy].start;
+            if start < done || c.is_empty() || c.len() != t.len() || c.end > edits.len() || t.end > edits.len() {
+                continue;
+            }
+            if !edits[c.clone()].iter().any(|e| matches!(e, Some(Replacement::Decrypted(_)))) {
+                continue;
+            }
+            if !self.same_shape(m.copy, target, 0) || !c.clone().zip(t).all(|(a, b)| self.same_value(a, b, edits)) {
+                continue;
+            }
+            done = m.marker.end;
+            out.push((c, start..m.marker.end, m.alias.clone()));
+        }
+        out
+    }
+
+    /// Whether two nodes have the same structure and keys (aliases followed).
+    fn same_shape(&self, a: usize, b: usize, depth: usize) -> bool {
+        let resolve = |mut id: usize| {
+            for _ in 0..64 {
+                match self.parsed.nodes[id].kind {
+                    Kind::Alias(t) => id = t,
+                    _ => break,
+                }
+            }
+            id
+        };
+        if depth > 256 {
+            return false;
+        }
+        let key = |id: usize| match &self.parsed.nodes[resolve(id)].kind {
+            Kind::Scalar(s) => Some(s.value.as_str()),
+            _ => None,
+        };
+        match (&self.parsed.nodes[resolve(a)].kind, &self.parsed.nodes[resolve(b)].kind) {
+            (Kind::Scalar(_), Kind::Scalar(_)) => true,
+            (Kind::Seq(x), Kind::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(&i, &j)| self.same_shape(i, j, depth + 1)),
+            (Kind::Map(x), Kind::Map(y)) => {
+                x.len() == y.len()
+                    && x.iter().zip(y).all(|(&(ka, va), &(kb, vb))| key(ka).is_some() && key(ka) == key(kb) && self.same_shape(va, vb, depth + 1))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether leaves `a` and `b` come out of `edits` with the same value.
+    fn same_value(&self, a: usize, b: usize, edits: &[Option<Replacement>]) -> bool {
+        match (&edits[a], &edits[b]) {
+            (Some(Replacement::Decrypted(p)), Some(Replacement::Decrypted(q))) => p.kind == q.kind && *p.bytes == *q.bytes,
+            (None, None) => self.leaves[a].value == self.leaves[b].value,
+            (Some(Replacement::Decrypted(p)), None) => plaintext_is(p, &self.leaves[b].value),
+            (None, Some(Replacement::Decrypted(q))) => plaintext_is(q, &self.leaves[a].value),
+            _ => false,
+        }
     }
 
     /// An aliased subtree written out in flow style, with the edits of its copy applied.
@@ -433,6 +677,18 @@ impl YamlDocument {
             }
             Kind::Alias(t) => self.flow_copy(*t, edits, depth + 1),
         }
+    }
+}
+
+/// Whether a decrypted plaintext is `value` (one copy of an alias encrypted, the other not).
+fn plaintext_is(p: &super::Plaintext, value: &Value) -> bool {
+    let text = || std::str::from_utf8(&p.bytes).ok();
+    match (p.kind, value) {
+        (ValueType::Str, Value::Str(s)) | (ValueType::Time, Value::Time(s)) => *p.bytes == *s.as_bytes(),
+        (ValueType::Int, Value::Int(n)) => text().and_then(crate::crypto::parse_int_literal) == Some(*n),
+        (ValueType::Bool, Value::Bool(b)) => text().and_then(crate::crypto::go_parse_bool) == Some(*b),
+        (ValueType::Float, Value::Float(f)) => text().and_then(crate::crypto::parse_go_float) == Some(*f),
+        _ => false,
     }
 }
 
@@ -566,8 +822,27 @@ impl Document for YamlDocument {
         let edits: Vec<Option<Replacement>> = (0..self.leaves.len()).map(|i| edits.take(i)).collect();
         let edits = &edits[..];
         let mut changes: Vec<(Range<usize>, String)> = Vec::new();
-        for (site, edit) in self.sites.iter().zip(edits) {
+        // Decrypted alias copies that match their anchored node are written back as the alias.
+        let restored = self.restored(edits);
+        let mut skip = vec![false; if restored.is_empty() { 0 } else { self.leaves.len() }];
+        for (leaves, text, alias) in &restored {
+            skip[leaves.clone()].fill(true);
+            changes.push((text.clone(), alias.clone()));
+        }
+        // A decrypted copy that stays expanded loses its marker.
+        for m in &self.marked {
+            let decrypted = self.node_leaves[m.copy]
+                .clone()
+                .is_some_and(|c| edits.get(c).is_some_and(|e| e.iter().any(|e| matches!(e, Some(Replacement::Decrypted(_))))));
+            if decrypted && !restored.iter().any(|(_, text, _)| text.end == m.marker.end) {
+                changes.push((m.marker.clone(), String::new()));
+            }
+        }
+        for (i, (site, edit)) in self.sites.iter().zip(edits).enumerate() {
             let Some(edit) = edit else { continue };
+            if skip.get(i) == Some(&true) {
+                continue;
+            }
             match site {
                 Site::Scalar { alias: Some(_), .. } => {}
                 Site::Scalar { node, base_col, alias: None } => changes.push(self.render_scalar(*node, *base_col, edit)),
@@ -594,22 +869,30 @@ impl Document for YamlDocument {
             let slice = &edits[range.start.min(edits.len())..range.end.min(edits.len())];
             if slice.iter().any(Option::is_some) {
                 let Kind::Alias(target) = self.parsed.nodes[*alias].kind else { continue };
-                let text = self.flow_copy(target, &mut slice.iter(), 0);
                 let n = &self.parsed.nodes[*alias];
+                if restored.iter().any(|(_, text, _)| text.contains(&n.start)) {
+                    continue;
+                }
+                let mut text = self.flow_copy(target, &mut slice.iter(), 0);
+                // Mark an encrypted copy that ends its line, so decryption can restore the alias.
+                let written = &self.source[n.start..n.end];
+                let line_end = self.source[n.end..].find('\n').map_or(self.source.len(), |i| n.end + i);
+                let rest = self.source[n.end..line_end].trim_start_matches([' ', '\t']);
+                let ends_line = rest.is_empty() || rest == "\r" || (rest.starts_with('#') && n.end < line_end && matches!(self.source.as_bytes()[n.end], b' ' | b'\t'));
+                if ends_line && written.len() > 1 && written.starts_with('*') && slice.iter().any(|e| matches!(e, Some(Replacement::Encrypted(_)))) {
+                    text.push_str(ALIAS_MARKER);
+                    text.push_str(&written[1..]);
+                }
                 changes.push((n.start..n.end, text));
             }
         }
         for block in &self.blocks {
+            if let Some(root) = block.flow {
+                self.flow_member(root, metadata, &mut changes)?;
+                continue;
+            }
             let text = match metadata {
-                Some(meta) => {
-                    if block.flow {
-                        return Err(Error::Unsupported {
-                            format: Format::Yaml,
-                            what: "the sops block cannot be added to a top-level flow mapping ({...}); write the top level in block style".into(),
-                        });
-                    }
-                    meta::write(meta, block.indent, self.step)
-                }
+                Some(meta) => meta::write(meta, block.indent, self.step),
                 None => String::new(),
             };
             match &block.existing {

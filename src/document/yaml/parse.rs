@@ -74,6 +74,8 @@ pub struct Doc {
 pub struct Parsed {
     pub nodes: Vec<Node>,
     pub docs: Vec<Doc>,
+    /// Anchor names and the nodes they are set on, in document order.
+    pub anchors: Vec<(String, usize)>,
 }
 
 /// Character index → byte offset.
@@ -114,19 +116,128 @@ fn syntax(line: usize, column: usize, message: impl Into<String>) -> Error {
     Error::Syntax { format: Format::Yaml, line, column, message: message.into() }
 }
 
-fn scan_error(e: &ScanError) -> Error {
+fn scan_error(e: &ScanError, shift: &Shift) -> Error {
     let info = e.info();
     // Messages that quote the input are replaced: an error must never show a value's text.
     let message = if info.contains('`') || info.contains('\'') { "unexpected character" } else { info };
-    syntax(e.marker().line(), e.marker().col() + 1, message)
+    let (line, col) = shift.line_col(e.marker().line(), e.marker().col());
+    syntax(line, col + 1, message)
+}
+
+/// At most this many spaces are inserted to accept flow content that saphyr finds under-indented.
+const MAX_SHIFTS: usize = 256;
+
+/// Spaces inserted at line starts of a copy of the source, so saphyr accepts flow content that
+/// sits left of the enclosing block's indentation (go-yaml, which sops uses, does not check
+/// indentation inside flow collections, e.g. a closing `]` at its key's column). Positions
+/// found in the copy are mapped back to the source.
+#[derive(Default)]
+struct Shift {
+    /// Character positions, in the copy, of the inserted spaces (sorted).
+    inserted: Vec<usize>,
+    /// Per 1-based line, the number of spaces inserted at its start.
+    lines: HashMap<usize, usize>,
+}
+
+impl Shift {
+    /// `inserts`: character positions of line starts in `text`, one per space (sorted).
+    fn new(text: &str, inserts: &[usize]) -> (Shift, String) {
+        let offsets = Offsets::new(text);
+        let mut copy = String::with_capacity(text.len() + inserts.len());
+        let mut shift = Shift::default();
+        let mut at = 0;
+        for (j, &p) in inserts.iter().enumerate() {
+            let byte = offsets.byte(p);
+            copy.push_str(&text[at..byte]);
+            copy.push(' ');
+            at = byte;
+            shift.inserted.push(p + j);
+            *shift.lines.entry(text[..byte].matches('\n').count() + 1).or_default() += 1;
+        }
+        copy.push_str(&text[at..]);
+        (shift, copy)
+    }
+
+    /// A character index in the copy → the character index in the source.
+    fn index(&self, i: usize) -> usize {
+        i - self.inserted.partition_point(|&q| q < i)
+    }
+
+    fn line_col(&self, line: usize, col: usize) -> (usize, usize) {
+        (line, col - col.min(self.lines.get(&line).copied().unwrap_or(0)))
+    }
+}
+
+/// Whether saphyr's error is an indentation it checks and go-yaml does not: under-indented
+/// flow content (the error sits at the first character of its line, inside a flow collection
+/// or on a closing bracket), or under-indented continuation lines of a quoted scalar (their
+/// leading blanks are not part of the value). Returns the character indexes of the starts of
+/// the lines to indent by one more space.
+fn lenient_indentation(text: &str, e: &ScanError, events: &[(Event<'_>, Span)]) -> Option<Vec<usize>> {
+    let offsets = Offsets::new(text);
+    let at = offsets.byte(e.marker().index());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let char_index = |byte: usize| {
+        if byte <= at { e.marker().index() - text[byte..at].chars().count() } else { e.marker().index() + text[at..byte].chars().count() }
+    };
+    match e.info() {
+        "invalid indentation in quoted scalar" => {
+            let end = quoted_end(text, at)?;
+            let starts: Vec<usize> = text[at..end].match_indices('\n').map(|(i, _)| char_index(at + i + 1)).collect();
+            (!starts.is_empty()).then_some(starts)
+        }
+        "invalid indentation" | "invalid indentation in flow construct" => {
+            if !text[line_start..at].bytes().all(|c| c == b' ') {
+                return None;
+            }
+            let closing = text[at..].starts_with([']', '}']);
+            // Whether a flow collection is open where the error is.
+            let mut open = Vec::new();
+            for (ev, span) in events {
+                match ev {
+                    Event::SequenceStart(..) | Event::MappingStart(..) => {
+                        let own = skip_properties(text, offsets.byte(span.start.index()));
+                        open.push(text[own..].starts_with(['[', '{']));
+                    }
+                    Event::SequenceEnd | Event::MappingEnd => {
+                        open.pop();
+                    }
+                    _ => {}
+                }
+            }
+            (closing || open.contains(&true)).then(|| vec![char_index(line_start)])
+        }
+        _ => None,
+    }
 }
 
 /// Parse all documents of `text`.
 pub fn parse(text: &str) -> Result<Parsed, Error> {
     let mut collect = Collect { events: Vec::new() };
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut collect, true).map_err(|e| scan_error(&e))?;
-    Builder::new(text).build(collect.events)
+    let error = match Parser::new_from_str(text).load(&mut collect, true) {
+        Ok(()) => return Builder::new(text, Shift::default()).build(collect.events),
+        Err(e) => e,
+    };
+    let Some(mut inserts) = lenient_indentation(text, &error, &collect.events) else {
+        return Err(scan_error(&error, &Shift::default()));
+    };
+    drop(collect);
+    inserts.sort_unstable();
+    loop {
+        let (shift, copy) = Shift::new(text, &inserts);
+        let mut collect = Collect { events: Vec::new() };
+        let error = match Parser::new_from_str(&copy).load(&mut collect, true) {
+            Ok(()) => return Builder::new(text, shift).build(collect.events),
+            Err(e) => e,
+        };
+        match lenient_indentation(&copy, &error, &collect.events) {
+            Some(more) if inserts.len() + more.len() <= MAX_SHIFTS => {
+                inserts.extend(more.into_iter().map(|i| shift.index(i)));
+                inserts.sort_unstable();
+            }
+            _ => return Err(scan_error(&error, &shift)),
+        }
+    }
 }
 
 enum Open {
@@ -137,10 +248,12 @@ enum Open {
 struct Builder<'t> {
     text: &'t str,
     offsets: Offsets,
+    shift: Shift,
     nodes: Vec<Node>,
     docs: Vec<Doc>,
     stack: Vec<Open>,
     anchors: HashMap<usize, usize>,
+    names: Vec<(String, usize)>,
     root: Option<usize>,
     /// End of the previous event, for finding block scalar headers.
     last_end: usize,
@@ -148,14 +261,16 @@ struct Builder<'t> {
 }
 
 impl<'t> Builder<'t> {
-    fn new(text: &'t str) -> Builder<'t> {
+    fn new(text: &'t str, shift: Shift) -> Builder<'t> {
         Builder {
             text,
             offsets: Offsets::new(text),
+            shift,
             nodes: Vec::new(),
             docs: Vec::new(),
             stack: Vec::new(),
             anchors: HashMap::new(),
+            names: Vec::new(),
             root: None,
             last_end: 0,
             flow_depth: 0,
@@ -164,9 +279,9 @@ impl<'t> Builder<'t> {
 
     fn build(mut self, events: Vec<(Event<'_>, Span)>) -> Result<Parsed, Error> {
         for (ev, span) in events {
-            let start = self.offsets.byte(span.start.index());
-            let end = self.offsets.byte(span.end.index());
-            let (line, col) = (span.start.line(), span.start.col());
+            let start = self.offsets.byte(self.shift.index(span.start.index()));
+            let end = self.offsets.byte(self.shift.index(span.end.index()));
+            let (line, col) = self.shift.line_col(span.start.line(), span.start.col());
             match ev {
                 Event::DocumentStart(_) => {
                     self.anchors.clear();
@@ -183,6 +298,7 @@ impl<'t> Builder<'t> {
                     let id = self.scalar(value.into_owned(), style, tag.map(|t| t.into_owned()), start, end, line)?;
                     if anchor != 0 {
                         self.anchors.insert(anchor, id);
+                        self.name_anchor(id);
                     }
                     self.attach(id)?;
                 }
@@ -207,6 +323,7 @@ impl<'t> Builder<'t> {
                     let id = self.push(kind, node_start, node_start, line, col);
                     if anchor != 0 {
                         self.anchors.insert(anchor, id);
+                        self.name_anchor(id);
                     }
                     self.attach(id)?;
                     self.stack.push(if is_map { Open::Map { node: id, key: None } } else { Open::Seq(id) });
@@ -216,13 +333,17 @@ impl<'t> Builder<'t> {
                         Some(Open::Seq(id)) | Some(Open::Map { node: id, .. }) => id,
                         None => return Err(syntax(line, col + 1, "unbalanced collection")),
                     };
-                    let node_end = if self.nodes[id].flow && self.text[..end].ends_with(['}', ']']) {
+                    let (open, close) = if matches!(ev, Event::MappingEnd) { ('{', '}') } else { ('[', ']') };
+                    // A flow collection of its own (not an implicit `[a: 1]` pair) ends at its bracket.
+                    let own_flow = self.nodes[id].flow && self.text[self.nodes[id].start..].starts_with(open);
+                    let node_end = if own_flow {
                         self.flow_depth = self.flow_depth.saturating_sub(1);
-                        end
-                    } else {
-                        if self.nodes[id].flow {
-                            self.flow_depth = self.flow_depth.saturating_sub(1);
+                        match closing_bracket(self.text, start, close) {
+                            Some(at) => at + 1,
+                            None if self.text[..end].ends_with(close) => end,
+                            None => self.last_child_end(id),
                         }
+                    } else {
                         self.last_child_end(id)
                     };
                     self.nodes[id].end = node_end;
@@ -233,7 +354,29 @@ impl<'t> Builder<'t> {
                 self.last_end = end;
             }
         }
-        Ok(Parsed { nodes: self.nodes, docs: self.docs })
+        Ok(Parsed { nodes: self.nodes, docs: self.docs, anchors: self.names })
+    }
+
+    /// Record the name of the anchor set on node `id`: the last `&name` between the previous
+    /// event and the node's own text.
+    fn name_anchor(&mut self, id: usize) {
+        // A block collection's span may start at its properties.
+        let own = skip_properties(self.text, self.nodes[id].start);
+        let from = self.last_end.min(own);
+        let mut name = None;
+        for line in self.text[from..own].split('\n') {
+            for token in line.split([' ', '\t', '\r']) {
+                if token.starts_with('#') {
+                    break;
+                }
+                if let Some(n) = token.strip_prefix('&') {
+                    name = Some(n);
+                }
+            }
+        }
+        if let Some(name) = name {
+            self.names.push((name.to_string(), id));
+        }
     }
 
     fn last_child_end(&self, id: usize) -> usize {
@@ -318,6 +461,23 @@ impl<'t> Builder<'t> {
         }
         Ok(self.push(Kind::Scalar(scalar), range.start, range.end, line, col))
     }
+}
+
+/// The closing bracket of a flow collection whose end event starts at `from`: saphyr's span
+/// of that event starts at a trailing comma when there is one, so blanks, commas and comments
+/// are skipped.
+fn closing_bracket(text: &str, from: usize, close: char) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut at = from;
+    while at < b.len() {
+        match b[at] {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => at += 1,
+            b'#' => at = text[at..].find('\n').map_or(b.len(), |i| at + i),
+            c if c == close as u8 => return Some(at),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// 1-based line and 0-based column (in characters) of a byte offset.
