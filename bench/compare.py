@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sops-runs-large", type=int, default=1, help="sops runs for sizes >= 50,000 (it takes ~40 s each)")
     ap.add_argument("--rops", action="store_true")
+    ap.add_argument("--updatekeys-files", type=int, default=1000, help="files for the `updatekeys --all` case (0 skips it)")
     args = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
@@ -95,13 +96,57 @@ def main():
                 size = os.path.getsize(enc) / 2**20
                 results[(kind, n, tool)] = (e_t, d_t)
                 print(f"{kind + ' ' + format(n, ','):<22}{tool:<9}{e_t:>11.3f}{e_m:>8.1f}{d_t:>11.3f}{d_m:>8.1f}{size:>14.2f}", flush=True)
+    if args.updatekeys_files:
+        bench_updatekeys(args.updatekeys_files, secrets, sops, key, recipient, env, work, results)
     print("\nratios (peer time / secrets time; higher means secrets is faster):")
     for (kind, n, tool), (e_t, d_t) in results.items():
-        if tool == "secrets":
+        if tool == "secrets" or kind == "updatekeys":
             continue
         s_e, s_d = results[(kind, n, "secrets")]
         print(f"  {kind} {n:,} vs {tool}: encrypt {e_t / s_e:.1f}x, decrypt {d_t / s_d:.1f}x")
+    if ("updatekeys", args.updatekeys_files, "sops") in results:
+        ours = results[("updatekeys", args.updatekeys_files, "secrets")][0]
+        theirs = results[("updatekeys", args.updatekeys_files, "sops")][0]
+        print(f"  updatekeys over {args.updatekeys_files:,} files vs sops (one call per file): {theirs / ours:.1f}x")
     shutil.rmtree(work)
+
+
+def bench_updatekeys(n, secrets, sops, key, recipient, env, work, results):
+    """`secrets updatekeys --all -y` over n encrypted files after a recipient is added to the
+    rule, against `sops updatekeys -y` called once per file (sops has no recursive mode)."""
+    repo = os.path.join(work, "repo")
+    second = os.path.join(work, "second.txt")
+    subprocess.run([secrets, "keygen", "-o", second], check=True, stderr=subprocess.DEVNULL)
+    second_recipient = [l.split(": ")[1].strip() for l in open(second) if l.startswith("# public key: ")][0]
+    config = os.path.join(repo, ".sops.yaml")
+    for i in range(n):
+        d = os.path.join(repo, f"svc{i // 100:02d}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"app{i:04d}.yaml"), "w") as f:
+            f.write(f"# service {i}\ndb:\n  user: app{i}\n  password: pw-{i:04d}-s3cr3t\napi_token: tok-{i:04d}\n")
+    with open(config, "w") as f:
+        f.write(f"creation_rules:\n  - path_regex: \\.yaml$\n    age: {recipient}\n")
+    for root, _, names in os.walk(repo):
+        for name in names:
+            if name.endswith(".yaml") and name != ".sops.yaml":
+                subprocess.run([secrets, "encrypt", "-i", os.path.join(root, name)], env=env, check=True)
+    files = sorted(os.path.join(r, f) for r, _, fs in os.walk(repo) for f in fs if f.endswith(".yaml") and f != ".sops.yaml")
+    timings = {}
+    for tool in ("secrets", "sops"):
+        # Alternate the recipient set so every run has work to do.
+        with open(config, "w") as f:
+            extra = f",{second_recipient}" if tool == "secrets" else ""
+            f.write(f"creation_rules:\n  - path_regex: \\.yaml$\n    age: {recipient}{extra}\n")
+        start = time.perf_counter()
+        if tool == "secrets":
+            subprocess.run([secrets, "updatekeys", "--all", "-y"], cwd=repo, env=env, check=True, stderr=subprocess.DEVNULL)
+        else:
+            for path in files:
+                subprocess.run([sops, "updatekeys", "-y", path], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        timings[tool] = time.perf_counter() - start
+        results[("updatekeys", n, tool)] = (timings[tool], 0.0)
+    print(f"{'updatekeys ' + format(n, ',') + ' files':<22}{'secrets':<9}{timings['secrets']:>11.3f}   (--all, one call)")
+    print(f"{'updatekeys ' + format(n, ',') + ' files':<22}{'sops':<9}{timings['sops']:>11.3f}   (one call per file)")
 
 
 if __name__ == "__main__":

@@ -258,6 +258,8 @@ struct Builder<'t> {
     /// End of the previous event, for finding block scalar headers.
     last_end: usize,
     flow_depth: usize,
+    /// Byte offset of each line's start, for line numbers in O(log n).
+    line_starts: Vec<usize>,
 }
 
 impl<'t> Builder<'t> {
@@ -274,7 +276,15 @@ impl<'t> Builder<'t> {
             root: None,
             last_end: 0,
             flow_depth: 0,
+            line_starts: std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect(),
         }
+    }
+
+    /// 1-based line and 0-based column (in characters) of a byte offset, as [`line_col`].
+    fn line_col(&self, at: usize) -> (usize, usize) {
+        let line = self.line_starts.partition_point(|&s| s <= at);
+        let start = self.line_starts[line - 1];
+        (line, self.text[start..at].chars().count())
     }
 
     fn build(mut self, events: Vec<(Event<'_>, Span)>) -> Result<Parsed, Error> {
@@ -318,7 +328,7 @@ impl<'t> Builder<'t> {
                         self.flow_depth += 1;
                     }
                     let node_start = if flow { own } else { start };
-                    let (line, col) = if flow { line_col(self.text, own) } else { (line, col) };
+                    let (line, col) = if flow { self.line_col(own) } else { (line, col) };
                     let kind = if is_map { Kind::Map(Vec::new()) } else { Kind::Seq(Vec::new()) };
                     let id = self.push(kind, node_start, node_start, line, col);
                     if anchor != 0 {
@@ -454,7 +464,7 @@ impl<'t> Builder<'t> {
                 (block.header.start..block.content.end, Some(block))
             }
         };
-        let (line, col) = line_col(text, range.start);
+        let (line, col) = self.line_col(range.start);
         let scalar = Scalar { value, style, tag, text: range.clone(), block };
         if !check_scalar(text, &scalar) {
             return Err(syntax(line, col + 1, "could not locate the scalar's text exactly"));
