@@ -94,7 +94,11 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
         source => Error::Crypto { file: file.clone(), source },
     })?;
     let in_place = args.in_place.then_some(args.file.as_path());
-    write_output(&bytes, in_place, args.output.as_deref(), 0o644)
+    write_output(&bytes, in_place, args.output.as_deref(), 0o644)?;
+    // The process ends here: freeing a large document's many small allocations one by one
+    // would only cost time.
+    std::mem::forget(doc);
+    Ok(())
 }
 
 /// Recipients and rule: the command line (and SOPS_AGE_RECIPIENTS) first, then the creation rule

@@ -148,10 +148,13 @@ struct Walker<'a> {
     alias_leaves: Vec<(usize, Range<usize>)>,
     node_leaves: Vec<Option<Range<usize>>>,
     points: Vec<Point>,
+    /// Whether to record `points` (only needed to place encrypted comments, which a file
+    /// without `type:comment]` cannot have).
+    want_points: bool,
     alias_stack: Vec<usize>,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
     fn walk(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
         let first = self.leaves.len();
         self.walk_node(id, path, alias, base_col, root)?;
@@ -163,7 +166,7 @@ impl Walker<'_> {
 
     fn walk_node(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
         let node = &self.parsed.nodes[id];
-        if alias.is_none() {
+        if alias.is_none() && self.want_points {
             self.points.push(Point { start: node.start, path: path.clone(), item_col: None });
         }
         match &node.kind {
@@ -183,7 +186,7 @@ impl Walker<'_> {
                 for &item in items {
                     let n = &self.parsed.nodes[item];
                     let col = n.col.saturating_sub(2);
-                    if alias.is_none() && !n.flow {
+                    if alias.is_none() && !n.flow && self.want_points {
                         self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(col) });
                     }
                     // sops writes a comment inside a list as an item `- ENC[...,type:comment]`.
@@ -197,17 +200,17 @@ impl Walker<'_> {
                 }
             }
             Kind::Map(pairs) => {
-                let mut seen = HashSet::new();
+                let mut seen: HashSet<&str> = HashSet::with_capacity(pairs.len());
                 for &(k, v) in pairs {
                     let key = self.key_text(k, path)?;
-                    if !seen.insert(key.clone()) {
-                        path.push(key);
+                    if !seen.insert(key) {
+                        path.push(key.to_string());
                         return Err(Error::AtPath {
                             path: super::display_path(path),
                             message: format!("line {}: duplicate key", self.parsed.nodes[k].line),
                         });
                     }
-                    if alias.is_none() {
+                    if alias.is_none() && self.want_points {
                         let n = &self.parsed.nodes[k];
                         self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(n.col) });
                     }
@@ -215,7 +218,7 @@ impl Walker<'_> {
                         continue;
                     }
                     let key_col = self.parsed.nodes[k].col;
-                    path.push(key);
+                    path.push(key.to_string());
                     self.walk(v, path, alias, key_col, false)?;
                     path.pop();
                 }
@@ -239,11 +242,12 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn key_text(&self, k: usize, path: &[String]) -> Result<String, Error> {
+    fn key_text(&self, k: usize, path: &[String]) -> Result<&'a str, Error> {
         let mut id = k;
+        let parsed: &'a Parsed = self.parsed;
         for _ in 0..64 {
-            match &self.parsed.nodes[id].kind {
-                Kind::Scalar(s) => return Ok(s.value.clone()),
+            match &parsed.nodes[id].kind {
+                Kind::Scalar(s) => return Ok(s.value.as_str()),
                 Kind::Alias(t) => id = *t,
                 _ => break,
             }
@@ -312,6 +316,7 @@ impl YamlDocument {
             alias_leaves: Vec::new(),
             node_leaves: vec![None; parsed.nodes.len()],
             points: Vec::new(),
+            want_points: source.contains("type:comment]"),
             alias_stack: Vec::new(),
         };
         let mut blocks = Vec::new();

@@ -33,11 +33,12 @@ pub struct Block {
 pub struct Scalar {
     pub value: String,
     pub style: ScalarStyle,
-    pub tag: Option<Tag>,
+    /// Boxed, like `block`: most scalars have neither, and nodes are many.
+    pub tag: Option<Box<Tag>>,
     /// The scalar's own text: a plain scalar's characters, a quoted scalar with its quotes, a
     /// block scalar from its header to the end of its content.
     pub text: Range<usize>,
-    pub block: Option<Block>,
+    pub block: Option<Box<Block>>,
 }
 
 #[derive(Clone, Debug)]
@@ -465,7 +466,7 @@ impl<'t> Builder<'t> {
             }
         };
         let (line, col) = self.line_col(range.start);
-        let scalar = Scalar { value, style, tag, text: range.clone(), block };
+        let scalar = Scalar { value, style, tag: tag.map(Box::new), text: range.clone(), block: block.map(Box::new) };
         if !check_scalar(text, &scalar) {
             return Err(syntax(line, col + 1, "could not locate the scalar's text exactly"));
         }
