@@ -56,15 +56,25 @@ pub enum Error {
     #[error("{file}: cannot write: {source}")]
     Write { file: String, source: io::Error },
     #[error("{file}: {source}")]
-    Document { file: String, source: document::Error },
+    Document {
+        file: String,
+        source: document::Error,
+    },
     #[error("{file}: the file is not encrypted (it has no sops metadata)")]
     NotEncrypted { file: String },
     #[error("{file}: the file is already encrypted (it has sops metadata)")]
     AlreadyEncrypted { file: String },
     #[error("{file}: {source}")]
-    Metadata { file: String, source: document::Error },
+    Metadata {
+        file: String,
+        source: document::Error,
+    },
     #[error("{file}: {source}{}", searched_list(.searched))]
-    Keys { file: String, source: crypto::keys::Error, searched: Vec<String> },
+    Keys {
+        file: String,
+        source: crypto::keys::Error,
+        searched: Vec<String>,
+    },
     #[error("{file}: {source}")]
     Crypto { file: String, source: crypto::Error },
     #[error("{file}: {message}")]
@@ -95,14 +105,20 @@ impl Error {
             Error::Usage(_) => ExitStatus::Usage,
             Error::Read { .. } => ExitStatus::ReadInput,
             Error::Write { .. } => ExitStatus::WriteOutput,
-            Error::Document { source: document::Error::Empty, .. } | Error::Empty { .. } => ExitStatus::EmptyInput,
+            Error::Document {
+                source: document::Error::Empty,
+                ..
+            }
+            | Error::Empty { .. } => ExitStatus::EmptyInput,
             Error::Document { .. } => ExitStatus::InvalidInput,
             Error::NotEncrypted { .. } => ExitStatus::NotEncrypted,
             Error::AlreadyEncrypted { .. } => ExitStatus::AlreadyEncrypted,
             Error::Metadata { .. } => ExitStatus::BadMetadata,
             Error::Keys { .. } => ExitStatus::NoKey,
             Error::Crypto { source, .. } => match source {
-                crypto::Error::NoMac | crypto::Error::MacMismatch | crypto::Error::MacUndecryptable => ExitStatus::BadMac,
+                crypto::Error::NoMac
+                | crypto::Error::MacMismatch
+                | crypto::Error::MacUndecryptable => ExitStatus::BadMac,
                 crypto::Error::BadLastModified | crypto::Error::Rule(_) => ExitStatus::BadMetadata,
                 crypto::Error::Keys(_) => ExitStatus::NoKey,
                 crypto::Error::Document(_) => ExitStatus::InvalidInput,
@@ -110,7 +126,11 @@ impl Error {
             },
             Error::Path { .. } => ExitStatus::BadPath,
             Error::KeyFileExists { .. } => ExitStatus::KeyFileExists,
-            Error::Config(config::Error::Read { source, .. }) if source.kind() != io::ErrorKind::NotFound => ExitStatus::ReadInput,
+            Error::Config(config::Error::Read { source, .. })
+                if source.kind() != io::ErrorKind::NotFound =>
+            {
+                ExitStatus::ReadInput
+            }
             Error::Config(_) => ExitStatus::Config,
         }
     }

@@ -35,11 +35,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
         .prefix(".secrets-tmp-")
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", dir.display())))?;
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create a temporary file in {}: {e}", dir.display()),
+            )
+        })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.persist(path).map_err(|e| io::Error::new(e.error.kind(), format!("cannot replace {}: {}", path.display(), e.error)))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.persist(path).map_err(|e| {
+        io::Error::new(
+            e.error.kind(),
+            format!("cannot replace {}: {}", path.display(), e.error),
+        )
+    })?;
     Ok(())
 }
 
@@ -50,14 +61,21 @@ pub fn create_private_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Create a new file with `mode`; fails if it exists.
 pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let mut file = fs_err::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
+    let mut file = fs_err::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
 
 /// Create a folder and its parents, new ones with mode 0700.
 pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))
 }
 
@@ -73,7 +91,10 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         write_atomic(&path, b"new", 0o600).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -82,7 +103,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.txt");
         create_private_new(&path, b"k").unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert!(create_private_new(&path, b"other").is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "k");
     }

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{choose_format, decrypt_to_plaintext, display_name, load_encrypted, recover_key, write_output};
+use super::{
+    choose_format, decrypt_to_plaintext, display_name, load_encrypted, recover_key, write_output,
+};
 use crate::document::{Format, tree};
 use crate::error::Error;
 
@@ -35,7 +37,9 @@ pub struct DecryptArgs {
 
 pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Error> {
     if args.in_place && args.file.as_os_str() == "-" {
-        return Err(Error::Usage("--in-place cannot write to standard input".into()));
+        return Err(Error::Usage(
+            "--in-place cannot write to standard input".into(),
+        ));
     }
     let file = display_name(&args.file);
     let name_for_type = args.filename_override.as_ref().unwrap_or(&args.file);
@@ -44,32 +48,57 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         Some(t) => choose_format(Some(t), name_for_type)?,
         None => format,
     };
-    let path = args.extract.as_deref().map(tree::parse_path).transpose().map_err(|message| Error::Path {
-        file: file.clone(),
-        message: format!("invalid --extract path: {message}"),
-    })?;
+    let path = args
+        .extract
+        .as_deref()
+        .map(tree::parse_path)
+        .transpose()
+        .map_err(|message| Error::Path {
+            file: file.clone(),
+            message: format!("invalid --extract path: {message}"),
+        })?;
     let (doc, meta) = load_encrypted(&args.file, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
     let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, !args.ignore_mac, &file)?;
     let bytes = if path.is_none() && output_format == format {
         plaintext
     } else {
-        zeroize::Zeroizing::new(convert(&plaintext, format, output_format, path.as_deref(), &file)?)
+        zeroize::Zeroizing::new(convert(
+            &plaintext,
+            format,
+            output_format,
+            path.as_deref(),
+            &file,
+        )?)
     };
     let in_place = args.in_place.then_some(args.file.as_path());
     write_output(&bytes, in_place, args.output.as_deref(), 0o600)
 }
 
 /// Re-read the plaintext as a tree, follow `--extract`, and write it in the output format.
-fn convert(plaintext: &[u8], from: Format, to: Format, path: Option<&[tree::PathStep]>, file: &str) -> Result<Vec<u8>, Error> {
+fn convert(
+    plaintext: &[u8],
+    from: Format,
+    to: Format,
+    path: Option<&[tree::PathStep]>,
+    file: &str,
+) -> Result<Vec<u8>, Error> {
     if from == Format::Binary && path.is_some() {
-        return Err(Error::Usage("--extract does not apply to binary files".into()));
+        return Err(Error::Usage(
+            "--extract does not apply to binary files".into(),
+        ));
     }
-    let doc_err = |source| Error::Document { file: file.to_string(), source };
+    let doc_err = |source| Error::Document {
+        file: file.to_string(),
+        source,
+    };
     let text = crate::document::utf8(plaintext).map_err(doc_err)?;
     let root = tree::load(from, text).map_err(doc_err)?;
     let node = match path {
-        Some(p) => tree::extract(&root, p).map_err(|message| Error::Path { file: file.to_string(), message })?,
+        Some(p) => tree::extract(&root, p).map_err(|message| Error::Path {
+            file: file.to_string(),
+            message,
+        })?,
         None => &root,
     };
     if let (Some(_), tree::Node::Str(s)) = (path, node) {
@@ -79,10 +108,16 @@ fn convert(plaintext: &[u8], from: Format, to: Format, path: Option<&[tree::Path
         return match node {
             tree::Node::Map(items) => match items.iter().find(|(k, _)| k == "data") {
                 Some((_, tree::Node::Str(s))) => Ok(s.clone().into_bytes()),
-                _ => Err(Error::Usage("binary output needs a top-level string \"data\"".into())),
+                _ => Err(Error::Usage(
+                    "binary output needs a top-level string \"data\"".into(),
+                )),
             },
-            _ => Err(Error::Usage("binary output needs a top-level string \"data\"".into())),
+            _ => Err(Error::Usage(
+                "binary output needs a top-level string \"data\"".into(),
+            )),
         };
     }
-    tree::emit(to, node).map(String::into_bytes).map_err(doc_err)
+    tree::emit(to, node)
+        .map(String::into_bytes)
+        .map_err(doc_err)
 }

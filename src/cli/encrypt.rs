@@ -72,13 +72,24 @@ impl RuleArgs {
 }
 
 fn recipients(flags: &[String]) -> Vec<String> {
-    let joined = if flags.is_empty() { env::var(env::SOPS_AGE_RECIPIENTS).unwrap_or_default() } else { flags.join(",") };
-    joined.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    let joined = if flags.is_empty() {
+        env::var(env::SOPS_AGE_RECIPIENTS).unwrap_or_default()
+    } else {
+        flags.join(",")
+    };
+    joined
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
     if args.in_place && args.file.as_os_str() == "-" {
-        return Err(Error::Usage("--in-place cannot write to standard input".into()));
+        return Err(Error::Usage(
+            "--in-place cannot write to standard input".into(),
+        ));
     }
     let file = display_name(&args.file);
     let name_for_type = args.filename_override.as_ref().unwrap_or(&args.file);
@@ -89,10 +100,18 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted { file });
     }
-    let bytes = crypto::encrypt_document(doc.as_ref(), &settings).map_err(|source| match source {
-        crypto::Error::Keys(source) => Error::Keys { file: file.clone(), source, searched: Vec::new() },
-        source => Error::Crypto { file: file.clone(), source },
-    })?;
+    let bytes =
+        crypto::encrypt_document(doc.as_ref(), &settings).map_err(|source| match source {
+            crypto::Error::Keys(source) => Error::Keys {
+                file: file.clone(),
+                source,
+                searched: Vec::new(),
+            },
+            source => Error::Crypto {
+                file: file.clone(),
+                source,
+            },
+        })?;
     let in_place = args.in_place.then_some(args.file.as_path());
     write_output(&bytes, in_place, args.output.as_deref(), 0o644)?;
     // The process ends here: freeing a large document's many small allocations one by one
@@ -103,7 +122,12 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
 
 /// Recipients and rule: the command line (and SOPS_AGE_RECIPIENTS) first, then the creation rule
 /// of the nearest `.sops.yaml` for whatever the command line leaves open.
-fn resolve_settings(args: &EncryptArgs, flag_rule: Option<Rule>, config_flag: Option<&Path>, target: &Path) -> Result<EncryptOptions, Error> {
+fn resolve_settings(
+    args: &EncryptArgs,
+    flag_rule: Option<Rule>,
+    config_flag: Option<&Path>,
+    target: &Path,
+) -> Result<EncryptOptions, Error> {
     let recipients = recipients(&args.age);
     let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
     let config_path = config::find(config_flag.or(env_config.as_deref()), target);
@@ -132,16 +156,27 @@ fn resolve_settings(args: &EncryptArgs, flag_rule: Option<Rule>, config_flag: Op
                 }
                 .into());
             }
-            (rule.key_groups.iter().map(|g| g.age.clone()).collect(), rule.shamir_threshold)
+            (
+                rule.key_groups.iter().map(|g| g.age.clone()).collect(),
+                rule.shamir_threshold,
+            )
         }
         (true, None) => (vec![Vec::new()], 0),
     };
     let from_config = rule.and_then(|r| r.encryption.as_ref());
     let rule_setting = match (flag_rule, from_config) {
         (Some(r), _) => r,
-        (None, Some((kind, arg))) => Rule::from_spec(kind, arg).map_err(|e| Error::Usage(e.to_string()))?,
+        (None, Some((kind, arg))) => {
+            Rule::from_spec(kind, arg).map_err(|e| Error::Usage(e.to_string()))?
+        }
         (None, None) => Rule::default(),
     };
-    let mac_only_encrypted = args.rule.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
-    Ok(EncryptOptions { key_groups, shamir_threshold, rule: rule_setting, mac_only_encrypted })
+    let mac_only_encrypted =
+        args.rule.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
+    Ok(EncryptOptions {
+        key_groups,
+        shamir_threshold,
+        rule: rule_setting,
+        mac_only_encrypted,
+    })
 }

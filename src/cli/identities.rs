@@ -15,7 +15,10 @@ pub struct Found {
 
 /// Collect identities from `--identity` files and every place sops reads.
 pub fn discover(explicit: &[PathBuf]) -> Found {
-    let mut found = Found { identities: Identities::default(), searched: Vec::new() };
+    let mut found = Found {
+        identities: Identities::default(),
+        searched: Vec::new(),
+    };
     for path in explicit {
         let label = format!("--identity {}", path.display());
         found.load_file(&label, path, true);
@@ -25,7 +28,9 @@ pub fn discover(explicit: &[PathBuf]) -> Found {
             let label = format!("{} ({p})", env::SOPS_AGE_SSH_PRIVATE_KEY_FILE);
             found.load_ssh(&label, Path::new(&p));
         }
-        None => found.searched.push(format!("{}: not set", env::SOPS_AGE_SSH_PRIVATE_KEY_FILE)),
+        None => found
+            .searched
+            .push(format!("{}: not set", env::SOPS_AGE_SSH_PRIVATE_KEY_FILE)),
     }
     let home = env::var(env::HOME).map(PathBuf::from);
     for name in ["id_ed25519", "id_rsa"] {
@@ -41,20 +46,28 @@ pub fn discover(explicit: &[PathBuf]) -> Found {
     }
     match env::var(env::SOPS_AGE_KEY) {
         Some(text) => found.load_text(env::SOPS_AGE_KEY, &text),
-        None => found.searched.push(format!("{}: not set", env::SOPS_AGE_KEY)),
+        None => found
+            .searched
+            .push(format!("{}: not set", env::SOPS_AGE_KEY)),
     }
     match env::var(env::SOPS_AGE_KEY_FILE) {
         Some(p) => {
             let label = format!("{} ({p})", env::SOPS_AGE_KEY_FILE);
             found.load_file(&label, Path::new(&p), false);
         }
-        None => found.searched.push(format!("{}: not set", env::SOPS_AGE_KEY_FILE)),
+        None => found
+            .searched
+            .push(format!("{}: not set", env::SOPS_AGE_KEY_FILE)),
     }
     match env::var(env::SOPS_AGE_KEY_CMD) {
         Some(cmd) => found.load_command(&cmd),
-        None => found.searched.push(format!("{}: not set", env::SOPS_AGE_KEY_CMD)),
+        None => found
+            .searched
+            .push(format!("{}: not set", env::SOPS_AGE_KEY_CMD)),
     }
-    let config = env::var(env::XDG_CONFIG_HOME).map(PathBuf::from).or_else(|| home.map(|h| h.join(".config")));
+    let config = env::var(env::XDG_CONFIG_HOME)
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| h.join(".config")));
     if let Some(config) = config {
         let path = config.join("sops").join("age").join("keys.txt");
         let label = path.display().to_string();
@@ -70,7 +83,10 @@ pub fn discover(explicit: &[PathBuf]) -> Found {
 impl Found {
     fn load_text(&mut self, label: &str, text: &str) {
         match self.identities.add_keys_file(text, label) {
-            Ok(n) => self.searched.push(format!("{label}: {n} identit{}", if n == 1 { "y" } else { "ies" })),
+            Ok(n) => self.searched.push(format!(
+                "{label}: {n} identit{}",
+                if n == 1 { "y" } else { "ies" }
+            )),
             Err(e) => self.searched.push(format!("{label}: {e}")),
         }
     }
@@ -78,7 +94,9 @@ impl Found {
     /// A keys file; with `allow_ssh` (for `--identity`) an SSH private key is accepted too.
     fn load_file(&mut self, label: &str, path: &Path, allow_ssh: bool) {
         match std::fs::read(path) {
-            Ok(bytes) if allow_ssh && looks_like_ssh_key(&bytes) => self.load_ssh_bytes(label, &bytes),
+            Ok(bytes) if allow_ssh && looks_like_ssh_key(&bytes) => {
+                self.load_ssh_bytes(label, &bytes)
+            }
             Ok(bytes) => self.load_text(label, &String::from_utf8_lossy(&bytes)),
             Err(e) => self.searched.push(format!("{label}: cannot read: {e}")),
         }
@@ -102,9 +120,17 @@ impl Found {
         let label = format!("{} ({cmd})", env::SOPS_AGE_KEY_CMD);
         let mut words = cmd.split_whitespace();
         let Some(program) = words.next() else { return };
-        match Command::new(program).args(words).stdin(std::process::Stdio::null()).output() {
-            Ok(out) if out.status.success() => self.load_text(&label, &String::from_utf8_lossy(&out.stdout)),
-            Ok(out) => self.searched.push(format!("{label}: exited with {}", out.status)),
+        match Command::new(program)
+            .args(words)
+            .stdin(std::process::Stdio::null())
+            .output()
+        {
+            Ok(out) if out.status.success() => {
+                self.load_text(&label, &String::from_utf8_lossy(&out.stdout))
+            }
+            Ok(out) => self
+                .searched
+                .push(format!("{label}: exited with {}", out.status)),
             Err(e) => self.searched.push(format!("{label}: cannot run: {e}")),
         }
     }
@@ -112,5 +138,6 @@ impl Found {
 
 fn looks_like_ssh_key(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(64)];
-    head.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY") || head.starts_with(b"-----BEGIN RSA PRIVATE KEY")
+    head.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY")
+        || head.starts_with(b"-----BEGIN RSA PRIVATE KEY")
 }

@@ -16,7 +16,11 @@ pub struct KeygenArgs {
 
 pub fn run(args: KeygenArgs) -> Result<(), Error> {
     let (secret, public) = generate_identity();
-    let text = zeroize::Zeroizing::new(format!("# created: {}\n# public key: {public}\n{}\n", now_rfc3339(), *secret));
+    let text = zeroize::Zeroizing::new(format!(
+        "# created: {}\n# public key: {public}\n{}\n",
+        now_rfc3339(),
+        *secret
+    ));
     match &args.output {
         Some(path) => {
             let file = path.display().to_string();
@@ -24,13 +28,20 @@ pub fn run(args: KeygenArgs) -> Result<(), Error> {
                 if source.kind() == std::io::ErrorKind::AlreadyExists {
                     Error::KeyFileExists { file: file.clone() }
                 } else {
-                    Error::Write { file: file.clone(), source }
+                    Error::Write {
+                        file: file.clone(),
+                        source,
+                    }
                 }
             })?;
         }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).map_err(|source| Error::Write { file: "<stdout>".into(), source })?;
+            out.write_all(text.as_bytes())
+                .map_err(|source| Error::Write {
+                    file: "<stdout>".into(),
+                    source,
+                })?;
         }
     }
     eprintln!("Public key: {public}");

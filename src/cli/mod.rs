@@ -83,7 +83,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { ExitStatus::Usage as u8 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::Usage as u8
+            } else {
+                0
+            });
         }
     };
     match run(cli) {
@@ -113,18 +117,24 @@ fn run(cli: Cli) -> Result<(), Error> {
 
 /// How a file is named in messages.
 fn display_name(path: &Path) -> String {
-    if path.as_os_str() == "-" { "<stdin>".to_string() } else { path.display().to_string() }
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// The format to read: `--input-type`, else the file name (or `--filename-override`).
 fn choose_format(explicit: Option<&str>, name_for_type: &Path) -> Result<Format, Error> {
     match explicit {
         Some(t) => Format::from_name(t).ok_or_else(|| {
-            Error::Usage(format!("unknown type {t:?}: expected yaml, json, toml, dotenv, ini or binary"))
+            Error::Usage(format!(
+                "unknown type {t:?}: expected yaml, json, toml, dotenv, ini or binary"
+            ))
         }),
-        None if name_for_type.as_os_str() == "-" => {
-            Err(Error::Usage("reading standard input needs --input-type or --filename-override".into()))
-        }
+        None if name_for_type.as_os_str() == "-" => Err(Error::Usage(
+            "reading standard input needs --input-type or --filename-override".into(),
+        )),
         None => Ok(Format::from_path(name_for_type)),
     }
 }
@@ -132,7 +142,10 @@ fn choose_format(explicit: Option<&str>, name_for_type: &Path) -> Result<Format,
 /// Read and parse the input file.
 fn load(path: &Path, format: Format) -> Result<(Vec<u8>, Box<dyn Document>), Error> {
     let file = display_name(path);
-    let bytes = crate::store::read_input(path).map_err(|source| Error::Read { file: file.clone(), source })?;
+    let bytes = crate::store::read_input(path).map_err(|source| Error::Read {
+        file: file.clone(),
+        source,
+    })?;
     if format != Format::Binary && bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::Empty { file });
     }
@@ -144,13 +157,19 @@ fn load(path: &Path, format: Format) -> Result<(Vec<u8>, Box<dyn Document>), Err
 fn load_encrypted(path: &Path, format: Format) -> Result<(Box<dyn Document>, Metadata), Error> {
     let file = display_name(path);
     let (_, doc) = load(path, format)?;
-    let meta = doc.metadata().ok_or_else(|| Error::NotEncrypted { file: file.clone() })?;
+    let meta = doc
+        .metadata()
+        .ok_or_else(|| Error::NotEncrypted { file: file.clone() })?;
     let meta = Metadata::from_meta(meta).map_err(|source| Error::Metadata { file, source })?;
     Ok((doc, meta))
 }
 
 /// The file's data key, from the identities found where sops looks (and `--identity`).
-fn recover_key(meta: &Metadata, explicit_identities: &[PathBuf], file: &str) -> Result<DataKey, Error> {
+fn recover_key(
+    meta: &Metadata,
+    explicit_identities: &[PathBuf],
+    file: &str,
+) -> Result<DataKey, Error> {
     let found = identities::discover(explicit_identities);
     keys::recover_data_key(meta, &found.identities).map_err(|source| Error::Keys {
         file: file.to_string(),
@@ -160,22 +179,50 @@ fn recover_key(meta: &Metadata, explicit_identities: &[PathBuf], file: &str) -> 
 }
 
 /// Decrypt every value (checking the MAC unless told not to) and write the plaintext document.
-fn decrypt_to_plaintext(doc: &dyn Document, meta: &Metadata, key: &DataKey, check_mac: bool, file: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn decrypt_to_plaintext(
+    doc: &dyn Document,
+    meta: &Metadata,
+    key: &DataKey,
+    check_mac: bool,
+    file: &str,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
     let mut decrypted =
-        crypto::decrypt_with_key(doc, meta, key, check_mac).map_err(|source| Error::Crypto { file: file.to_string(), source })?;
-    let plaintext = doc.render(&mut decrypted.edits, None).map_err(|source| Error::Document { file: file.to_string(), source })?;
+        crypto::decrypt_with_key(doc, meta, key, check_mac).map_err(|source| Error::Crypto {
+            file: file.to_string(),
+            source,
+        })?;
+    let plaintext = doc
+        .render(&mut decrypted.edits, None)
+        .map_err(|source| Error::Document {
+            file: file.to_string(),
+            source,
+        })?;
     Ok(Zeroizing::new(plaintext))
 }
 
 /// Write the result: in place, to `--output`, or to stdout.
-fn write_output(bytes: &[u8], in_place: Option<&Path>, output: Option<&Path>, new_mode: u32) -> Result<(), Error> {
+fn write_output(
+    bytes: &[u8],
+    in_place: Option<&Path>,
+    output: Option<&Path>,
+    new_mode: u32,
+) -> Result<(), Error> {
     let target = in_place.or(output);
     match target {
-        Some(path) => crate::store::write_atomic(path, bytes, new_mode)
-            .map_err(|source| Error::Write { file: display_name(path), source }),
+        Some(path) => {
+            crate::store::write_atomic(path, bytes, new_mode).map_err(|source| Error::Write {
+                file: display_name(path),
+                source,
+            })
+        }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(bytes).and_then(|_| out.flush()).map_err(|source| Error::Write { file: "<stdout>".into(), source })
+            out.write_all(bytes)
+                .and_then(|_| out.flush())
+                .map_err(|source| Error::Write {
+                    file: "<stdout>".into(),
+                    source,
+                })
         }
     }
 }

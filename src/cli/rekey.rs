@@ -3,7 +3,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use super::{choose_format, decrypt_to_plaintext, display_name, env, load_encrypted, recover_key, write_output};
+use super::{
+    choose_format, decrypt_to_plaintext, display_name, env, load_encrypted, recover_key,
+    write_output,
+};
 use crate::config::{self, Config};
 use crate::crypto::{self, EncryptOptions, keys};
 use crate::document::metadata::{KeyGroup, Metadata};
@@ -45,20 +48,37 @@ pub struct RotateArgs {
 fn config_for(config_flag: Option<&Path>, target: &Path) -> Result<Config, Error> {
     let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
     let path = config::find(config_flag.or(env_config.as_deref()), target).ok_or_else(|| {
-        Error::Usage(format!("no {} found in the folders above {}; create one with `secrets init`", config::FILE_NAME, target.display()))
+        Error::Usage(format!(
+            "no {} found in the folders above {}; create one with `secrets init`",
+            config::FILE_NAME,
+            target.display()
+        ))
     })?;
     Ok(Config::load(&path)?)
 }
 
-pub fn updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>, identities: &[PathBuf]) -> Result<(), Error> {
+pub fn updatekeys(
+    args: UpdatekeysArgs,
+    config_flag: Option<&Path>,
+    identities: &[PathBuf],
+) -> Result<(), Error> {
     let files = if args.all {
-        let cwd = std::env::current_dir().map_err(|source| Error::Read { file: ".".into(), source })?;
+        let cwd = std::env::current_dir().map_err(|source| Error::Read {
+            file: ".".into(),
+            source,
+        })?;
         let config = config_for(config_flag, &cwd.join("-"))?;
         let found = encrypted_files_under(&config);
-        eprintln!("{}: {} encrypted file(s) matched by its creation rules", config.path.display(), found.len());
+        eprintln!(
+            "{}: {} encrypted file(s) matched by its creation rules",
+            config.path.display(),
+            found.len()
+        );
         found
     } else if args.files.is_empty() {
-        return Err(Error::Usage("name the files to update, or pass --all".into()));
+        return Err(Error::Usage(
+            "name the files to update, or pass --all".into(),
+        ));
     } else {
         args.files.clone()
     };
@@ -70,10 +90,18 @@ pub fn updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>, identities: 
 
 /// The recipients of each group, for comparison and display.
 fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
-    groups.iter().map(|g| g.age.iter().map(|k| k.recipient.clone()).collect()).collect()
+    groups
+        .iter()
+        .map(|g| g.age.iter().map(|k| k.recipient.clone()).collect())
+        .collect()
 }
 
-fn update_one(path: &Path, args: &UpdatekeysArgs, config_flag: Option<&Path>, identities: &[PathBuf]) -> Result<(), Error> {
+fn update_one(
+    path: &Path,
+    args: &UpdatekeysArgs,
+    config_flag: Option<&Path>,
+    identities: &[PathBuf],
+) -> Result<(), Error> {
     let file = display_name(path);
     let format = choose_format(args.input_type.as_deref(), path)?;
     let (doc, meta) = load_encrypted(path, format)?;
@@ -82,7 +110,12 @@ fn update_one(path: &Path, args: &UpdatekeysArgs, config_flag: Option<&Path>, id
     let wanted: Vec<Vec<String>> = rule.key_groups.iter().map(|g| g.age.clone()).collect();
     let threshold = match wanted.len() {
         1 => 0,
-        n => (if rule.shamir_threshold == 0 { n as u64 } else { rule.shamir_threshold }).min(n as u64),
+        n => (if rule.shamir_threshold == 0 {
+            n as u64
+        } else {
+            rule.shamir_threshold
+        })
+        .min(n as u64),
     };
     let current = recipients(&meta.key_groups);
     let same_sets = current.len() == wanted.len()
@@ -96,10 +129,18 @@ fn update_one(path: &Path, args: &UpdatekeysArgs, config_flag: Option<&Path>, id
         eprintln!("{file}: already up to date");
         return Ok(());
     }
-    eprintln!("{file}: the keys change (rule at {} line {}):", config.path.display(), rule.line);
+    eprintln!(
+        "{file}: the keys change (rule at {} line {}):",
+        config.path.display(),
+        rule.line
+    );
     for (i, group) in wanted.iter().enumerate() {
         let before = current.get(i).cloned().unwrap_or_default();
-        let label = if wanted.len() > 1 { format!("  group {}:", i + 1) } else { "  ".to_string() };
+        let label = if wanted.len() > 1 {
+            format!("  group {}:", i + 1)
+        } else {
+            "  ".to_string()
+        };
         for r in group.iter().filter(|r| !before.contains(r)) {
             eprintln!("{label} + {r}");
         }
@@ -112,27 +153,41 @@ fn update_one(path: &Path, args: &UpdatekeysArgs, config_flag: Option<&Path>, id
             eprintln!("  group {}: - {r}", i + 1);
         }
     }
-    if current.iter().flatten().any(|r| !wanted.iter().flatten().any(|w| w == r)) {
-        eprintln!("note: a removed recipient can still decrypt every earlier version of {file} in Git history; run `secrets rotate` and change the secrets themselves");
+    if current
+        .iter()
+        .flatten()
+        .any(|r| !wanted.iter().flatten().any(|w| w == r))
+    {
+        eprintln!(
+            "note: a removed recipient can still decrypt every earlier version of {file} in Git history; run `secrets rotate` and change the secrets themselves"
+        );
     }
     if !args.yes && !confirm()? {
         eprintln!("{file}: left unchanged");
         return Ok(());
     }
     let key = recover_key(&meta, identities, &file)?;
-    let mut groups = keys::wrap_for_groups(&key, &wanted, threshold).map_err(|source| Error::Keys {
-        file: file.clone(),
-        source,
-        searched: Vec::new(),
-    })?;
+    let mut groups =
+        keys::wrap_for_groups(&key, &wanted, threshold).map_err(|source| Error::Keys {
+            file: file.clone(),
+            source,
+            searched: Vec::new(),
+        })?;
     // Keys of types we cannot use (pgp, kms, ...) stay as they were, in their group.
     for (new, old) in groups.iter_mut().zip(&meta.key_groups) {
         new.others = old.others.clone();
     }
-    let updated = Metadata { key_groups: groups, shamir_threshold: threshold, ..meta };
+    let updated = Metadata {
+        key_groups: groups,
+        shamir_threshold: threshold,
+        ..meta
+    };
     let bytes = doc
         .render(&mut Vec::new(), Some(&updated.to_meta()))
-        .map_err(|source| Error::Document { file: file.clone(), source })?;
+        .map_err(|source| Error::Document {
+            file: file.clone(),
+            source,
+        })?;
     write_output(&bytes, Some(path), None, 0o644)?;
     eprintln!("{file}: updated");
     Ok(())
@@ -148,7 +203,13 @@ fn confirm() -> Result<bool, Error> {
     eprint!("Apply these changes? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(|source| Error::Read { file: "<stdin>".into(), source })?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Read {
+            file: "<stdin>".into(),
+            source,
+        })?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
@@ -158,19 +219,27 @@ fn encrypted_files_under(config: &Config) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![config.base_dir()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut entries: Vec<_> = entries.flatten().collect();
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 if !name.starts_with('.') && name != "target" && name != "node_modules" {
                     stack.push(path);
                 }
-            } else if kind.is_file() && name != config::FILE_NAME && config.rule_for(&path).is_ok() && looks_encrypted(&path) {
+            } else if kind.is_file()
+                && name != config::FILE_NAME
+                && config.rule_for(&path).is_ok()
+                && looks_encrypted(&path)
+            {
                 out.push(path);
             }
         }
@@ -181,7 +250,9 @@ fn encrypted_files_under(config: &Config) -> Vec<PathBuf> {
 
 /// A cheap test before parsing: the file mentions both an ENC value or a MAC and sops metadata.
 fn looks_encrypted(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else { return false };
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     if !has(b"ENC[AES256_GCM,") || !has(b"sops") {
         return false;
@@ -224,17 +295,31 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     for group in &mut groups {
         group.retain(|r| !args.rm_age.contains(r));
     }
-    let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document { file: file.clone(), source })?;
+    let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document {
+        file: file.clone(),
+        source,
+    })?;
     let options = EncryptOptions {
         key_groups: groups,
         shamir_threshold: meta.shamir_threshold,
-        rule: crypto::rule_of(&meta, format).map_err(|source| Error::Crypto { file: file.clone(), source })?,
+        rule: crypto::rule_of(&meta, format).map_err(|source| Error::Crypto {
+            file: file.clone(),
+            source,
+        })?,
         mac_only_encrypted: meta.mac_only_encrypted,
     };
-    let bytes = crypto::encrypt_document(plain_doc.as_ref(), &options).map_err(|source| match source {
-        crypto::Error::Keys(source) => Error::Keys { file: file.clone(), source, searched: Vec::new() },
-        source => Error::Crypto { file: file.clone(), source },
-    })?;
+    let bytes =
+        crypto::encrypt_document(plain_doc.as_ref(), &options).map_err(|source| match source {
+            crypto::Error::Keys(source) => Error::Keys {
+                file: file.clone(),
+                source,
+                searched: Vec::new(),
+            },
+            source => Error::Crypto {
+                file: file.clone(),
+                source,
+            },
+        })?;
     drop(plain_doc);
     write_output(&bytes, Some(path), None, 0o644)?;
     eprintln!("{file}: rotated: a new data key, every value encrypted again");

@@ -21,11 +21,22 @@ pub const FILE_NAME: &str = ".sops.yaml";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}: line {line}: {message}")]
-    Invalid { file: String, line: usize, message: String },
+    Invalid {
+        file: String,
+        line: usize,
+        message: String,
+    },
     #[error("{file}: no creation rule matches {target}")]
-    NoMatchingRule { file: String, target: String, suggestion: String },
+    NoMatchingRule {
+        file: String,
+        target: String,
+        suggestion: String,
+    },
 }
 
 /// One `creation_rules` entry.
@@ -92,25 +103,59 @@ const RULE_KEYS: &[&str] = &[
     "encrypted_comment_regex",
     "mac_only_encrypted",
 ];
-const GROUP_KEYS: &[&str] = &["age", "pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault", "hckms", "merge"];
-const TOP_KEYS: &[&str] = &["creation_rules", "destination_rules", "stores", "secrets", "scan"];
-const UNSUPPORTED_KEY_TYPES: &[&str] = &["pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hc_vault", "hckms"];
+const GROUP_KEYS: &[&str] = &[
+    "age",
+    "pgp",
+    "kms",
+    "gcp_kms",
+    "azure_keyvault",
+    "hc_vault",
+    "hckms",
+    "merge",
+];
+const TOP_KEYS: &[&str] = &[
+    "creation_rules",
+    "destination_rules",
+    "stores",
+    "secrets",
+    "scan",
+];
+const UNSUPPORTED_KEY_TYPES: &[&str] = &[
+    "pgp",
+    "kms",
+    "gcp_kms",
+    "azure_keyvault",
+    "hc_vault_transit_uri",
+    "hc_vault",
+    "hckms",
+];
 
 impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config, Error> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            file: file.clone(),
+            source,
+        })?;
         Config::parse(&text, path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         let file = path.display().to_string();
-        let invalid = |line: usize, message: String| Error::Invalid { file: file.clone(), line, message };
-        let root = yaml::load(text).map_err(|(line, message)| invalid(line, format!("invalid YAML: {message}")))?;
+        let invalid = |line: usize, message: String| Error::Invalid {
+            file: file.clone(),
+            line,
+            message,
+        };
+        let root = yaml::load(text)
+            .map_err(|(line, message)| invalid(line, format!("invalid YAML: {message}")))?;
         let mut rules = Vec::new();
         let Some(root) = root else {
-            return Ok(Config { path: path.to_path_buf(), rules });
+            return Ok(Config {
+                path: path.to_path_buf(),
+                rules,
+            });
         };
         let Node::Map(top) = &root.node else {
             return Err(invalid(root.line, "the config must be a mapping".into()));
@@ -128,7 +173,10 @@ impl Config {
                 rules.push(parse_rule(item).map_err(|(line, message)| invalid(line, message))?);
             }
         }
-        Ok(Config { path: path.to_path_buf(), rules })
+        Ok(Config {
+            path: path.to_path_buf(),
+            rules,
+        })
     }
 
     /// The folder `path_regex` is relative to.
@@ -190,7 +238,8 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
         match key.as_str() {
             "path_regex" => {
                 let text = scalar(value, key)?;
-                rule.path_regex = Some(Regex::new(text).map_err(|e| (line, format!("invalid path_regex: {e}")))?);
+                rule.path_regex =
+                    Some(Regex::new(text).map_err(|e| (line, format!("invalid path_regex: {e}")))?);
             }
             "age" => flat.age.extend(string_list(value, key)?),
             "aws_profile" => {}
@@ -208,7 +257,10 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
                 }
             }
             k if UNSUPPORTED_KEY_TYPES.contains(&k) => {
-                if !string_list(value, key).map(|l| l.is_empty()).unwrap_or(false) {
+                if !string_list(value, key)
+                    .map(|l| l.is_empty())
+                    .unwrap_or(false)
+                {
                     flat.unsupported.push(k.to_string());
                 }
             }
@@ -221,7 +273,10 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
                     Regex::new(&arg).map_err(|e| (line, format!("invalid {k}: {e}")))?;
                 }
                 if let Some((existing, _)) = &rule.encryption {
-                    return Err((line, format!("{k} and {} cannot both be set", existing.key())));
+                    return Err((
+                        line,
+                        format!("{k} and {} cannot both be set", existing.key()),
+                    ));
                 }
                 rule.encryption = Some((kind, arg));
             }
@@ -233,20 +288,30 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
     };
     let usable = rule.key_groups.iter().any(|g| !g.age.is_empty());
     if !usable {
-        let others: Vec<&str> = rule.key_groups.iter().flat_map(|g| g.unsupported.iter().map(String::as_str)).collect();
+        let others: Vec<&str> = rule
+            .key_groups
+            .iter()
+            .flat_map(|g| g.unsupported.iter().map(String::as_str))
+            .collect();
         let message = if others.is_empty() {
             "the rule has no keys: add `age: age1...` (or key_groups with age entries)".to_string()
         } else {
-            format!("the rule only has key types this tool cannot use here ({}); add an age recipient", others.join(", "))
+            format!(
+                "the rule only has key types this tool cannot use here ({}); add an age recipient",
+                others.join(", ")
+            )
         };
         return Err((item.line, message));
     }
     if rule.key_groups.len() > 1 && rule.shamir_threshold > rule.key_groups.len() as u64 {
-        return Err((item.line, format!(
-            "shamir_threshold {} is more than the {} key groups",
-            rule.shamir_threshold,
-            rule.key_groups.len()
-        )));
+        return Err((
+            item.line,
+            format!(
+                "shamir_threshold {} is more than the {} key groups",
+                rule.shamir_threshold,
+                rule.key_groups.len()
+            ),
+        ));
     }
     Ok(rule)
 }
@@ -282,19 +347,33 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
 }
 
 fn scalar<'a>(value: &'a Spanned, key: &str) -> ParseResult<&'a str> {
-    value.as_str().ok_or((value.line, format!("{key} must be a single value")))
+    value
+        .as_str()
+        .ok_or((value.line, format!("{key} must be a single value")))
 }
 
 /// A comma-separated string or a list of strings.
 fn string_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
     match &value.node {
         _ if value.is_null() => Ok(Vec::new()),
-        Node::Scalar(s, _) => Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()),
+        Node::Scalar(s, _) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()),
         Node::List(items) => items
             .iter()
-            .map(|i| i.as_str().map(|s| s.trim().to_string()).ok_or((i.line, format!("{key} entries must be strings"))))
+            .map(|i| {
+                i.as_str()
+                    .map(|s| s.trim().to_string())
+                    .ok_or((i.line, format!("{key} entries must be strings")))
+            })
             .collect(),
-        Node::Map(_) => Err((value.line, format!("{key} must be a string or a list of strings"))),
+        Node::Map(_) => Err((
+            value.line,
+            format!("{key} must be a string or a list of strings"),
+        )),
     }
 }
 
@@ -316,7 +395,10 @@ mod tests {
         .unwrap();
         let prod = cfg.rule_for(Path::new("/repo/prod/app.yaml")).unwrap();
         assert_eq!(prod.line, 2);
-        assert_eq!(prod.encryption.as_ref().unwrap().0, RuleKind::EncryptedRegex);
+        assert_eq!(
+            prod.encryption.as_ref().unwrap().0,
+            RuleKind::EncryptedRegex
+        );
         let other = cfg.rule_for(Path::new("/repo/dev/app.yaml")).unwrap();
         assert_eq!(other.line, 5);
         assert_eq!(other.key_groups[0].age.len(), 2);
@@ -324,25 +406,55 @@ mod tests {
 
     #[test]
     fn typos_bad_regexes_and_keyless_rules_are_errors_with_lines() {
-        let err = parse(&format!("creation_rules:\n  - path_regex: x\n    agee: {R1}\n")).unwrap_err().to_string();
-        assert!(err.contains("line 3") && err.contains("unknown key \"agee\""), "{err}");
-        let err = parse(&format!("creation_rules:\n  - path_regex: '('\n    age: {R1}\n")).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("invalid path_regex"), "{err}");
-        let err = parse("creation_rules:\n  - path_regex: x\n    pgp: ABCDEF\n").unwrap_err().to_string();
-        assert!(err.contains("cannot use here (pgp)"), "{err}");
-        let err = parse(&format!("creation_rules:\n  - age: {R1}\n    encrypted_regex: a\n    unencrypted_suffix: b\n"))
+        let err = parse(&format!(
+            "creation_rules:\n  - path_regex: x\n    agee: {R1}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("unknown key \"agee\""),
+            "{err}"
+        );
+        let err = parse(&format!(
+            "creation_rules:\n  - path_regex: '('\n    age: {R1}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("invalid path_regex"),
+            "{err}"
+        );
+        let err = parse("creation_rules:\n  - path_regex: x\n    pgp: ABCDEF\n")
             .unwrap_err()
             .to_string();
+        assert!(err.contains("cannot use here (pgp)"), "{err}");
+        let err = parse(&format!(
+            "creation_rules:\n  - age: {R1}\n    encrypted_regex: a\n    unencrypted_suffix: b\n"
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("cannot both be set"), "{err}");
     }
 
     #[test]
     fn no_matching_rule_names_the_file_and_suggests_one() {
-        let cfg = parse(&format!("creation_rules:\n  - path_regex: ^prod/\n    age: {R1}\n")).unwrap();
+        let cfg = parse(&format!(
+            "creation_rules:\n  - path_regex: ^prod/\n    age: {R1}\n"
+        ))
+        .unwrap();
         let err = cfg.rule_for(Path::new("/repo/dev/a.yaml")).unwrap_err();
-        assert!(err.to_string().contains("no creation rule matches dev/a.yaml"), "{err}");
-        let Error::NoMatchingRule { suggestion, .. } = err else { panic!() };
-        assert!(suggestion.contains("path_regex: ^dev/a\\.yaml$"), "{suggestion}");
+        assert!(
+            err.to_string()
+                .contains("no creation rule matches dev/a.yaml"),
+            "{err}"
+        );
+        let Error::NoMatchingRule { suggestion, .. } = err else {
+            panic!()
+        };
+        assert!(
+            suggestion.contains("path_regex: ^dev/a\\.yaml$"),
+            "{suggestion}"
+        );
     }
 
     #[test]

@@ -53,29 +53,53 @@ pub fn load(text: &str) -> Result<Option<Spanned>, (usize, String)> {
     Ok(None)
 }
 
-fn build(events: &[(Event<'_>, usize)], at: &mut usize, anchors: &mut Vec<(usize, Spanned)>) -> Result<Spanned, (usize, String)> {
+fn build(
+    events: &[(Event<'_>, usize)],
+    at: &mut usize,
+    anchors: &mut Vec<(usize, Spanned)>,
+) -> Result<Spanned, (usize, String)> {
     let (event, line) = &events[*at];
     let line = *line;
     *at += 1;
     let (node, anchor) = match event {
-        Event::Scalar(value, style, anchor, _) => {
-            (Spanned { line, node: Node::Scalar(value.to_string(), *style != ScalarStyle::Plain) }, *anchor)
-        }
+        Event::Scalar(value, style, anchor, _) => (
+            Spanned {
+                line,
+                node: Node::Scalar(value.to_string(), *style != ScalarStyle::Plain),
+            },
+            *anchor,
+        ),
         Event::Alias(id) => {
-            let found = anchors.iter().rev().find(|(a, _)| a == id).map(|(_, n)| n.clone());
+            let found = anchors
+                .iter()
+                .rev()
+                .find(|(a, _)| a == id)
+                .map(|(_, n)| n.clone());
             return found.ok_or((line, "an alias refers to an unknown anchor".into()));
         }
         Event::SequenceStart(anchor, _) => {
             let mut items = Vec::new();
-            while !matches!(events.get(*at).map(|e| &e.0), Some(Event::SequenceEnd) | None) {
+            while !matches!(
+                events.get(*at).map(|e| &e.0),
+                Some(Event::SequenceEnd) | None
+            ) {
                 items.push(build(events, at, anchors)?);
             }
             *at += 1;
-            (Spanned { line, node: Node::List(items) }, *anchor)
+            (
+                Spanned {
+                    line,
+                    node: Node::List(items),
+                },
+                *anchor,
+            )
         }
         Event::MappingStart(anchor, _) => {
             let mut items: Vec<(String, Spanned)> = Vec::new();
-            while !matches!(events.get(*at).map(|e| &e.0), Some(Event::MappingEnd) | None) {
+            while !matches!(
+                events.get(*at).map(|e| &e.0),
+                Some(Event::MappingEnd) | None
+            ) {
                 let key = build(events, at, anchors)?;
                 let Some(name) = key.as_str().map(str::to_string) else {
                     return Err((key.line, "a mapping key must be a string".into()));
@@ -87,7 +111,13 @@ fn build(events: &[(Event<'_>, usize)], at: &mut usize, anchors: &mut Vec<(usize
                 items.push((name, value));
             }
             *at += 1;
-            (Spanned { line, node: Node::Map(items) }, *anchor)
+            (
+                Spanned {
+                    line,
+                    node: Node::Map(items),
+                },
+                *anchor,
+            )
         }
         _ => return Err((line, "unexpected YAML structure".into())),
     };

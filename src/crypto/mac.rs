@@ -53,13 +53,19 @@ mod tests {
         h.update(b"bc");
         let mac = h.finish();
         assert_eq!(mac.len(), 128);
-        let expected: String = Sha512::digest(b"abc").iter().map(|b| format!("{b:02X}")).collect();
+        let expected: String = Sha512::digest(b"abc")
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
         assert_eq!(*mac, expected);
     }
 
     #[test]
     fn mac_only_encrypted_changes_the_mac() {
-        assert_ne!(*MacHasher::new(true).finish(), *MacHasher::new(false).finish());
+        assert_ne!(
+            *MacHasher::new(true).finish(),
+            *MacHasher::new(false).finish()
+        );
         assert!(macs_match("AB", b"AB"));
         assert!(!macs_match("AB", b"AC"));
         assert!(!macs_match("AB", b"ABC"));

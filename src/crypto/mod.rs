@@ -22,14 +22,24 @@ pub use value::ValueCipher;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("key path {path} (line {line}): {source}")]
-    Value { path: String, line: usize, source: value::Error },
+    Value {
+        path: String,
+        line: usize,
+        source: value::Error,
+    },
     #[error("key path {path} (line {line}): the value should be encrypted but is plaintext")]
     ExpectedEncrypted { path: String, line: usize },
     #[error("key path {path} (line {line}): the decrypted {kind} value does not parse as one")]
-    BadPlaintext { path: String, line: usize, kind: &'static str },
+    BadPlaintext {
+        path: String,
+        line: usize,
+        kind: &'static str,
+    },
     #[error("the file has no MAC")]
     NoMac,
-    #[error("MAC mismatch: the file was modified after it was encrypted (values, their order, or the MAC)")]
+    #[error(
+        "MAC mismatch: the file was modified after it was encrypted (values, their order, or the MAC)"
+    )]
     MacMismatch,
     #[error("the MAC could not be decrypted: it was tampered with, or lastmodified was changed")]
     MacUndecryptable,
@@ -73,7 +83,11 @@ pub fn go_format_float(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -112,7 +126,10 @@ fn canonical(value: &Value) -> Option<(Canonical<'_>, ValueType)> {
         Value::Null => return None,
         Value::Str(s) if s.is_empty() => return None,
         Value::Bytes(b) if b.is_empty() => return None,
-        Value::Bool(b) => (Canonical::Borrowed(if *b { b"True" } else { b"False" }), ValueType::Bool),
+        Value::Bool(b) => (
+            Canonical::Borrowed(if *b { b"True" } else { b"False" }),
+            ValueType::Bool,
+        ),
         Value::Int(n) => (owned(n.to_string()), ValueType::Int),
         Value::Float(f) => (owned(go_format_float(*f)), ValueType::Float),
         Value::Time(t) => (Canonical::Borrowed(t.as_bytes()), ValueType::Time),
@@ -123,14 +140,32 @@ fn canonical(value: &Value) -> Option<(Canonical<'_>, ValueType)> {
 
 /// The MAC bytes of a decrypted value, from its type and plaintext.
 fn canonical_plaintext<'a>(plain: &'a Plaintext, leaf: &Leaf) -> Result<Canonical<'a>, Error> {
-    let bad = |kind| Error::BadPlaintext { path: leaf.display_path(), line: leaf.line, kind };
+    let bad = |kind| Error::BadPlaintext {
+        path: leaf.display_path(),
+        line: leaf.line,
+        kind,
+    };
     let text = || std::str::from_utf8(&plain.bytes).map_err(|_| bad(plain.kind.name()));
     let owned = |s: String| Canonical::Owned(Zeroizing::new(s.into_bytes()));
     Ok(match plain.kind {
-        ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => Canonical::Borrowed(&plain.bytes),
-        ValueType::Int => owned(parse_int_literal(text()?).ok_or_else(|| bad("int"))?.to_string()),
-        ValueType::Float => owned(go_format_float(parse_go_float(text()?).ok_or_else(|| bad("float"))?)),
-        ValueType::Bool => Canonical::Borrowed(if go_parse_bool(text()?).ok_or_else(|| bad("bool"))? { b"True" } else { b"False" }),
+        ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => {
+            Canonical::Borrowed(&plain.bytes)
+        }
+        ValueType::Int => owned(
+            parse_int_literal(text()?)
+                .ok_or_else(|| bad("int"))?
+                .to_string(),
+        ),
+        ValueType::Float => owned(go_format_float(
+            parse_go_float(text()?).ok_or_else(|| bad("float"))?,
+        )),
+        ValueType::Bool => {
+            Canonical::Borrowed(if go_parse_bool(text()?).ok_or_else(|| bad("bool"))? {
+                b"True"
+            } else {
+                b"False"
+            })
+        }
     })
 }
 
@@ -141,7 +176,9 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
         "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
         "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
         "NaN" | "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        _ if s.contains('_') => underscores_between_digits(s).then(|| s.replace('_', "").parse().ok()).flatten(),
+        _ if s.contains('_') => underscores_between_digits(s)
+            .then(|| s.replace('_', "").parse().ok())
+            .flatten(),
         _ => s.parse().ok(),
     }
 }
@@ -182,7 +219,11 @@ pub fn parse_int_literal(s: &str) -> Option<i64> {
 fn underscores_between_digits(s: &str) -> bool {
     let b = s.as_bytes();
     b.iter().enumerate().all(|(i, c)| {
-        *c != b'_' || (i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_alphanumeric() && b[i + 1].is_ascii_alphanumeric())
+        *c != b'_'
+            || (i > 0
+                && i + 1 < b.len()
+                && b[i - 1].is_ascii_alphanumeric()
+                && b[i + 1].is_ascii_alphanumeric())
     })
 }
 
@@ -193,7 +234,12 @@ pub struct Encrypted {
 }
 
 /// Encrypt every leaf the rule selects, and compute the MAC over all of them.
-pub fn encrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
+pub fn encrypt_leaves(
+    leaves: &[Leaf],
+    cipher: &ValueCipher,
+    rule: &Rule,
+    mac_only: bool,
+) -> Result<Encrypted, Error> {
     let mac = plaintext_mac(leaves, rule, mac_only)?;
     let mut lazy = LazyEncryption::new(leaves, cipher, rule);
     let edits = (0..leaves.len()).map(|i| lazy.take(i)).collect();
@@ -201,13 +247,19 @@ pub fn encrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_on
 }
 
 /// The MAC over a plaintext document's values, in walk order.
-pub fn plaintext_mac(leaves: &[Leaf], rule: &Rule, mac_only: bool) -> Result<Zeroizing<String>, Error> {
+pub fn plaintext_mac(
+    leaves: &[Leaf],
+    rule: &Rule,
+    mac_only: bool,
+) -> Result<Zeroizing<String>, Error> {
     if let Rule::ByComments(kind, _) = rule {
         return Err(Error::CommentRule(kind.key()));
     }
     let mut hasher = mac::MacHasher::new(mac_only);
     for leaf in leaves.iter().filter(|l| !l.comment) {
-        if let Some((bytes, _)) = canonical(&leaf.value).filter(|_| !mac_only || rule.encrypts(&leaf.path) == Some(true)) {
+        if let Some((bytes, _)) =
+            canonical(&leaf.value).filter(|_| !mac_only || rule.encrypts(&leaf.path) == Some(true))
+        {
             hasher.update(&bytes);
         }
     }
@@ -229,7 +281,13 @@ const CHUNK: usize = 8192;
 
 impl<'a> LazyEncryption<'a> {
     pub fn new(leaves: &'a [Leaf], cipher: &'a ValueCipher, rule: &'a Rule) -> LazyEncryption<'a> {
-        LazyEncryption { leaves, cipher, rule, chunk: Default::default(), chunk_start: 0 }
+        LazyEncryption {
+            leaves,
+            cipher,
+            rule,
+            chunk: Default::default(),
+            chunk_start: 0,
+        }
     }
 
     fn encrypt_one(&self, leaf: &Leaf) -> Option<Replacement> {
@@ -237,8 +295,16 @@ impl<'a> LazyEncryption<'a> {
             return None;
         }
         let (bytes, kind) = canonical(&leaf.value)?;
-        let plaintext = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
-        Some(Replacement::Encrypted(self.cipher.encrypt(plaintext, &aad(&leaf.path), kind)))
+        let plaintext = leaf
+            .spelling
+            .as_deref()
+            .map(str::as_bytes)
+            .unwrap_or(&bytes);
+        Some(Replacement::Encrypted(self.cipher.encrypt(
+            plaintext,
+            &aad(&leaf.path),
+            kind,
+        )))
     }
 }
 
@@ -249,7 +315,11 @@ impl Edits for LazyEncryption<'_> {
         }
         if leaf < self.chunk_start || leaf >= self.chunk_start + self.chunk.len() {
             let end = (leaf + CHUNK).min(self.leaves.len());
-            self.chunk = self.leaves[leaf..end].par_iter().map(|l| self.encrypt_one(l)).collect::<Vec<_>>().into();
+            self.chunk = self.leaves[leaf..end]
+                .par_iter()
+                .map(|l| self.encrypt_one(l))
+                .collect::<Vec<_>>()
+                .into();
             self.chunk_start = leaf;
         }
         self.chunk[leaf - self.chunk_start].take()
@@ -257,7 +327,12 @@ impl Edits for LazyEncryption<'_> {
 }
 
 /// Decrypt every encrypted leaf, and compute the MAC over the plaintexts.
-pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_only: bool) -> Result<Encrypted, Error> {
+pub fn decrypt_leaves(
+    leaves: &[Leaf],
+    cipher: &ValueCipher,
+    rule: &Rule,
+    mac_only: bool,
+) -> Result<Encrypted, Error> {
     let encrypted = |leaf: &Leaf| {
         let is_enc = matches!(&leaf.value, Value::Str(s) if value::is_encrypted(s));
         rule.encrypts(&leaf.path).unwrap_or(is_enc)
@@ -267,8 +342,13 @@ pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_on
         .map(|leaf| -> Result<Option<Replacement>, Error> {
             if leaf.comment {
                 // A comment that does not decrypt is kept as it is (sops does the same).
-                let Value::Str(enc) = &leaf.value else { return Ok(None) };
-                return Ok(cipher.decrypt(enc, &aad(&leaf.path)).ok().map(Replacement::Decrypted));
+                let Value::Str(enc) = &leaf.value else {
+                    return Ok(None);
+                };
+                return Ok(cipher
+                    .decrypt(enc, &aad(&leaf.path))
+                    .ok()
+                    .map(Replacement::Decrypted));
             }
             if !encrypted(leaf) {
                 return Ok(None);
@@ -279,8 +359,15 @@ pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_on
                 Value::Str(enc) if enc.starts_with("ENC[") => cipher
                     .decrypt(enc, &aad(&leaf.path))
                     .map(|plain| Some(Replacement::Decrypted(plain)))
-                    .map_err(|source| Error::Value { path: leaf.display_path(), line: leaf.line, source }),
-                _ => Err(Error::ExpectedEncrypted { path: leaf.display_path(), line: leaf.line }),
+                    .map_err(|source| Error::Value {
+                        path: leaf.display_path(),
+                        line: leaf.line,
+                        source,
+                    }),
+                _ => Err(Error::ExpectedEncrypted {
+                    path: leaf.display_path(),
+                    line: leaf.line,
+                }),
             }
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -290,7 +377,9 @@ pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_on
             continue;
         }
         match edit {
-            Some(Replacement::Decrypted(plain)) => hasher.update(&canonical_plaintext(plain, leaf)?),
+            Some(Replacement::Decrypted(plain)) => {
+                hasher.update(&canonical_plaintext(plain, leaf)?)
+            }
             _ if mac_only => {}
             _ => {
                 if let Some((bytes, _)) = canonical(&leaf.value) {
@@ -299,7 +388,10 @@ pub fn decrypt_leaves(leaves: &[Leaf], cipher: &ValueCipher, rule: &Rule, mac_on
             }
         }
     }
-    Ok(Encrypted { edits, mac: hasher.finish() })
+    Ok(Encrypted {
+        edits,
+        mac: hasher.finish(),
+    })
 }
 
 /// Encrypt a plaintext document for the recipients; returns the encrypted file's bytes.
@@ -356,7 +448,12 @@ pub struct Decrypted {
 
 /// Decrypt the values of an encrypted document with its data key, and check the MAC unless told
 /// not to.
-pub fn decrypt_with_key(doc: &dyn Document, meta: &Metadata, key: &DataKey, check_mac: bool) -> Result<Decrypted, Error> {
+pub fn decrypt_with_key(
+    doc: &dyn Document,
+    meta: &Metadata,
+    key: &DataKey,
+    check_mac: bool,
+) -> Result<Decrypted, Error> {
     let cipher = ValueCipher::new(key);
     let rule = rule_of(meta, doc.format())?;
     let mac_only = meta.mac_only_encrypted && doc.format() != Format::Binary;
@@ -364,7 +461,9 @@ pub fn decrypt_with_key(doc: &dyn Document, meta: &Metadata, key: &DataKey, chec
     if check_mac {
         verify_mac(&cipher, meta, &decrypted.mac)?;
     }
-    Ok(Decrypted { edits: decrypted.edits })
+    Ok(Decrypted {
+        edits: decrypted.edits,
+    })
 }
 
 /// Check the stored MAC against the computed one, in constant time.
@@ -373,8 +472,14 @@ pub fn verify_mac(cipher: &ValueCipher, meta: &Metadata, computed: &str) -> Resu
         return Err(Error::NoMac);
     }
     let aad = time::aad_for_lastmodified(&meta.lastmodified).ok_or(Error::BadLastModified)?;
-    let stored = cipher.decrypt(&meta.mac, aad.as_bytes()).map_err(|_| Error::MacUndecryptable)?;
-    if mac::macs_match(computed, &stored.bytes) { Ok(()) } else { Err(Error::MacMismatch) }
+    let stored = cipher
+        .decrypt(&meta.mac, aad.as_bytes())
+        .map_err(|_| Error::MacUndecryptable)?;
+    if mac::macs_match(computed, &stored.bytes) {
+        Ok(())
+    } else {
+        Err(Error::MacMismatch)
+    }
 }
 
 #[cfg(test)]
@@ -394,7 +499,10 @@ mod tests {
         assert_eq!(go_format_float(1e-7), "0.0000001");
         assert_eq!(go_format_float(-0.0), "-0");
         assert_eq!(go_format_float(1.5), "1.5");
-        assert_eq!(go_format_float(12345678901234567890.0), "12345678901234567000");
+        assert_eq!(
+            go_format_float(12345678901234567890.0),
+            "12345678901234567000"
+        );
         assert_eq!(go_format_float(f64::INFINITY), "+Inf");
     }
 

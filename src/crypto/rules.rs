@@ -36,7 +36,12 @@ impl Default for Rule {
 impl Rule {
     /// Build a rule from its metadata spelling.
     pub fn from_spec(kind: &RuleKind, arg: &str) -> Result<Rule, Error> {
-        let regex = |key| Regex::new(arg).map_err(|e| Error { key, message: e.to_string() });
+        let regex = |key| {
+            Regex::new(arg).map_err(|e| Error {
+                key,
+                message: e.to_string(),
+            })
+        };
         Ok(match kind {
             RuleKind::UnencryptedSuffix => Rule::UnencryptedSuffix(arg.to_string()),
             RuleKind::EncryptedSuffix => Rule::EncryptedSuffix(arg.to_string()),

@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum Error {
-    #[error("a threshold must be at least 2 and at most the number of groups ({parts}); it is {threshold}")]
+    #[error(
+        "a threshold must be at least 2 and at most the number of groups ({parts}); it is {threshold}"
+    )]
     BadThreshold { threshold: usize, parts: usize },
     #[error("at most 255 key groups are possible")]
     TooManyParts,
@@ -53,14 +55,20 @@ fn div(a: u8, b: u8) -> u8 {
 }
 
 /// Split `secret` into `parts` shares, any `threshold` of which recover it.
-pub fn split(secret: &[u8], parts: usize, threshold: usize) -> Result<Vec<Zeroizing<Vec<u8>>>, Error> {
+pub fn split(
+    secret: &[u8],
+    parts: usize,
+    threshold: usize,
+) -> Result<Vec<Zeroizing<Vec<u8>>>, Error> {
     if parts > 255 {
         return Err(Error::TooManyParts);
     }
     if threshold < 2 || threshold > parts {
         return Err(Error::BadThreshold { threshold, parts });
     }
-    let mut shares: Vec<Zeroizing<Vec<u8>>> = (0..parts).map(|_| Zeroizing::new(vec![0u8; secret.len() + 1])).collect();
+    let mut shares: Vec<Zeroizing<Vec<u8>>> = (0..parts)
+        .map(|_| Zeroizing::new(vec![0u8; secret.len() + 1]))
+        .collect();
     for (i, share) in shares.iter_mut().enumerate() {
         share[secret.len()] = (i + 1) as u8;
     }
@@ -139,11 +147,26 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_refused() {
-        assert_eq!(split(&[1], 3, 1).unwrap_err(), Error::BadThreshold { threshold: 1, parts: 3 });
-        assert_eq!(split(&[1], 2, 3).unwrap_err(), Error::BadThreshold { threshold: 3, parts: 2 });
+        assert_eq!(
+            split(&[1], 3, 1).unwrap_err(),
+            Error::BadThreshold {
+                threshold: 1,
+                parts: 3
+            }
+        );
+        assert_eq!(
+            split(&[1], 2, 3).unwrap_err(),
+            Error::BadThreshold {
+                threshold: 3,
+                parts: 2
+            }
+        );
         let one = split(&[1, 2], 2, 2).unwrap();
         assert_eq!(combine(&one[..1]).unwrap_err(), Error::TooFewShares);
-        assert_eq!(combine(&[one[0].clone(), one[0].clone()]).unwrap_err(), Error::Inconsistent);
+        assert_eq!(
+            combine(&[one[0].clone(), one[0].clone()]).unwrap_err(),
+            Error::Inconsistent
+        );
     }
 
     proptest! {

@@ -5,10 +5,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, in UTC, RFC 3339 to whole seconds: `2026-11-22T07:35:20Z`.
 pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
@@ -97,15 +105,25 @@ pub fn canonical_yaml_timestamp(s: &str) -> Option<String> {
         let zone = &time[zi..];
         let zone = match zone {
             "Z" => "Z".to_string(),
-            z if z.len() == 6 && z.as_bytes()[3] == b':' && num(&z[1..3], 2) && num(&z[4..6], 2) => {
-                if &z[1..] == "00:00" { "Z".to_string() } else { z.to_string() }
+            z if z.len() == 6
+                && z.as_bytes()[3] == b':'
+                && num(&z[1..3], 2)
+                && num(&z[4..6], 2) =>
+            {
+                if &z[1..] == "00:00" {
+                    "Z".to_string()
+                } else {
+                    z.to_string()
+                }
             }
             _ => return None,
         };
         (&time[..zi], zone)
     };
     let (hms, frac) = match clock.split_once('.') {
-        Some((hms, frac)) if !frac.is_empty() && frac.len() <= 9 && frac.bytes().all(|c| c.is_ascii_digit()) => {
+        Some((hms, frac))
+            if !frac.is_empty() && frac.len() <= 9 && frac.bytes().all(|c| c.is_ascii_digit()) =>
+        {
             (hms, frac.trim_end_matches('0'))
         }
         Some(_) => return None,
@@ -120,7 +138,11 @@ pub fn canonical_yaml_timestamp(s: &str) -> Option<String> {
     if h > 23 || mi > 59 || se > 59 {
         return None;
     }
-    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
     Some(format!("{date}T{h:02}:{mi:02}:{se:02}{frac}{zone}"))
 }
 
@@ -143,20 +165,47 @@ mod tests {
 
     #[test]
     fn lastmodified_aad_drops_fractions_and_writes_zero_offset_as_z() {
-        assert_eq!(aad_for_lastmodified("2026-11-22T07:35:20Z").unwrap(), "2026-11-22T07:35:20Z");
-        assert_eq!(aad_for_lastmodified("2026-11-22T07:35:20.123Z").unwrap(), "2026-11-22T07:35:20Z");
-        assert_eq!(aad_for_lastmodified("2026-11-22T07:35:20+00:00").unwrap(), "2026-11-22T07:35:20Z");
-        assert_eq!(aad_for_lastmodified("2026-11-22T07:35:20+02:00").unwrap(), "2026-11-22T07:35:20+02:00");
+        assert_eq!(
+            aad_for_lastmodified("2026-11-22T07:35:20Z").unwrap(),
+            "2026-11-22T07:35:20Z"
+        );
+        assert_eq!(
+            aad_for_lastmodified("2026-11-22T07:35:20.123Z").unwrap(),
+            "2026-11-22T07:35:20Z"
+        );
+        assert_eq!(
+            aad_for_lastmodified("2026-11-22T07:35:20+00:00").unwrap(),
+            "2026-11-22T07:35:20Z"
+        );
+        assert_eq!(
+            aad_for_lastmodified("2026-11-22T07:35:20+02:00").unwrap(),
+            "2026-11-22T07:35:20+02:00"
+        );
         assert!(aad_for_lastmodified("yesterday").is_none());
     }
 
     #[test]
     fn yaml_timestamps_become_rfc3339() {
-        assert_eq!(canonical_yaml_timestamp("2024-01-15").unwrap(), "2024-01-15T00:00:00Z");
-        assert_eq!(canonical_yaml_timestamp("2024-1-5").unwrap(), "2024-01-05T00:00:00Z");
-        assert_eq!(canonical_yaml_timestamp("2024-01-15T10:20:30.500Z").unwrap(), "2024-01-15T10:20:30.5Z");
-        assert_eq!(canonical_yaml_timestamp("2024-01-15 10:20:30").unwrap(), "2024-01-15T10:20:30Z");
-        assert_eq!(canonical_yaml_timestamp("2024-01-15T10:20:30+01:00").unwrap(), "2024-01-15T10:20:30+01:00");
+        assert_eq!(
+            canonical_yaml_timestamp("2024-01-15").unwrap(),
+            "2024-01-15T00:00:00Z"
+        );
+        assert_eq!(
+            canonical_yaml_timestamp("2024-1-5").unwrap(),
+            "2024-01-05T00:00:00Z"
+        );
+        assert_eq!(
+            canonical_yaml_timestamp("2024-01-15T10:20:30.500Z").unwrap(),
+            "2024-01-15T10:20:30.5Z"
+        );
+        assert_eq!(
+            canonical_yaml_timestamp("2024-01-15 10:20:30").unwrap(),
+            "2024-01-15T10:20:30Z"
+        );
+        assert_eq!(
+            canonical_yaml_timestamp("2024-01-15T10:20:30+01:00").unwrap(),
+            "2024-01-15T10:20:30+01:00"
+        );
         assert!(canonical_yaml_timestamp("2024-13-15").is_none());
         assert!(canonical_yaml_timestamp("1.2.3").is_none());
     }

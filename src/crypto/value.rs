@@ -28,7 +28,9 @@ pub enum Error {
     BadBase64(&'static str),
     #[error("unknown value type in ENC[...]")]
     UnknownType,
-    #[error("authentication failed: the value was tampered with, moved to another key, or encrypted with another data key")]
+    #[error(
+        "authentication failed: the value was tampered with, moved to another key, or encrypted with another data key"
+    )]
     Authentication,
 }
 
@@ -39,7 +41,9 @@ pub struct ValueCipher {
 
 impl ValueCipher {
     pub fn new(key: &DataKey) -> ValueCipher {
-        ValueCipher { cipher: Cipher::new_from_slice(key.as_bytes()).expect("32-byte key") }
+        ValueCipher {
+            cipher: Cipher::new_from_slice(key.as_bytes()).expect("32-byte key"),
+        }
     }
 
     /// Encrypt `plaintext` with a fresh random IV, bound to `aad`.
@@ -51,7 +55,13 @@ impl ValueCipher {
         rand::thread_rng().fill_bytes(&mut iv);
         let sealed = self
             .cipher
-            .encrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::<U32>::from_slice(&iv),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let (data, tag) = sealed.split_at(sealed.len() - 16);
         let kind = kind.name();
@@ -81,7 +91,9 @@ impl ValueCipher {
     /// Decrypt an `ENC[...]` string bound to `aad`.
     pub fn decrypt(&self, enc: &str, aad: &[u8]) -> Result<Plaintext, Error> {
         let parts = Envelope::parse(enc)?;
-        let data = B64.decode(parts.data).map_err(|_| Error::BadBase64("data"))?;
+        let data = B64
+            .decode(parts.data)
+            .map_err(|_| Error::BadBase64("data"))?;
         let iv = B64.decode(parts.iv).map_err(|_| Error::BadBase64("iv"))?;
         let tag = B64.decode(parts.tag).map_err(|_| Error::BadBase64("tag"))?;
         if iv.len() != 32 {
@@ -97,7 +109,10 @@ impl ValueCipher {
             .cipher
             .decrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: &sealed, aad })
             .map_err(|_| Error::Authentication)?;
-        Ok(Plaintext { kind, bytes: Zeroizing::new(bytes) })
+        Ok(Plaintext {
+            kind,
+            bytes: Zeroizing::new(bytes),
+        })
     }
 }
 
@@ -123,15 +138,28 @@ impl<'a> Envelope<'a> {
         } else {
             Error::NotEncrypted
         })?;
-        let (data, rest) = rest.split_once(",iv:").ok_or(Error::Malformed("missing iv field"))?;
-        let (iv, rest) = rest.split_once(",tag:").ok_or(Error::Malformed("missing tag field"))?;
-        let (tag, rest) = rest.split_once(",type:").ok_or(Error::Malformed("missing type field"))?;
-        let end = rest.rfind(']').ok_or(Error::Malformed("missing closing bracket"))?;
+        let (data, rest) = rest
+            .split_once(",iv:")
+            .ok_or(Error::Malformed("missing iv field"))?;
+        let (iv, rest) = rest
+            .split_once(",tag:")
+            .ok_or(Error::Malformed("missing tag field"))?;
+        let (tag, rest) = rest
+            .split_once(",type:")
+            .ok_or(Error::Malformed("missing type field"))?;
+        let end = rest
+            .rfind(']')
+            .ok_or(Error::Malformed("missing closing bracket"))?;
         let kind = &rest[..end];
         if data.is_empty() || iv.is_empty() || tag.is_empty() || kind.is_empty() {
             return Err(Error::Malformed("an empty field"));
         }
-        Ok(Envelope { data, iv, tag, kind })
+        Ok(Envelope {
+            data,
+            iv,
+            tag,
+            kind,
+        })
     }
 }
 
@@ -149,22 +177,33 @@ mod tests {
         let plain = c.decrypt(&enc, b"db:password:").unwrap();
         assert_eq!(&plain.bytes[..], b"hunter2");
         assert_eq!(plain.kind, ValueType::Str);
-        assert_eq!(c.decrypt(&enc, b"db:user:").unwrap_err(), Error::Authentication);
+        assert_eq!(
+            c.decrypt(&enc, b"db:user:").unwrap_err(),
+            Error::Authentication
+        );
     }
 
     #[test]
     fn equal_values_get_different_ciphertexts() {
         let c = ValueCipher::new(&DataKey::generate());
-        assert_ne!(c.encrypt(b"x", b"a:", ValueType::Str), c.encrypt(b"x", b"a:", ValueType::Str));
+        assert_ne!(
+            c.encrypt(b"x", b"a:", ValueType::Str),
+            c.encrypt(b"x", b"a:", ValueType::Str)
+        );
     }
 
     #[test]
     fn malformed_envelopes_are_named() {
         let c = ValueCipher::new(&DataKey::generate());
         assert_eq!(c.decrypt("plain", b"").unwrap_err(), Error::NotEncrypted);
-        assert_eq!(c.decrypt("ENC[AES256_GCM,data:QQ==,iv:QQ==]", b"").unwrap_err(), Error::Malformed("missing tag field"));
         assert_eq!(
-            c.decrypt("ENC[AES256_GCM,data:!!,iv:QQ==,tag:QQ==,type:str]", b"").unwrap_err(),
+            c.decrypt("ENC[AES256_GCM,data:QQ==,iv:QQ==]", b"")
+                .unwrap_err(),
+            Error::Malformed("missing tag field")
+        );
+        assert_eq!(
+            c.decrypt("ENC[AES256_GCM,data:!!,iv:QQ==,tag:QQ==,type:str]", b"")
+                .unwrap_err(),
             Error::BadBase64("data")
         );
     }

@@ -7,7 +7,9 @@ use std::ops::Range;
 
 use super::metadata::{flatten, unflatten};
 use super::tree::Node;
-use super::{Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Splicer, Value, ValueType};
+use super::{
+    Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Splicer, Value, ValueType,
+};
 
 pub struct DotenvDocument {
     source: String,
@@ -72,7 +74,13 @@ impl DotenvDocument {
             spans.push(start + eq + 1..start + line.len());
         }
         let metadata = (!flat.is_empty()).then(|| unflatten(&flat));
-        Ok(DotenvDocument { source: source.to_string(), leaves, spans, metadata_lines, metadata })
+        Ok(DotenvDocument {
+            source: source.to_string(),
+            leaves,
+            spans,
+            metadata_lines,
+            metadata,
+        })
     }
 }
 
@@ -89,9 +97,14 @@ impl Document for DotenvDocument {
         self.metadata.as_ref()
     }
 
-    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+    fn render(
+        &self,
+        edits: &mut dyn Edits,
+        metadata: Option<&MetaValue>,
+    ) -> Result<Vec<u8>, Error> {
         // Leaves and metadata lines, in source order.
-        let mut pieces: Vec<(Range<usize>, Option<usize>)> = self.spans.iter().cloned().zip((0..).map(Some)).collect();
+        let mut pieces: Vec<(Range<usize>, Option<usize>)> =
+            self.spans.iter().cloned().zip((0..).map(Some)).collect();
         pieces.extend(self.metadata_lines.iter().map(|r| (r.clone(), None)));
         pieces.sort_by_key(|(r, _)| r.start);
         let mut out = Splicer::new(&self.source);
@@ -103,10 +116,14 @@ impl Document for DotenvDocument {
             match edits.take(i) {
                 None => {}
                 Some(Replacement::Encrypted(enc)) => out.replace(range, &enc),
-                Some(Replacement::Decrypted(p)) if self.leaves[i].comment || p.kind == ValueType::Comment => {
+                Some(Replacement::Decrypted(p))
+                    if self.leaves[i].comment || p.kind == ValueType::Comment =>
+                {
                     out.replace(range, &p.text())
                 }
-                Some(Replacement::Decrypted(p)) => out.replace(range, &p.text().replace('\n', "\\n")),
+                Some(Replacement::Decrypted(p)) => {
+                    out.replace(range, &p.text().replace('\n', "\\n"))
+                }
             }
         }
         let mut out = out.finish();
@@ -146,7 +163,10 @@ pub fn load_tree(source: &str) -> Result<Node, Error> {
 /// Write a tree as dotenv: top-level scalars only, as sops does.
 pub fn emit_tree(node: &Node) -> Result<String, Error> {
     let Node::Map(items) = node else {
-        return Err(Error::Unsupported { format: Format::Dotenv, what: "only a mapping can be written as dotenv".into() });
+        return Err(Error::Unsupported {
+            format: Format::Dotenv,
+            what: "only a mapping can be written as dotenv".into(),
+        });
     };
     let mut out = String::new();
     for (k, v) in items {
@@ -168,7 +188,8 @@ mod tests {
     use crate::crypto::{DataKey, Rule, ValueCipher, decrypt_leaves, encrypt_leaves};
     use crate::document::metadata::Metadata;
 
-    const SAMPLE: &str = "# database\nDB_PASSWORD=hunter2\n\nEMPTY=\nMULTI=a\\nb\nexport TOKEN=\"quoted\"\n";
+    const SAMPLE: &str =
+        "# database\nDB_PASSWORD=hunter2\n\nEMPTY=\nMULTI=a\\nb\nexport TOKEN=\"quoted\"\n";
 
     #[test]
     fn values_and_lines_are_read_as_sops_does() {
@@ -193,14 +214,20 @@ mod tests {
             ("version".into(), "3.11.0".into()),
         ]))
         .unwrap();
-        let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta.to_meta())).unwrap()).unwrap();
+        let encrypted =
+            String::from_utf8(doc.render(&mut enc.edits, Some(&meta.to_meta())).unwrap()).unwrap();
         assert!(encrypted.starts_with("# database\nDB_PASSWORD=ENC[AES256_GCM,"));
         assert!(encrypted.contains("\n\nEMPTY=\n"));
-        assert!(encrypted.ends_with("sops_lastmodified=2026-01-01T00:00:00Z\nsops_mac=x\nsops_version=3.11.0\n"));
+        assert!(encrypted.ends_with(
+            "sops_lastmodified=2026-01-01T00:00:00Z\nsops_mac=x\nsops_version=3.11.0\n"
+        ));
         let doc2 = DotenvDocument::parse(&encrypted).unwrap();
         assert!(doc2.metadata().is_some());
         let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
         assert_eq!(*dec.mac, *enc.mac);
-        assert_eq!(String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap(), SAMPLE);
+        assert_eq!(
+            String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap(),
+            SAMPLE
+        );
     }
 }

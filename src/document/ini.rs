@@ -13,7 +13,9 @@ use std::ops::Range;
 
 use super::metadata::{flatten, unflatten};
 use super::tree::Node;
-use super::{Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice};
+use super::{
+    Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice,
+};
 
 /// How a value is written in the source, so a new value can be written the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +47,12 @@ pub struct IniDocument {
 }
 
 fn syntax(line: usize, column: usize, message: &str) -> Error {
-    Error::Syntax { format: Format::Ini, line, column, message: message.into() }
+    Error::Syntax {
+        format: Format::Ini,
+        line,
+        column,
+        message: message.into(),
+    }
 }
 
 /// One line of the source: its start, its end without the newline, and the next line's start.
@@ -57,8 +64,16 @@ struct Line {
 
 fn line_at(src: &str, start: usize) -> Line {
     match src[start..].find('\n') {
-        Some(i) => Line { start, end: start + i, next: start + i + 1 },
-        None => Line { start, end: src.len(), next: src.len() },
+        Some(i) => Line {
+            start,
+            end: start + i,
+            next: start + i + 1,
+        },
+        None => Line {
+            start,
+            end: src.len(),
+            next: src.len(),
+        },
     }
 }
 
@@ -100,7 +115,11 @@ fn read_value(src: &str, from: usize, line: &Line, line_no: usize) -> Result<Raw
     if let Some((q, quote)) = verbatim {
         let inner = v0 + q.len();
         if let Some(p) = src[inner..line.end].rfind(q) {
-            return Ok(simple(&src[inner..inner + p], v0..inner + p + q.len(), quote));
+            return Ok(simple(
+                &src[inner..inner + p],
+                v0..inner + p + q.len(),
+                quote,
+            ));
         }
         // Multi-line: the first line's rest with its newline, then whole lines up to the last
         // quote on a line.
@@ -109,14 +128,24 @@ fn read_value(src: &str, from: usize, line: &Line, line_no: usize) -> Result<Raw
         let mut extra_lines = 0;
         loop {
             if at >= src.len() {
-                return Err(syntax(line_no, v0 - line.start + 1, "a quoted value is not closed"));
+                return Err(syntax(
+                    line_no,
+                    v0 - line.start + 1,
+                    "a quoted value is not closed",
+                ));
             }
             let next = line_at(src, at);
             extra_lines += 1;
             let whole = &src[next.start..next.next];
             if let Some(p) = whole.rfind(q) {
                 value.push_str(&whole[..p]);
-                return Ok(RawValue { value, span: v0..next.start + p + q.len(), quote, next: next.next, extra_lines });
+                return Ok(RawValue {
+                    value,
+                    span: v0..next.start + p + q.len(),
+                    quote,
+                    next: next.next,
+                    extra_lines,
+                });
             }
             value.push_str(whole);
             at = next.next;
@@ -144,7 +173,13 @@ fn read_value(src: &str, from: usize, line: &Line, line_no: usize) -> Result<Raw
             }
             value.pop();
         }
-        return Ok(RawValue { value, span: v0..span_end, quote: Quote::Continued, next: at, extra_lines });
+        return Ok(RawValue {
+            value,
+            span: v0..span_end,
+            quote: Quote::Continued,
+            next: at,
+            extra_lines,
+        });
     }
     let value = match trimmed.find(['#', ';']) {
         Some(i) => trimmed[..i].trim_end(),
@@ -153,7 +188,11 @@ fn read_value(src: &str, from: usize, line: &Line, line_no: usize) -> Result<Raw
     let span = v0..v0 + value.len();
     for q in ['\'', '"'] {
         if surrounded(value, q) {
-            return Ok(simple(&value[1..value.len() - 1], span, Quote::Surrounded(q)));
+            return Ok(simple(
+                &value[1..value.len() - 1],
+                span,
+                Quote::Surrounded(q),
+            ));
         }
     }
     Ok(simple(value, span, Quote::None))
@@ -243,13 +282,25 @@ impl IniDocument {
                 if in_sops {
                     continue;
                 }
-                let marks: &[char] = if content.starts_with(';') { &[';', ' '] } else { &['#', ' '] };
+                let marks: &[char] = if content.starts_with(';') {
+                    &[';', ' ']
+                } else {
+                    &['#', ' ']
+                };
                 let text = content.trim_start_matches(marks);
                 let text = text.trim_end();
                 if crate::crypto::value::is_encrypted(text) {
-                    let start = line.start + indent + (content.len() - content.trim_start_matches(marks).len());
+                    let start = line.start
+                        + indent
+                        + (content.len() - content.trim_start_matches(marks).len());
                     pending.push(leaves.len());
-                    leaves.push(Leaf { path: Vec::new(), value: Value::Str(text.to_string()), spelling: None, comment: true, line: line_no });
+                    leaves.push(Leaf {
+                        path: Vec::new(),
+                        value: Value::Str(text.to_string()),
+                        spelling: None,
+                        comment: true,
+                        line: line_no,
+                    });
                     spans.push(start..start + text.len());
                     quotes.push(Quote::Comment);
                     blocks.push(block);
@@ -258,7 +309,11 @@ impl IniDocument {
             }
             if content.starts_with('[') {
                 let Some(close) = content.rfind(']') else {
-                    return Err(syntax(line_no, column, "a section header is not closed with ]"));
+                    return Err(syntax(
+                        line_no,
+                        column,
+                        "a section header is not closed with ]",
+                    ));
                 };
                 let name = &content[1..close];
                 if name.is_empty() {
@@ -278,7 +333,11 @@ impl IniDocument {
                 continue;
             }
             let Some((mut key, delim)) = read_key(content) else {
-                return Err(syntax(line_no, column, "expected key = value (no '=' or ':' on this line)"));
+                return Err(syntax(
+                    line_no,
+                    column,
+                    "expected key = value (no '=' or ':' on this line)",
+                ));
             };
             if key.is_empty() {
                 return Err(syntax(line_no, column, "empty key name"));
@@ -320,7 +379,15 @@ impl IniDocument {
             leaves[i].path = vec![section.clone()];
         }
         let metadata = sops_section.is_some().then(|| unflatten(&flat));
-        Ok(IniDocument { source: source.to_string(), leaves, spans, quotes, blocks, sops_section, metadata })
+        Ok(IniDocument {
+            source: source.to_string(),
+            leaves,
+            spans,
+            quotes,
+            blocks,
+            sops_section,
+            metadata,
+        })
     }
 
     /// The bytes to delete to remove the `[sops]` section: the inverse of appending it.
@@ -331,7 +398,11 @@ impl IniDocument {
             // the blank line before the section).
             return section.start.saturating_sub(1)..src.len();
         }
-        let start = if src[..section.start].ends_with("\n\n") { section.start - 1 } else { section.start };
+        let start = if src[..section.start].ends_with("\n\n") {
+            section.start - 1
+        } else {
+            section.start
+        };
         start..section.end
     }
 }
@@ -339,7 +410,11 @@ impl IniDocument {
 /// The `[sops]` section, `=` aligned as sops writes it.
 fn sops_section_text(meta: &MetaValue) -> String {
     let flat = flatten(meta);
-    let width = flat.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let width = flat
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = String::from("[sops]\n");
     for (k, v) in flat {
         let pad = width - k.chars().count();
@@ -365,7 +440,11 @@ impl Document for IniDocument {
         self.metadata.as_ref()
     }
 
-    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+    fn render(
+        &self,
+        edits: &mut dyn Edits,
+        metadata: Option<&MetaValue>,
+    ) -> Result<Vec<u8>, Error> {
         let mut changes: Vec<(Range<usize>, String)> = Vec::new();
         for i in 0..self.leaves.len() {
             let quote = self.quotes[i];
@@ -380,8 +459,12 @@ impl Document for IniDocument {
                 Some(Replacement::Decrypted(p)) => {
                     let v = p.text();
                     match quote {
-                        _ if quote == Quote::Comment || p.kind == ValueType::Comment => v.into_owned(),
-                        Quote::Surrounded(q) if !v.contains([q, '#', ';', '\n', '\r']) => format!("{q}{v}{q}"),
+                        _ if quote == Quote::Comment || p.kind == ValueType::Comment => {
+                            v.into_owned()
+                        }
+                        Quote::Surrounded(q) if !v.contains([q, '#', ';', '\n', '\r']) => {
+                            format!("{q}{v}{q}")
+                        }
                         Quote::Triple if !v.contains("\"\"\"") => format!("\"\"\"{v}\"\"\""),
                         Quote::Backtick if !v.contains('`') => format!("`{v}`"),
                         _ => quote_value(&v),
@@ -410,7 +493,9 @@ pub fn load_tree(source: &str) -> Result<Node, Error> {
     let mut sections: Vec<(String, Node)> = Vec::new();
     let mut current_block = None;
     for (leaf, block) in doc.leaves.iter().zip(&doc.blocks) {
-        let (false, Value::Str(value)) = (leaf.comment, &leaf.value) else { continue };
+        let (false, Value::Str(value)) = (leaf.comment, &leaf.value) else {
+            continue;
+        };
         if current_block != Some(*block) {
             sections.push((leaf.path[0].clone(), Node::Map(Vec::new())));
             current_block = Some(*block);
@@ -426,14 +511,18 @@ pub fn load_tree(source: &str) -> Result<Node, Error> {
 /// first and without a header, as ini.v1 writes it).
 pub fn emit_tree(node: &Node) -> Result<String, Error> {
     let Node::Map(sections) = node else {
-        return Err(Error::Unsupported { format: Format::Ini, what: "only a mapping of sections can be written as INI".into() });
+        return Err(Error::Unsupported {
+            format: Format::Ini,
+            what: "only a mapping of sections can be written as INI".into(),
+        });
     };
     let mut out = String::new();
     for (i, (name, section)) in sections.iter().enumerate() {
         let Node::Map(items) = section else {
             return Err(Error::AtPath {
                 path: super::display_path(std::slice::from_ref(name)),
-                message: "a top-level value must be a section (a mapping) to be written as INI".into(),
+                message: "a top-level value must be a section (a mapping) to be written as INI"
+                    .into(),
             });
         };
         if !out.is_empty() {

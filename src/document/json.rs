@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use super::tree::Node;
-use super::{Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Splicer, Value, ValueType};
+use super::{
+    Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Splicer, Value, ValueType,
+};
 use crate::crypto::{go_format_float, go_parse_bool, parse_go_float};
 
 /// Go's `encoding/json` refuses deeper nesting than this.
@@ -36,7 +38,13 @@ pub(crate) trait Sink<'a> {
     /// A member key of the innermost object; `path` already ends with it.
     fn key(&mut self, key: &str, span: Range<usize>);
     /// A scalar value; `path` holds the mapping keys down to it.
-    fn scalar(&mut self, value: Scalar<'a>, span: Range<usize>, line: usize, path: &[Cow<'a, str>]) -> Result<(), Error>;
+    fn scalar(
+        &mut self,
+        value: Scalar<'a>,
+        span: Range<usize>,
+        line: usize,
+        path: &[Cow<'a, str>],
+    ) -> Result<(), Error>;
     /// The end of the innermost container; `at` is just past its closing bracket.
     fn end(&mut self, at: usize);
 }
@@ -82,7 +90,14 @@ struct Tokenizer<'a> {
 
 impl<'a> Tokenizer<'a> {
     fn new(src: &'a str) -> Tokenizer<'a> {
-        Tokenizer { src, b: src.as_bytes(), pos: 0, line: 1, line_start: 0, path: Vec::new() }
+        Tokenizer {
+            src,
+            b: src.as_bytes(),
+            pos: 0,
+            line: 1,
+            line_start: 0,
+            path: Vec::new(),
+        }
     }
 
     /// A syntax error at byte `at` (on the current line). The message never quotes the input.
@@ -94,10 +109,25 @@ impl<'a> Tokenizer<'a> {
             // An earlier position (a key's start on a previous line): count again.
             let before = &self.b[..at];
             let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-            (line, before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1))
+            (
+                line,
+                before
+                    .iter()
+                    .rposition(|&c| c == b'\n')
+                    .map_or(0, |i| i + 1),
+            )
         };
-        let column = self.src.get(line_start..at).map_or(at - line_start, |s| s.chars().count()) + 1;
-        Error::Syntax { format: Format::Json, line, column, message: message.into() }
+        let column = self
+            .src
+            .get(line_start..at)
+            .map_or(at - line_start, |s| s.chars().count())
+            + 1;
+        Error::Syntax {
+            format: Format::Json,
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     fn skip_ws(&mut self) {
@@ -116,10 +146,12 @@ impl<'a> Tokenizer<'a> {
 
     /// The next byte, or an error at the end of the input.
     fn peek(&self, expected: &str) -> Result<u8, Error> {
-        self.b
-            .get(self.pos)
-            .copied()
-            .ok_or_else(|| self.error_at(self.pos, format!("unexpected end of input, expected {expected}")))
+        self.b.get(self.pos).copied().ok_or_else(|| {
+            self.error_at(
+                self.pos,
+                format!("unexpected end of input, expected {expected}"),
+            )
+        })
     }
 
     fn run<S: Sink<'a>>(&mut self, sink: &mut S) -> Result<(), Error> {
@@ -166,7 +198,9 @@ impl<'a> Tokenizer<'a> {
             }
             // After a complete value: close containers or go on to the next item.
             loop {
-                let Some(top) = stack.last() else { return Ok(()) };
+                let Some(top) = stack.last() else {
+                    return Ok(());
+                };
                 self.skip_ws();
                 let at = self.pos;
                 match top {
@@ -183,7 +217,11 @@ impl<'a> Tokenizer<'a> {
                                 stack.pop();
                                 sink.end(self.pos);
                             }
-                            _ => return Err(self.error_at(at, "expected ',' or '}' after an object member")),
+                            _ => {
+                                return Err(
+                                    self.error_at(at, "expected ',' or '}' after an object member")
+                                );
+                            }
                         }
                     }
                     Frame::Array => match self.peek("',' or ']'")? {
@@ -196,7 +234,11 @@ impl<'a> Tokenizer<'a> {
                             stack.pop();
                             sink.end(self.pos);
                         }
-                        _ => return Err(self.error_at(at, "expected ',' or ']' after an array element")),
+                        _ => {
+                            return Err(
+                                self.error_at(at, "expected ',' or ']' after an array element")
+                            );
+                        }
                     },
                 }
             }
@@ -204,7 +246,11 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// A member's key and its colon; the key goes on the path.
-    fn member_key<S: Sink<'a>>(&mut self, stack: &mut [Frame<'a>], sink: &mut S) -> Result<(), Error> {
+    fn member_key<S: Sink<'a>>(
+        &mut self,
+        stack: &mut [Frame<'a>],
+        sink: &mut S,
+    ) -> Result<(), Error> {
         self.skip_ws();
         let start = self.pos;
         if self.peek("a string key")? != b'"' {
@@ -216,7 +262,10 @@ impl<'a> Tokenizer<'a> {
         {
             let mut path: Vec<String> = self.path.iter().map(|k| k.to_string()).collect();
             path.push(key.into_owned());
-            return Err(self.error_at(start, format!("duplicate key {}", super::display_path(&path))));
+            return Err(self.error_at(
+                start,
+                format!("duplicate key {}", super::display_path(&path)),
+            ));
         }
         sink.key(&key, span);
         self.path.push(key);
@@ -242,7 +291,11 @@ impl<'a> Tokenizer<'a> {
                     escaped = true;
                     i += 2;
                 }
-                Some(&c) if c < 0x20 => return Err(self.error_at(i, "control character in a string (it must be escaped)")),
+                Some(&c) if c < 0x20 => {
+                    return Err(
+                        self.error_at(i, "control character in a string (it must be escaped)")
+                    );
+                }
                 Some(_) => i += 1,
             }
         }
@@ -280,7 +333,10 @@ impl<'a> Tokenizer<'a> {
         if b.get(i) == Some(&b'.') {
             let j = digits(i + 1);
             if j == i + 1 {
-                return Err(self.error_at(j, "invalid number: expected a digit after the decimal point"));
+                return Err(self.error_at(
+                    j,
+                    "invalid number: expected a digit after the decimal point",
+                ));
             }
             i = j;
         }
@@ -296,7 +352,9 @@ impl<'a> Tokenizer<'a> {
             i = j;
         }
         let text = &self.src[start..i];
-        let f: f64 = text.parse().map_err(|_| self.error_at(start, "invalid number"))?;
+        let f: f64 = text
+            .parse()
+            .map_err(|_| self.error_at(start, "invalid number"))?;
         if f.is_infinite() {
             // Go's ParseFloat fails with a range error here, and so does sops.
             return Err(self.error_at(start, "number out of the range of a 64-bit float"));
@@ -359,12 +417,20 @@ struct DocSink {
 
 impl DocSink {
     fn in_sops(&self) -> bool {
-        self.depth >= 1 && self.sops_member.is_some_and(|i| i + 1 == self.members.len())
+        self.depth >= 1
+            && self
+                .sops_member
+                .is_some_and(|i| i + 1 == self.members.len())
     }
 }
 
 fn top_level_not_object(line: usize) -> Error {
-    Error::Syntax { format: Format::Json, line, column: 1, message: "the top level must be an object".into() }
+    Error::Syntax {
+        format: Format::Json,
+        line,
+        column: 1,
+        message: "the top level must be an object".into(),
+    }
 }
 
 impl<'a> Sink<'a> for DocSink {
@@ -384,11 +450,20 @@ impl<'a> Sink<'a> for DocSink {
             if key == "sops" {
                 self.sops_member = Some(self.members.len());
             }
-            self.members.push(Member { key: span, value: 0..0 });
+            self.members.push(Member {
+                key: span,
+                value: 0..0,
+            });
         }
     }
 
-    fn scalar(&mut self, value: Scalar<'a>, span: Range<usize>, line: usize, path: &[Cow<'a, str>]) -> Result<(), Error> {
+    fn scalar(
+        &mut self,
+        value: Scalar<'a>,
+        span: Range<usize>,
+        line: usize,
+        path: &[Cow<'a, str>],
+    ) -> Result<(), Error> {
         if self.depth == 0 {
             return Err(top_level_not_object(line));
         }
@@ -401,7 +476,10 @@ impl<'a> Sink<'a> for DocSink {
         let (value, spelling) = match value {
             Scalar::Str(s) => (Value::Str(s.into_owned()), None),
             Scalar::Num(text, f) => (Value::Float(f), Some(text.to_string())),
-            Scalar::Bool(b) => (Value::Bool(b), Some(if b { "true" } else { "false" }.to_string())),
+            Scalar::Bool(b) => (
+                Value::Bool(b),
+                Some(if b { "true" } else { "false" }.to_string()),
+            ),
             Scalar::Null => (Value::Null, None),
         };
         self.leaves.push(Leaf {
@@ -456,7 +534,9 @@ impl JsonDocument {
         };
         tokenize(source, &mut sink)?;
         let metadata = match sink.sops_member {
-            Some(i) => Some(meta_from_node(&load_value(&source[sink.members[i].value.clone()])?)),
+            Some(i) => Some(meta_from_node(&load_value(
+                &source[sink.members[i].value.clone()],
+            )?)),
             None => None,
         };
         Ok(JsonDocument {
@@ -473,18 +553,30 @@ impl JsonDocument {
 
     /// The file's layout, read from its first top-level member.
     fn style(&self) -> Style {
-        let Some(first) = self.members.first() else { return Style::default() };
+        let Some(first) = self.members.first() else {
+            return Style::default();
+        };
         let lead = &self.source[self.open + 1..first.key.start];
         let colon = self.source[first.key.end..first.value.start].to_string();
         match lead.rfind('\n') {
             Some(nl) => Style {
                 pretty: true,
-                newline: if lead[..nl].ends_with('\r') { "\r\n" } else { "\n" },
+                newline: if lead[..nl].ends_with('\r') {
+                    "\r\n"
+                } else {
+                    "\n"
+                },
                 indent: lead[nl + 1..].to_string(),
                 lead: lead.to_string(),
                 colon,
             },
-            None => Style { pretty: false, newline: "\n", indent: String::new(), lead: lead.to_string(), colon },
+            None => Style {
+                pretty: false,
+                newline: "\n",
+                indent: String::new(),
+                lead: lead.to_string(),
+                colon,
+            },
         }
     }
 
@@ -540,15 +632,22 @@ impl JsonDocument {
 
     /// The JSON text of a decrypted value of a leaf.
     fn decrypted_text(&self, leaf: &Leaf, p: &super::Plaintext) -> Result<String, Error> {
-        let bad = |what: &str| Error::AtPath { path: leaf.display_path(), message: format!("the decrypted value is not a valid {what}") };
+        let bad = |what: &str| Error::AtPath {
+            path: leaf.display_path(),
+            message: format!("the decrypted value is not a valid {what}"),
+        };
         Ok(match p.kind {
-            ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => quote_minimal(&p.text()),
+            ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => {
+                quote_minimal(&p.text())
+            }
             ValueType::Int | ValueType::Float => {
                 let text = std::str::from_utf8(&p.bytes).map_err(|_| bad("number"))?;
                 if is_json_number(text) {
                     text.to_string()
                 } else {
-                    let f = parse_go_float(text).filter(|f| f.is_finite()).ok_or_else(|| bad("JSON number"))?;
+                    let f = parse_go_float(text)
+                        .filter(|f| f.is_finite())
+                        .ok_or_else(|| bad("JSON number"))?;
                     go_format_float(f)
                 }
             }
@@ -574,9 +673,16 @@ impl Document for JsonDocument {
         self.metadata.as_ref()
     }
 
-    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+    fn render(
+        &self,
+        edits: &mut dyn Edits,
+        metadata: Option<&MetaValue>,
+    ) -> Result<Vec<u8>, Error> {
         let mut meta_change = match (self.sops_member, metadata) {
-            (Some(i), Some(meta)) => Some((self.members[i].value.clone(), self.meta_block(meta, &self.style()))),
+            (Some(i), Some(meta)) => Some((
+                self.members[i].value.clone(),
+                self.meta_block(meta, &self.style()),
+            )),
             (Some(i), None) => Some((self.remove_meta(i), String::new())),
             (None, Some(meta)) => Some(self.insert_meta(meta)),
             (None, None) => None,
@@ -585,14 +691,21 @@ impl Document for JsonDocument {
         // held at once; the metadata change goes in at its place.
         let mut out = Splicer::new(&self.source);
         for (i, (span, leaf)) in self.spans.iter().zip(&self.leaves).enumerate() {
-            if meta_change.as_ref().is_some_and(|(r, _)| r.start <= span.start) {
+            if meta_change
+                .as_ref()
+                .is_some_and(|(r, _)| r.start <= span.start)
+            {
                 let (range, text) = meta_change.take().expect("checked");
                 out.replace(range, &text);
             }
             match edits.take(i) {
                 None => {}
-                Some(Replacement::Encrypted(enc)) => out.replace_parts(span.clone(), &["\"", &enc, "\""]),
-                Some(Replacement::Decrypted(p)) => out.replace(span.clone(), &self.decrypted_text(leaf, &p)?),
+                Some(Replacement::Encrypted(enc)) => {
+                    out.replace_parts(span.clone(), &["\"", &enc, "\""])
+                }
+                Some(Replacement::Decrypted(p)) => {
+                    out.replace(span.clone(), &self.decrypted_text(leaf, &p)?)
+                }
             }
         }
         if let Some((range, text)) = meta_change {
@@ -620,7 +733,13 @@ struct Style {
 impl Default for Style {
     /// sops's own layout.
     fn default() -> Style {
-        Style { pretty: true, newline: "\n", indent: "\t".into(), lead: "\n\t".into(), colon: ": ".into() }
+        Style {
+            pretty: true,
+            newline: "\n",
+            indent: "\t".into(),
+            lead: "\n\t".into(),
+            colon: ": ".into(),
+        }
     }
 }
 
@@ -801,7 +920,11 @@ impl NodeSink {
 
 impl<'a> Sink<'a> for NodeSink {
     fn begin(&mut self, object: bool, _at: usize, _line: usize) -> Result<(), Error> {
-        let node = if object { Node::Map(Vec::new()) } else { Node::List(Vec::new()) };
+        let node = if object {
+            Node::Map(Vec::new())
+        } else {
+            Node::List(Vec::new())
+        };
         let key = self.pending_key.take();
         self.stack.push((node, key));
         Ok(())
@@ -811,7 +934,13 @@ impl<'a> Sink<'a> for NodeSink {
         self.pending_key = Some(key.to_string());
     }
 
-    fn scalar(&mut self, value: Scalar<'a>, _span: Range<usize>, _line: usize, _path: &[Cow<'a, str>]) -> Result<(), Error> {
+    fn scalar(
+        &mut self,
+        value: Scalar<'a>,
+        _span: Range<usize>,
+        _line: usize,
+        _path: &[Cow<'a, str>],
+    ) -> Result<(), Error> {
         let node = match value {
             Scalar::Str(s) => Node::Str(s.into_owned()),
             Scalar::Num(text, f) => match text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
@@ -834,7 +963,11 @@ impl<'a> Sink<'a> for NodeSink {
 
 /// Any JSON value as a tree (numbers: Int when an integer fits in i64, else Float).
 fn load_value(text: &str) -> Result<Node, Error> {
-    let mut sink = NodeSink { stack: Vec::new(), pending_key: None, root: None };
+    let mut sink = NodeSink {
+        stack: Vec::new(),
+        pending_key: None,
+        root: None,
+    };
     tokenize(text, &mut sink)?;
     Ok(sink.root.unwrap_or(Node::Null))
 }
@@ -847,7 +980,12 @@ fn meta_from_node(node: &Node) -> MetaValue {
         Node::Float(f) => MetaValue::Str(go_format_float(*f)),
         Node::Str(s) => MetaValue::Str(s.clone()),
         Node::List(items) => MetaValue::List(items.iter().map(meta_from_node).collect()),
-        Node::Map(items) => MetaValue::Map(items.iter().map(|(k, v)| (k.clone(), meta_from_node(v))).collect()),
+        Node::Map(items) => MetaValue::Map(
+            items
+                .iter()
+                .map(|(k, v)| (k.clone(), meta_from_node(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -870,7 +1008,12 @@ pub fn emit_tree(node: &Node) -> Result<String, Error> {
     Ok(out)
 }
 
-fn emit_node(out: &mut String, node: &Node, depth: usize, path: &mut Vec<String>) -> Result<(), Error> {
+fn emit_node(
+    out: &mut String,
+    node: &Node,
+    depth: usize,
+    path: &mut Vec<String>,
+) -> Result<(), Error> {
     let indent = |out: &mut String, depth: usize| {
         out.push('\n');
         for _ in 0..depth {

@@ -110,7 +110,9 @@ impl Metadata {
         let key_groups = match groups {
             Some(group) => vec![group],
             None => match meta.get("key_groups") {
-                Some(MetaValue::List(items)) => items.iter().map(read_group).collect::<Result<_, _>>()?,
+                Some(MetaValue::List(items)) => {
+                    items.iter().map(read_group).collect::<Result<_, _>>()?
+                }
                 Some(MetaValue::Null) | None => Vec::new(),
                 Some(_) => return Err(Error::Metadata("key_groups is not a list".into())),
             },
@@ -123,8 +125,9 @@ impl Metadata {
         };
         let lastmodified = string_field(meta, "lastmodified")?.unwrap_or_default();
         if !lastmodified.is_empty() {
-            crate::crypto::time::aad_for_lastmodified(&lastmodified)
-                .ok_or_else(|| Error::Metadata("lastmodified is not an RFC 3339 timestamp".into()))?;
+            crate::crypto::time::aad_for_lastmodified(&lastmodified).ok_or_else(|| {
+                Error::Metadata("lastmodified is not an RFC 3339 timestamp".into())
+            })?;
         }
         let mac = string_field(meta, "mac")?.unwrap_or_default();
         let mut rule = None;
@@ -134,7 +137,9 @@ impl Metadata {
                     continue;
                 }
                 if rule.is_some() {
-                    return Err(Error::Metadata("more than one partial-encryption rule is set".into()));
+                    return Err(Error::Metadata(
+                        "more than one partial-encryption rule is set".into(),
+                    ));
                 }
                 rule = Some((kind, arg));
             }
@@ -143,21 +148,36 @@ impl Metadata {
             None | Some(MetaValue::Null) => false,
             Some(MetaValue::Bool(b)) => *b,
             Some(MetaValue::Str(s)) if s == "true" || s == "false" => s == "true",
-            Some(_) => return Err(Error::Metadata("mac_only_encrypted is not a boolean".into())),
+            Some(_) => {
+                return Err(Error::Metadata(
+                    "mac_only_encrypted is not a boolean".into(),
+                ));
+            }
         };
         let version = match meta.get("version") {
             Some(MetaValue::Str(s)) => s.clone(),
             None | Some(MetaValue::Null) => String::new(),
             Some(_) => return Err(Error::Metadata("version is not a string".into())),
         };
-        Ok(Metadata { key_groups, shamir_threshold, lastmodified, mac, rule, mac_only_encrypted, version })
+        Ok(Metadata {
+            key_groups,
+            shamir_threshold,
+            lastmodified,
+            mac,
+            rule,
+            mac_only_encrypted,
+            version,
+        })
     }
 
     /// The generic value to write, fields in sops's order.
     pub fn to_meta(&self) -> MetaValue {
         let mut items: Vec<(String, MetaValue)> = Vec::new();
         if self.shamir_threshold != 0 {
-            items.push(("shamir_threshold".into(), MetaValue::Int(self.shamir_threshold as i64)));
+            items.push((
+                "shamir_threshold".into(),
+                MetaValue::Int(self.shamir_threshold as i64),
+            ));
         }
         let mut pgp = None;
         if self.key_groups.len() > 1 {
@@ -172,9 +192,16 @@ impl Metadata {
             if !group.age.is_empty() {
                 items.push(("age".into(), age_list(&group.age)));
             }
-            pgp = group.others.iter().find(|(k, _)| k == "pgp").map(|(_, v)| v.clone());
+            pgp = group
+                .others
+                .iter()
+                .find(|(k, _)| k == "pgp")
+                .map(|(_, v)| v.clone());
         }
-        items.push(("lastmodified".into(), MetaValue::Str(self.lastmodified.clone())));
+        items.push((
+            "lastmodified".into(),
+            MetaValue::Str(self.lastmodified.clone()),
+        ));
         items.push(("mac".into(), MetaValue::Str(self.mac.clone())));
         if let Some(pgp) = pgp {
             items.push(("pgp".into(), pgp));
@@ -201,7 +228,11 @@ fn parse_threshold(s: &str) -> Result<u64, Error> {
         return Ok(n);
     }
     let f: f64 = s.parse().map_err(|_| bad())?;
-    if f >= 0.0 && f.fract() == 0.0 { Ok(f as u64) } else { Err(bad()) }
+    if f >= 0.0 && f.fract() == 0.0 {
+        Ok(f as u64)
+    } else {
+        Err(bad())
+    }
 }
 
 fn string_field(meta: &MetaValue, key: &str) -> Result<Option<String>, Error> {
@@ -260,7 +291,9 @@ fn read_age_list(v: &MetaValue) -> Result<Vec<AgeKey>, Error> {
             let recipient = string_field(item, "recipient")?.unwrap_or_default();
             let enc = string_field(item, "enc")?.unwrap_or_default();
             if recipient.is_empty() || enc.is_empty() {
-                return Err(Error::Metadata("an age entry lacks its recipient or enc".into()));
+                return Err(Error::Metadata(
+                    "an age entry lacks its recipient or enc".into(),
+                ));
             }
             Ok(AgeKey { recipient, enc })
         })
@@ -287,8 +320,15 @@ fn group_to_meta(group: &KeyGroup) -> MetaValue {
             items.push((kind.to_string(), v.clone()));
         }
     }
-    let vault = group.others.iter().find(|(k, _)| k == "hc_vault").map(|(_, v)| v.clone());
-    items.push(("hc_vault".into(), vault.unwrap_or(MetaValue::List(Vec::new()))));
+    let vault = group
+        .others
+        .iter()
+        .find(|(k, _)| k == "hc_vault")
+        .map(|(_, v)| v.clone());
+    items.push((
+        "hc_vault".into(),
+        vault.unwrap_or(MetaValue::List(Vec::new())),
+    ));
     items.push(("age".into(), age_list(&group.age)));
     MetaValue::Map(items)
 }
@@ -330,7 +370,11 @@ pub fn unflatten(pairs: &[(String, String)]) -> MetaValue {
     let mut root = MetaValue::Map(Vec::new());
     for (key, value) in pairs {
         let steps = split_flat_key(key);
-        insert_flat(&mut root, &steps, MetaValue::Str(value.replace("\\n", "\n")));
+        insert_flat(
+            &mut root,
+            &steps,
+            MetaValue::Str(value.replace("\\n", "\n")),
+        );
     }
     root
 }
@@ -341,7 +385,12 @@ enum Step {
 }
 
 fn split_flat_key(key: &str) -> Vec<Step> {
-    let next_separator = |s: &str| [s.find("__map_"), s.find("__list_")].into_iter().flatten().min();
+    let next_separator = |s: &str| {
+        [s.find("__map_"), s.find("__list_")]
+            .into_iter()
+            .flatten()
+            .min()
+    };
     let end = next_separator(key).unwrap_or(key.len());
     let mut steps = vec![Step::Key(key[..end].to_string())];
     let mut rest = &key[end..];
@@ -371,7 +420,9 @@ fn insert_flat(node: &mut MetaValue, steps: &[Step], value: MetaValue) {
             if !matches!(node, MetaValue::Map(_)) {
                 *node = MetaValue::Map(Vec::new());
             }
-            let MetaValue::Map(items) = node else { unreachable!() };
+            let MetaValue::Map(items) = node else {
+                unreachable!()
+            };
             let slot = match items.iter().position(|(key, _)| key == k) {
                 Some(i) => i,
                 None => {
@@ -385,7 +436,9 @@ fn insert_flat(node: &mut MetaValue, steps: &[Step], value: MetaValue) {
             if !matches!(node, MetaValue::List(_)) {
                 *node = MetaValue::List(Vec::new());
             }
-            let MetaValue::List(items) = node else { unreachable!() };
+            let MetaValue::List(items) = node else {
+                unreachable!()
+            };
             while items.len() <= *i {
                 items.push(MetaValue::Null);
             }
@@ -401,7 +454,10 @@ mod tests {
     fn sample() -> Metadata {
         Metadata {
             key_groups: vec![KeyGroup {
-                age: vec![AgeKey { recipient: "age1abc".into(), enc: "-----BEGIN AGE-----\nxyz\n".into() }],
+                age: vec![AgeKey {
+                    recipient: "age1abc".into(),
+                    enc: "-----BEGIN AGE-----\nxyz\n".into(),
+                }],
                 others: vec![],
             }],
             shamir_threshold: 0,
@@ -418,7 +474,10 @@ mod tests {
         let meta = sample().to_meta();
         let flat = flatten(&meta);
         assert!(flat.iter().any(|(k, _)| k == "age__list_0__map_recipient"));
-        assert!(flat.iter().any(|(k, v)| k == "age__list_0__map_enc" && v.contains("\\n")));
+        assert!(
+            flat.iter()
+                .any(|(k, v)| k == "age__list_0__map_enc" && v.contains("\\n"))
+        );
         let back = Metadata::from_meta(&unflatten(&flat)).unwrap();
         assert_eq!(back, sample());
     }
@@ -429,7 +488,10 @@ mod tests {
         m.key_groups.push(m.key_groups[0].clone());
         m.shamir_threshold = 2;
         let flat = flatten(&m.to_meta());
-        assert!(flat.iter().any(|(k, _)| k == "key_groups__list_1__map_age__list_0__map_enc"));
+        assert!(
+            flat.iter()
+                .any(|(k, _)| k == "key_groups__list_1__map_age__list_0__map_enc")
+        );
         assert_eq!(Metadata::from_meta(&unflatten(&flat)).unwrap(), m);
     }
 }

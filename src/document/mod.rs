@@ -38,7 +38,10 @@ pub enum Format {
 impl Format {
     /// The format sops would pick for this file name (plus TOML, which sops lacks).
     pub fn from_path(path: &std::path::Path) -> Format {
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
         if name.ends_with(".yaml") || name.ends_with(".yml") {
             Format::Yaml
         } else if name.ends_with(".json") {
@@ -131,7 +134,9 @@ pub fn display_path(path: &[String]) -> String {
     if path.is_empty() {
         return "(top level)".to_string();
     }
-    path.iter().map(|k| format!("[{}]", serde_json::Value::String(k.clone()))).collect()
+    path.iter()
+        .map(|k| format!("[{}]", serde_json::Value::String(k.clone())))
+        .collect()
 }
 
 /// The sops value types, as written in `ENC[...,type:T]`.
@@ -217,7 +222,8 @@ pub trait Document: Send + Sync {
     /// a chunk at a time while they are written. With `metadata`, the `sops` block is written
     /// (replacing the existing one, or appended in the file's own style); without, any existing
     /// block is removed.
-    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error>;
+    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>)
+    -> Result<Vec<u8>, Error>;
 }
 
 /// Where `render` gets each leaf's replacement.
@@ -242,7 +248,11 @@ pub struct Splicer<'a> {
 
 impl<'a> Splicer<'a> {
     pub fn new(source: &'a str) -> Splicer<'a> {
-        Splicer { source, at: 0, out: String::with_capacity(source.len()) }
+        Splicer {
+            source,
+            at: 0,
+            out: String::with_capacity(source.len()),
+        }
     }
 
     /// Copy the source up to `range.start`, write `text`, and skip the range. Ranges must come
@@ -290,7 +300,9 @@ pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
 
 /// The input as UTF-8 text, or an error.
 pub fn utf8(input: &[u8]) -> Result<&str, Error> {
-    std::str::from_utf8(input).map_err(|e| Error::NotUtf8 { offset: e.valid_up_to() })
+    std::str::from_utf8(input).map_err(|e| Error::NotUtf8 {
+        offset: e.valid_up_to(),
+    })
 }
 
 /// Errors from reading or writing a document. Messages point at lines and key paths, never at
@@ -298,7 +310,12 @@ pub fn utf8(input: &[u8]) -> Result<&str, Error> {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid {format}: line {line}, column {column}: {message}")]
-    Syntax { format: Format, line: usize, column: usize, message: String },
+    Syntax {
+        format: Format,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("invalid {format}: {message}")]
     Invalid { format: Format, message: String },
     #[error("not valid UTF-8 text (first bad byte at offset {offset})")]

@@ -12,14 +12,18 @@ fn sample_metadata() -> Metadata {
         key_groups: vec![KeyGroup {
             age: vec![AgeKey {
                 recipient: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq".into(),
-                enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n".into(),
+                enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
+                    .into(),
             }],
             others: vec![],
         }],
         shamir_threshold: 0,
         lastmodified: "2026-11-25T10:00:00Z".into(),
         mac: "ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]".into(),
-        rule: Some((crate::document::metadata::RuleKind::UnencryptedSuffix, "_unencrypted".into())),
+        rule: Some((
+            crate::document::metadata::RuleKind::UnencryptedSuffix,
+            "_unencrypted".into(),
+        )),
         mac_only_encrypted: false,
         version: SOPS_VERSION.into(),
     }
@@ -30,16 +34,25 @@ pub fn round_trip(format: Format, text: &[u8]) -> Vec<u8> {
     let doc = parse(format, text).expect("parse plaintext");
     let key = DataKey::generate();
     let cipher = ValueCipher::new(&key);
-    let rule = if format == Format::Binary { Rule::Everything } else { Rule::default() };
+    let rule = if format == Format::Binary {
+        Rule::Everything
+    } else {
+        Rule::default()
+    };
     let mut enc = encrypt_leaves(doc.leaves(), &cipher, &rule, false).unwrap();
     let meta = sample_metadata();
-    let encrypted = doc.render(&mut enc.edits, Some(&meta.to_meta())).expect("render encrypted");
+    let encrypted = doc
+        .render(&mut enc.edits, Some(&meta.to_meta()))
+        .expect("render encrypted");
     let doc2 = parse(format, &encrypted).expect("parse encrypted");
     let read_back = Metadata::from_meta(doc2.metadata().expect("metadata present")).unwrap();
     assert_eq!(read_back.key_groups, meta.key_groups);
     assert_eq!(doc2.leaves().len(), doc.leaves().len());
     let mut dec = decrypt_leaves(doc2.leaves(), &cipher, &rule, false).unwrap();
-    assert_eq!(*dec.mac, *enc.mac, "MAC differs between encryption and decryption");
+    assert_eq!(
+        *dec.mac, *enc.mac,
+        "MAC differs between encryption and decryption"
+    );
     doc2.render(&mut dec.edits, None).expect("render decrypted")
 }
 

@@ -14,7 +14,10 @@ use std::ops::Range;
 use toml_edit::{Item, Table};
 
 use super::tree::Node;
-use super::{Document, Edits, Error, Format, Leaf, MetaValue, Plaintext, Replacement, Value, ValueType, splice};
+use super::{
+    Document, Edits, Error, Format, Leaf, MetaValue, Plaintext, Replacement, Value, ValueType,
+    splice,
+};
 
 pub struct TomlDocument {
     source: String,
@@ -52,14 +55,24 @@ impl TomlDocument {
             spans.push(span);
         }
         let (metadata, metadata_ranges) = match root.get("sops") {
-            Some(item) => (Some(meta_of_item(item)), metadata_ranges(source, root, item)),
+            Some(item) => (
+                Some(meta_of_item(item)),
+                metadata_ranges(source, root, item),
+            ),
             None => (None, Vec::new()),
         };
         let eol = match source.find('\n') {
             Some(i) if source[..i].ends_with('\r') => "\r\n",
             _ => "\n",
         };
-        Ok(TomlDocument { source: source.to_string(), leaves, spans, metadata_ranges, metadata, eol })
+        Ok(TomlDocument {
+            source: source.to_string(),
+            leaves,
+            spans,
+            metadata_ranges,
+            metadata,
+            eol,
+        })
     }
 }
 
@@ -76,7 +89,11 @@ impl Document for TomlDocument {
         self.metadata.as_ref()
     }
 
-    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+    fn render(
+        &self,
+        edits: &mut dyn Edits,
+        metadata: Option<&MetaValue>,
+    ) -> Result<Vec<u8>, Error> {
         let mut changes: Vec<(Range<usize>, String)> = Vec::new();
         for (i, (span, leaf)) in self.spans.iter().zip(&self.leaves).enumerate() {
             let raw = &self.source[span.clone()];
@@ -103,9 +120,18 @@ impl Document for TomlDocument {
 
 fn syntax_error(source: &str, e: &toml_edit::TomlError) -> Error {
     // `message()` is built from static descriptions; the error's Display would quote the line.
-    let at = e.span().map(|s| s.start).unwrap_or(source.len()).min(source.len());
+    let at = e
+        .span()
+        .map(|s| s.start)
+        .unwrap_or(source.len())
+        .min(source.len());
     let (line, column) = LineIndex::new(source).line_column(source, at);
-    Error::Syntax { format: Format::Toml, line, column, message: e.message().to_string() }
+    Error::Syntax {
+        format: Format::Toml,
+        line,
+        column,
+        message: e.message().to_string(),
+    }
 }
 
 /// 1-based line (and column, in characters) of byte offsets.
@@ -115,7 +141,9 @@ struct LineIndex {
 
 impl LineIndex {
     fn new(source: &str) -> LineIndex {
-        let starts = std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         LineIndex { starts }
     }
 
@@ -134,7 +162,12 @@ impl LineIndex {
     }
 }
 
-fn walk_item(source: &str, item: &Item, path: &mut Vec<String>, out: &mut Vec<(Range<usize>, Leaf)>) {
+fn walk_item(
+    source: &str,
+    item: &Item,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Range<usize>, Leaf)>,
+) {
     match item {
         Item::None => {}
         Item::Value(v) => walk_value(source, v, path, out),
@@ -143,7 +176,12 @@ fn walk_item(source: &str, item: &Item, path: &mut Vec<String>, out: &mut Vec<(R
     }
 }
 
-fn walk_table(source: &str, table: &Table, path: &mut Vec<String>, out: &mut Vec<(Range<usize>, Leaf)>) {
+fn walk_table(
+    source: &str,
+    table: &Table,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Range<usize>, Leaf)>,
+) {
     for (key, item) in table.iter() {
         path.push(key.to_string());
         walk_item(source, item, path, out);
@@ -151,7 +189,12 @@ fn walk_table(source: &str, table: &Table, path: &mut Vec<String>, out: &mut Vec
     }
 }
 
-fn walk_value(source: &str, value: &toml_edit::Value, path: &mut Vec<String>, out: &mut Vec<(Range<usize>, Leaf)>) {
+fn walk_value(
+    source: &str,
+    value: &toml_edit::Value,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Range<usize>, Leaf)>,
+) {
     use toml_edit::Value as V;
     let span = match value {
         V::Array(items) => return items.iter().for_each(|v| walk_value(source, v, path, out)),
@@ -176,7 +219,10 @@ fn walk_value(source: &str, value: &toml_edit::Value, path: &mut Vec<String>, ou
         }
         V::Float(f) => {
             let f = *f.value();
-            let same = |g: f64| (g == f && g.is_sign_negative() == f.is_sign_negative()) || (g.is_nan() && f.is_nan());
+            let same = |g: f64| {
+                (g == f && g.is_sign_negative() == f.is_sign_negative())
+                    || (g.is_nan() && f.is_nan())
+            };
             let keep = crate::crypto::parse_go_float(raw).is_some_and(same);
             (Value::Float(f), keep.then(|| raw.to_string()))
         }
@@ -184,7 +230,16 @@ fn walk_value(source: &str, value: &toml_edit::Value, path: &mut Vec<String>, ou
         V::Datetime(_) => (Value::Time(raw.to_string()), None),
         V::Array(_) | V::InlineTable(_) => unreachable!("containers returned above"),
     };
-    out.push((span, Leaf { path: path.clone(), value, spelling, comment: false, line: 0 }));
+    out.push((
+        span,
+        Leaf {
+            path: path.clone(),
+            value,
+            spelling,
+            comment: false,
+            line: 0,
+        },
+    ));
 }
 
 /// How a value is written in the source; an encrypted value keeps its kind of string so that
@@ -243,7 +298,11 @@ impl StringStyle {
             StringStyle::Literal => quote_basic(s),
             StringStyle::MultiLiteral(nl) if fits_multi_literal(s) => {
                 // A line break right after `'''` is trimmed: add one so a leading one survives.
-                let nl = if nl.is_empty() && (s.starts_with('\n') || s.starts_with("\r\n")) { "\n" } else { nl };
+                let nl = if nl.is_empty() && (s.starts_with('\n') || s.starts_with("\r\n")) {
+                    "\n"
+                } else {
+                    nl
+                };
                 format!("'''{nl}{s}'''")
             }
             StringStyle::MultiLiteral(nl) | StringStyle::MultiBasic(nl) => quote_multi_basic(s, nl),
@@ -366,7 +425,13 @@ fn quote_multi_basic(s: &str, nl: &str) -> String {
 
 /// The `sops` item as a generic value.
 fn meta_of_item(item: &Item) -> MetaValue {
-    let map = |t: &Table| MetaValue::Map(t.iter().map(|(k, v)| (k.to_string(), meta_of_item(v))).collect());
+    let map = |t: &Table| {
+        MetaValue::Map(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), meta_of_item(v)))
+                .collect(),
+        )
+    };
     match item {
         Item::None => MetaValue::Null,
         Item::Value(v) => meta_of_value(v),
@@ -384,7 +449,11 @@ fn meta_of_value(v: &toml_edit::Value) -> MetaValue {
         V::Float(f) => MetaValue::Str(crate::crypto::go_format_float(*f.value())),
         V::Datetime(d) => MetaValue::Str(d.value().to_string()),
         V::Array(items) => MetaValue::List(items.iter().map(meta_of_value).collect()),
-        V::InlineTable(t) => MetaValue::Map(t.iter().map(|(k, v)| (k.to_string(), meta_of_value(v))).collect()),
+        V::InlineTable(t) => MetaValue::Map(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), meta_of_value(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -406,7 +475,10 @@ fn metadata_ranges(source: &str, root: &Table, sops: &Item) -> Vec<Range<usize>>
             continue;
         }
         let start = line_start(h.start);
-        let end = headers[i + 1..].iter().find(|h| !h.sops).map_or(source.len(), |h| h.lead);
+        let end = headers[i + 1..]
+            .iter()
+            .find(|h| !h.sops)
+            .map_or(source.len(), |h| h.lead);
         ranges.push(start..end.max(start));
     }
     let mut values = Vec::new();
@@ -428,7 +500,11 @@ fn metadata_ranges(source: &str, root: &Table, sops: &Item) -> Vec<Range<usize>>
     }
     if let Some(last) = merged.last_mut().filter(|last| last.end == source.len()) {
         let block = &source[last.clone()];
-        let nl = if block.find('\n').is_some_and(|i| block[..i].ends_with('\r')) { "\r\n" } else { "\n" };
+        let nl = if block.find('\n').is_some_and(|i| block[..i].ends_with('\r')) {
+            "\r\n"
+        } else {
+            "\n"
+        };
         if source[..last.start].ends_with(nl) {
             last.start -= nl.len();
         }
@@ -447,8 +523,16 @@ struct Header {
 fn collect_headers(item: &Item, sops: bool, out: &mut Vec<Header>) {
     let visit = |t: &Table, out: &mut Vec<Header>| {
         if let (false, false, Some(span)) = (t.is_implicit(), t.is_dotted(), t.span()) {
-            let lead = t.decor().prefix().and_then(|p| p.span()).map_or(span.start, |p| p.start.min(span.start));
-            out.push(Header { start: span.start, lead, sops });
+            let lead = t
+                .decor()
+                .prefix()
+                .and_then(|p| p.span())
+                .map_or(span.start, |p| p.start.min(span.start));
+            out.push(Header {
+                start: span.start,
+                lead,
+                sops,
+            });
         }
         for (_, child) in t.iter() {
             collect_headers(child, sops, out);
@@ -487,7 +571,13 @@ fn is_table_list(v: &MetaValue) -> bool {
     matches!(v, MetaValue::List(items) if !items.is_empty() && items.iter().all(|i| matches!(i, MetaValue::Map(_))))
 }
 
-fn write_table(out: &mut String, path: &[String], items: &[(String, MetaValue)], array: bool, eol: &str) {
+fn write_table(
+    out: &mut String,
+    path: &[String],
+    items: &[(String, MetaValue)],
+    array: bool,
+    eol: &str,
+) {
     if !out.is_empty() {
         out.push_str(eol);
     }
@@ -531,21 +621,31 @@ fn inline_meta(v: &MetaValue) -> String {
         MetaValue::Bool(b) => b.to_string(),
         MetaValue::Int(n) => n.to_string(),
         MetaValue::Str(s) => quote_basic(s),
-        MetaValue::List(items) => format!("[{}]", items.iter().map(inline_meta).collect::<Vec<_>>().join(", ")),
+        MetaValue::List(items) => format!(
+            "[{}]",
+            items.iter().map(inline_meta).collect::<Vec<_>>().join(", ")
+        ),
         MetaValue::Map(items) => {
             let fields: Vec<String> = items
                 .iter()
                 .filter(|(_, v)| !matches!(v, MetaValue::Null))
                 .map(|(k, v)| format!("{} = {}", toml_key(k), inline_meta(v)))
                 .collect();
-            if fields.is_empty() { "{}".into() } else { format!("{{ {} }}", fields.join(", ")) }
+            if fields.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", fields.join(", "))
+            }
         }
     }
 }
 
 /// A key, bare when TOML allows it.
 fn toml_key(k: &str) -> String {
-    if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         k.to_string()
     } else {
         quote_basic(k)
@@ -559,7 +659,11 @@ pub fn load_tree(source: &str) -> Result<Node, Error> {
 }
 
 fn node_of_table(t: &Table) -> Node {
-    Node::Map(t.iter().filter_map(|(k, item)| node_of_item(item).map(|n| (k.to_string(), n))).collect())
+    Node::Map(
+        t.iter()
+            .filter_map(|(k, item)| node_of_item(item).map(|n| (k.to_string(), n)))
+            .collect(),
+    )
 }
 
 fn node_of_item(item: &Item) -> Option<Node> {
@@ -580,7 +684,11 @@ fn node_of_value(v: &toml_edit::Value) -> Node {
         V::Boolean(b) => Node::Bool(*b.value()),
         V::Datetime(d) => Node::Str(d.value().to_string()),
         V::Array(items) => Node::List(items.iter().map(node_of_value).collect()),
-        V::InlineTable(t) => Node::Map(t.iter().map(|(k, v)| (k.to_string(), node_of_value(v))).collect()),
+        V::InlineTable(t) => Node::Map(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), node_of_value(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -588,7 +696,10 @@ fn node_of_value(v: &toml_edit::Value) -> Node {
 /// tables). The top level must be a mapping; null has no TOML form.
 pub fn emit_tree(node: &Node) -> Result<String, Error> {
     let Node::Map(items) = node else {
-        return Err(Error::Unsupported { format: Format::Toml, what: "only a mapping can be written as TOML".into() });
+        return Err(Error::Unsupported {
+            format: Format::Toml,
+            what: "only a mapping can be written as TOML".into(),
+        });
     };
     let mut doc = toml_edit::DocumentMut::new();
     let mut path = Vec::new();
@@ -596,7 +707,11 @@ pub fn emit_tree(node: &Node) -> Result<String, Error> {
     Ok(doc.to_string())
 }
 
-fn fill_table(table: &mut Table, items: &[(String, Node)], path: &mut Vec<String>) -> Result<(), Error> {
+fn fill_table(
+    table: &mut Table,
+    items: &[(String, Node)],
+    path: &mut Vec<String>,
+) -> Result<(), Error> {
     for (k, v) in items {
         path.push(k.clone());
         let item = match v {
@@ -604,7 +719,9 @@ fn fill_table(table: &mut Table, items: &[(String, Node)], path: &mut Vec<String
                 let mut t = Table::new();
                 fill_table(&mut t, inner, path)?;
                 // A table holding only tables needs no header of its own.
-                t.set_implicit(!inner.is_empty() && inner.iter().all(|(_, v)| matches!(v, Node::Map(_))));
+                t.set_implicit(
+                    !inner.is_empty() && inner.iter().all(|(_, v)| matches!(v, Node::Map(_))),
+                );
                 Item::Table(t)
             }
             other => Item::Value(toml_value(other, path)?),
@@ -618,7 +735,10 @@ fn fill_table(table: &mut Table, items: &[(String, Node)], path: &mut Vec<String
 fn toml_value(node: &Node, path: &mut Vec<String>) -> Result<toml_edit::Value, Error> {
     Ok(match node {
         Node::Null => {
-            return Err(Error::AtPath { path: super::display_path(path), message: "null has no TOML form".into() });
+            return Err(Error::AtPath {
+                path: super::display_path(path),
+                message: "null has no TOML form".into(),
+            });
         }
         Node::Bool(b) => (*b).into(),
         Node::Int(n) => (*n).into(),
@@ -790,9 +910,15 @@ value = 'x'";
         let key = DataKey::generate();
         let cipher = ValueCipher::new(&key);
         let mut enc = encrypt_leaves(&doc.leaves, &cipher, rule, false).unwrap();
-        let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
+        let encrypted =
+            String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
         let doc2 = TomlDocument::parse(&encrypted).unwrap_or_else(|e| panic!("{e}\n{encrypted}"));
-        assert_eq!(Metadata::from_meta(doc2.metadata().unwrap()).unwrap().to_meta(), meta());
+        assert_eq!(
+            Metadata::from_meta(doc2.metadata().unwrap())
+                .unwrap()
+                .to_meta(),
+            meta()
+        );
         assert_eq!(doc2.leaves.len(), doc.leaves.len());
         for (a, b) in doc.leaves.iter().zip(&doc2.leaves) {
             assert_eq!(a.path, b.path);
@@ -805,7 +931,16 @@ value = 'x'";
 
     #[test]
     fn realistic_files_come_back_byte_for_byte() {
-        for sample in [CARGO, PYPROJECT, CONFIG, "", "# only a comment", "a = 1", "a = 1\n\n\n", "[t]\n"] {
+        for sample in [
+            CARGO,
+            PYPROJECT,
+            CONFIG,
+            "",
+            "# only a comment",
+            "a = 1",
+            "a = 1\n\n\n",
+            "[t]\n",
+        ] {
             let (encrypted, decrypted) = round_trip(sample, &Rule::default());
             assert_eq!(decrypted, sample, "encrypted:\n{encrypted}");
         }
@@ -817,13 +952,21 @@ value = 'x'";
     fn strings_with_unusual_escapes_keep_their_value_not_their_spelling() {
         let source = "folded = \"\"\"\\\n    folded \\\n    text\"\"\"\nu = \"caf\\u00e9\"\n";
         let (_, decrypted) = round_trip(source, &Rule::default());
-        assert_eq!(decrypted, "folded = \"\"\"folded text\"\"\"\nu = \"café\"\n");
+        assert_eq!(
+            decrypted,
+            "folded = \"\"\"folded text\"\"\"\nu = \"café\"\n"
+        );
     }
 
     #[test]
     fn paths_types_and_order_follow_the_source() {
         let doc = TomlDocument::parse(CONFIG).unwrap();
-        let find = |path: &str| doc.leaves.iter().find(|l| l.path.join(".") == path).unwrap();
+        let find = |path: &str| {
+            doc.leaves
+                .iter()
+                .find(|l| l.path.join(".") == path)
+                .unwrap()
+        };
         assert!(matches!(&find("title").value, Value::Str(s) if s == "TOML \"example\"\tend"));
         assert!(matches!(find("mask").value, Value::Int(0xdead_beef)));
         assert_eq!(find("mask").spelling.as_deref(), Some("0xDEAD_beef"));
@@ -831,13 +974,30 @@ value = 'x'";
         assert_eq!(find("upper").spelling.as_deref(), Some("inf"));
         assert!(matches!(find("nothing").value, Value::Float(f) if f.is_nan()));
         assert!(matches!(find("on").value, Value::Bool(true)));
-        assert!(matches!(&find("owner.dob").value, Value::Time(t) if t == "1979-05-27T07:32:00-08:00"));
+        assert!(
+            matches!(&find("owner.dob").value, Value::Time(t) if t == "1979-05-27T07:32:00-08:00")
+        );
         assert!(matches!(&find("owner.lunch").value, Value::Time(t) if t == "12:30:00"));
         assert!(matches!(&find("owner.name.first").value, Value::Str(s) if s == "Tom"));
         assert!(matches!(&find("quoted key.with.dot.value").value, Value::Str(s) if s == "x"));
-        let roles: Vec<_> = doc.leaves.iter().filter(|l| l.path.first().is_some_and(|k| k == "servers")).collect();
+        let roles: Vec<_> = doc
+            .leaves
+            .iter()
+            .filter(|l| l.path.first().is_some_and(|k| k == "servers"))
+            .collect();
         let paths: Vec<String> = roles.iter().map(|l| l.path.join(".")).collect();
-        assert_eq!(paths, ["servers.name", "servers.ip", "servers.name", "servers.roles.kind", "servers.roles.weight", "servers.roles.kind", "servers.roles.weight"]);
+        assert_eq!(
+            paths,
+            [
+                "servers.name",
+                "servers.ip",
+                "servers.name",
+                "servers.roles.kind",
+                "servers.roles.weight",
+                "servers.roles.kind",
+                "servers.roles.weight"
+            ]
+        );
         assert_eq!(roles[3].line, 46);
         let lines: Vec<usize> = doc.leaves.iter().map(|l| l.line).collect();
         assert!(lines.windows(2).all(|w| w[0] <= w[1]));
@@ -851,7 +1011,10 @@ value = 'x'";
     #[test]
     fn encrypted_values_keep_their_string_kind_and_the_block_is_appended() {
         let (encrypted, _) = round_trip(CONFIG, &Rule::default());
-        assert!(encrypted.contains("\r\nbig = \"ENC[AES256_GCM,data:"), "{encrypted}");
+        assert!(
+            encrypted.contains("\r\nbig = \"ENC[AES256_GCM,data:"),
+            "{encrypted}"
+        );
         assert!(encrypted.contains("\r\nname.first = 'ENC[AES256_GCM,"));
         assert!(encrypted.contains("\r\nkey = '''\r\nENC[AES256_GCM,"));
         assert!(encrypted.contains("\r\nnote = \"\"\"ENC[AES256_GCM,"));
@@ -861,7 +1024,11 @@ value = 'x'";
         assert!(encrypted.contains(",type:time]\"\r\n"));
         // CONFIG has no final newline: the block starts on the next line, with CRLF.
         assert!(encrypted.contains("\r\nvalue = 'ENC[AES256_GCM,"));
-        assert!(encrypted.contains(",type:str]'\r\n[sops]\r\nlastmodified = \"2026-01-01T00:00:00Z\"\r\n"), "{encrypted}");
+        assert!(
+            encrypted
+                .contains(",type:str]'\r\n[sops]\r\nlastmodified = \"2026-01-01T00:00:00Z\"\r\n"),
+            "{encrypted}"
+        );
         let (encrypted, _) = round_trip(CARGO, &Rule::default());
         let tail = &encrypted[encrypted.find("\n\n[sops]\n").unwrap()..];
         assert_eq!(
@@ -885,13 +1052,29 @@ value = 'x'";
         m.key_groups.push(m.key_groups[0].clone());
         m.shamir_threshold = 2;
         let block = metadata_block(&m.to_meta(), "\n").unwrap();
-        assert!(block.starts_with("[sops]\nshamir_threshold = 2\nlastmodified ="), "{block}");
+        assert!(
+            block.starts_with("[sops]\nshamir_threshold = 2\nlastmodified ="),
+            "{block}"
+        );
         assert!(block.contains("\n\n[[sops.key_groups]]\nhc_vault = []\n\n[[sops.key_groups.age]]\nrecipient = \"age1first\"\n"));
         let parsed = TomlDocument::parse(&format!("a = 1\n\n{block}")).unwrap();
         assert_eq!(Metadata::from_meta(parsed.metadata().unwrap()).unwrap(), m);
-        assert_eq!(String::from_utf8(parsed.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap()).unwrap(), "a = 1\n");
+        assert_eq!(
+            String::from_utf8(
+                parsed
+                    .render(&mut Vec::<Option<Replacement>>::new(), None)
+                    .unwrap()
+            )
+            .unwrap(),
+            "a = 1\n"
+        );
         // Re-encrypting replaces the block instead of adding a second one.
-        let again = String::from_utf8(parsed.render(&mut Vec::<Option<Replacement>>::new(), Some(&m.to_meta())).unwrap()).unwrap();
+        let again = String::from_utf8(
+            parsed
+                .render(&mut Vec::<Option<Replacement>>::new(), Some(&m.to_meta()))
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(again, format!("a = 1\n\n{block}"));
     }
 
@@ -900,56 +1083,144 @@ value = 'x'";
         let text = "a = 1\n\n[sops]\nversion = \"3.11.0\"\n\n[[sops.age]]\nrecipient = \"r\"\n\n# about b\n[b]\nx = 2\n";
         let doc = TomlDocument::parse(text).unwrap();
         assert_eq!(doc.leaves.len(), 2);
-        assert_eq!(String::from_utf8(doc.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap()).unwrap(), "a = 1\n\n\n# about b\n[b]\nx = 2\n");
+        assert_eq!(
+            String::from_utf8(
+                doc.render(&mut Vec::<Option<Replacement>>::new(), None)
+                    .unwrap()
+            )
+            .unwrap(),
+            "a = 1\n\n\n# about b\n[b]\nx = 2\n"
+        );
         let doc = TomlDocument::parse("sops.version = \"1\"\nsops.mac = \"m\"\na = 1\n").unwrap();
-        assert_eq!(doc.metadata().unwrap().get("mac"), Some(&MetaValue::Str("m".into())));
-        assert_eq!(String::from_utf8(doc.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap()).unwrap(), "a = 1\n");
+        assert_eq!(
+            doc.metadata().unwrap().get("mac"),
+            Some(&MetaValue::Str("m".into()))
+        );
+        assert_eq!(
+            String::from_utf8(
+                doc.render(&mut Vec::<Option<Replacement>>::new(), None)
+                    .unwrap()
+            )
+            .unwrap(),
+            "a = 1\n"
+        );
     }
 
     fn decrypted(raw: &str, kind: ValueType, text: &str) -> String {
-        let p = Plaintext { kind, bytes: zeroize::Zeroizing::new(text.as_bytes().to_vec()) };
-        let leaf = Leaf { path: vec!["k".into()], value: Value::Null, spelling: None, comment: false, line: 1 };
+        let p = Plaintext {
+            kind,
+            bytes: zeroize::Zeroizing::new(text.as_bytes().to_vec()),
+        };
+        let leaf = Leaf {
+            path: vec!["k".into()],
+            value: Value::Null,
+            spelling: None,
+            comment: false,
+            line: 1,
+        };
         let out = decrypted_text(raw, &p, &leaf).unwrap();
         if kind == ValueType::Str {
-            let doc = TomlDocument::parse(&format!("k = {out}\n")).unwrap_or_else(|e| panic!("{e}: {out}"));
-            assert!(matches!(&doc.leaves[0].value, Value::Str(s) if s == text), "{raw} {text:?} -> {out}");
+            let doc = TomlDocument::parse(&format!("k = {out}\n"))
+                .unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert!(
+                matches!(&doc.leaves[0].value, Value::Str(s) if s == text),
+                "{raw} {text:?} -> {out}"
+            );
         }
         out
     }
 
     #[test]
     fn decrypted_strings_are_quoted_in_the_style_of_the_encrypted_one() {
-        assert_eq!(decrypted("\"ENC[x]\"", ValueType::Str, "a \"b\" \\ \t\u{1}é"), "\"a \\\"b\\\" \\\\ \\t\\u0001é\"");
-        assert_eq!(decrypted("'ENC[x]'", ValueType::Str, "C:\\path"), "'C:\\path'");
+        assert_eq!(
+            decrypted("\"ENC[x]\"", ValueType::Str, "a \"b\" \\ \t\u{1}é"),
+            "\"a \\\"b\\\" \\\\ \\t\\u0001é\""
+        );
+        assert_eq!(
+            decrypted("'ENC[x]'", ValueType::Str, "C:\\path"),
+            "'C:\\path'"
+        );
         assert_eq!(decrypted("'ENC[x]'", ValueType::Str, "it's"), "\"it's\"");
-        assert_eq!(decrypted("'''\nENC[x]'''", ValueType::Str, "a\nb'\n"), "'''\na\nb'\n'''");
-        assert_eq!(decrypted("'''ENC[x]'''", ValueType::Str, "\nlead"), "'''\n\nlead'''");
-        assert_eq!(decrypted("'''ENC[x]'''", ValueType::Str, "x'''y"), "\"\"\"x'''y\"\"\"");
-        assert_eq!(decrypted("\"\"\"\r\nENC[x]\"\"\"", ValueType::Str, "l1\r\nl2\r\n"), "\"\"\"\r\nl1\r\nl2\r\n\"\"\"");
-        assert_eq!(decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "\nx"), "\"\"\"\\nx\"\"\"");
-        assert_eq!(decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "say \"\"\"hi\"\""), "\"\"\"say \"\"\\\"hi\"\"\"\"\"");
-        assert_eq!(decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "\"\"\"\"\"\""), "\"\"\"\"\"\\\"\"\"\\\"\"\"\"");
-        assert_eq!(decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "a\\b\rc"), "\"\"\"a\\\\b\\rc\"\"\"");
+        assert_eq!(
+            decrypted("'''\nENC[x]'''", ValueType::Str, "a\nb'\n"),
+            "'''\na\nb'\n'''"
+        );
+        assert_eq!(
+            decrypted("'''ENC[x]'''", ValueType::Str, "\nlead"),
+            "'''\n\nlead'''"
+        );
+        assert_eq!(
+            decrypted("'''ENC[x]'''", ValueType::Str, "x'''y"),
+            "\"\"\"x'''y\"\"\""
+        );
+        assert_eq!(
+            decrypted("\"\"\"\r\nENC[x]\"\"\"", ValueType::Str, "l1\r\nl2\r\n"),
+            "\"\"\"\r\nl1\r\nl2\r\n\"\"\""
+        );
+        assert_eq!(
+            decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "\nx"),
+            "\"\"\"\\nx\"\"\""
+        );
+        assert_eq!(
+            decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "say \"\"\"hi\"\""),
+            "\"\"\"say \"\"\\\"hi\"\"\"\"\""
+        );
+        assert_eq!(
+            decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "\"\"\"\"\"\""),
+            "\"\"\"\"\"\\\"\"\"\\\"\"\"\""
+        );
+        assert_eq!(
+            decrypted("\"\"\"ENC[x]\"\"\"", ValueType::Str, "a\\b\rc"),
+            "\"\"\"a\\\\b\\rc\"\"\""
+        );
         assert_eq!(decrypted("\"ENC[x]\"", ValueType::Bool, "True"), "true");
         assert_eq!(decrypted("\"ENC[x]\"", ValueType::Bool, "false"), "false");
         assert_eq!(decrypted("\"ENC[x]\"", ValueType::Int, "0x1F"), "0x1F");
         assert_eq!(decrypted("\"ENC[x]\"", ValueType::Float, "+Inf"), "inf");
         assert_eq!(decrypted("\"ENC[x]\"", ValueType::Float, "3"), "3.0");
-        assert_eq!(decrypted("\"ENC[x]\"", ValueType::Float, "1_000.5"), "1_000.5");
-        assert_eq!(decrypted("\"ENC[x]\"", ValueType::Time, "1979-05-27"), "1979-05-27");
+        assert_eq!(
+            decrypted("\"ENC[x]\"", ValueType::Float, "1_000.5"),
+            "1_000.5"
+        );
+        assert_eq!(
+            decrypted("\"ENC[x]\"", ValueType::Time, "1979-05-27"),
+            "1979-05-27"
+        );
     }
 
     #[test]
     fn syntax_errors_point_at_line_and_column_without_the_text() {
         let secret = "hunter2-secret";
         let text = format!("a = 1\n[t]\nb = \"ok\"\nc = {secret}\n");
-        let Err(Error::Syntax { line, column, message, .. }) = TomlDocument::parse(&text) else { panic!() };
+        let Err(Error::Syntax {
+            line,
+            column,
+            message,
+            ..
+        }) = TomlDocument::parse(&text)
+        else {
+            panic!()
+        };
         assert_eq!((line, column), (4, 5));
-        let shown = Error::Syntax { format: Format::Toml, line, column, message }.to_string();
-        assert!(!shown.contains(secret) && !shown.contains("hunter2"), "{shown}");
-        let Err(Error::Syntax { line, .. }) = TomlDocument::parse("a = 1\na = 2\n") else { panic!() };
+        let shown = Error::Syntax {
+            format: Format::Toml,
+            line,
+            column,
+            message,
+        }
+        .to_string();
+        assert!(
+            !shown.contains(secret) && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        let Err(Error::Syntax { line, .. }) = TomlDocument::parse("a = 1\na = 2\n") else {
+            panic!()
+        };
         assert_eq!(line, 2);
-        let Err(Error::Syntax { line, column, .. }) = TomlDocument::parse("a = 1\nb = 'é\n") else { panic!() };
+        let Err(Error::Syntax { line, column, .. }) = TomlDocument::parse("a = 1\nb = 'é\n")
+        else {
+            panic!()
+        };
         assert_eq!((line, column), (2, 7), "columns count characters");
     }
 
@@ -970,20 +1241,62 @@ value = 'x'";
         assert_eq!(sorted(load_tree(&back).unwrap()), sorted(tree));
         let node = Node::Map(vec![
             ("name".into(), Node::Str("x".into())),
-            ("db".into(), Node::Map(vec![("port".into(), Node::Int(5432)), ("ratio".into(), Node::Float(0.5))])),
-            ("items".into(), Node::List(vec![Node::Map(vec![("k".into(), Node::Bool(true))])])),
-            ("outer".into(), Node::Map(vec![("inner".into(), Node::Map(vec![("v".into(), Node::Float(f64::INFINITY))]))])),
+            (
+                "db".into(),
+                Node::Map(vec![
+                    ("port".into(), Node::Int(5432)),
+                    ("ratio".into(), Node::Float(0.5)),
+                ]),
+            ),
+            (
+                "items".into(),
+                Node::List(vec![Node::Map(vec![("k".into(), Node::Bool(true))])]),
+            ),
+            (
+                "outer".into(),
+                Node::Map(vec![(
+                    "inner".into(),
+                    Node::Map(vec![("v".into(), Node::Float(f64::INFINITY))]),
+                )]),
+            ),
         ]);
         let text = emit_tree(&node).unwrap();
-        assert_eq!(text, "name = \"x\"\nitems = [{ k = true }]\n\n[db]\nport = 5432\nratio = 0.5\n\n[outer.inner]\nv = inf\n");
-        assert_eq!(load_tree(&text).unwrap(), Node::Map(vec![
-            ("name".into(), Node::Str("x".into())),
-            ("items".into(), Node::List(vec![Node::Map(vec![("k".into(), Node::Bool(true))])])),
-            ("db".into(), Node::Map(vec![("port".into(), Node::Int(5432)), ("ratio".into(), Node::Float(0.5))])),
-            ("outer".into(), Node::Map(vec![("inner".into(), Node::Map(vec![("v".into(), Node::Float(f64::INFINITY))]))])),
-        ]));
-        let bad = Node::Map(vec![("a".into(), Node::Map(vec![("b".into(), Node::List(vec![Node::Null]))]))]);
-        assert_eq!(emit_tree(&bad).unwrap_err().to_string(), "key path [\"a\"][\"b\"]: null has no TOML form");
+        assert_eq!(
+            text,
+            "name = \"x\"\nitems = [{ k = true }]\n\n[db]\nport = 5432\nratio = 0.5\n\n[outer.inner]\nv = inf\n"
+        );
+        assert_eq!(
+            load_tree(&text).unwrap(),
+            Node::Map(vec![
+                ("name".into(), Node::Str("x".into())),
+                (
+                    "items".into(),
+                    Node::List(vec![Node::Map(vec![("k".into(), Node::Bool(true))])])
+                ),
+                (
+                    "db".into(),
+                    Node::Map(vec![
+                        ("port".into(), Node::Int(5432)),
+                        ("ratio".into(), Node::Float(0.5))
+                    ])
+                ),
+                (
+                    "outer".into(),
+                    Node::Map(vec![(
+                        "inner".into(),
+                        Node::Map(vec![("v".into(), Node::Float(f64::INFINITY))])
+                    )])
+                ),
+            ])
+        );
+        let bad = Node::Map(vec![(
+            "a".into(),
+            Node::Map(vec![("b".into(), Node::List(vec![Node::Null]))]),
+        )]);
+        assert_eq!(
+            emit_tree(&bad).unwrap_err().to_string(),
+            "key path [\"a\"][\"b\"]: null has no TOML form"
+        );
         assert!(emit_tree(&Node::List(vec![])).is_err());
     }
 
@@ -995,15 +1308,22 @@ value = 'x'";
     #[ignore]
     #[allow(clippy::print_stdout)]
     fn every_toml_file_on_this_machine_round_trips() {
-        let list = std::env::var("SECRETS_TOML_CORPUS")
-            .unwrap_or_else(|_| "find / -name '*.toml' -size -1000k -not -path '/proc/*' 2>/dev/null | head -500".into());
-        let out = std::process::Command::new("sh").arg("-c").arg(list).output().unwrap();
+        let list = std::env::var("SECRETS_TOML_CORPUS").unwrap_or_else(|_| {
+            "find / -name '*.toml' -size -1000k -not -path '/proc/*' 2>/dev/null | head -500".into()
+        });
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(list)
+            .output()
+            .unwrap();
         let (mut exact, mut same_values, mut invalid, mut leaves) = (0, Vec::new(), 0, 0);
         let mut failed = Vec::new();
         let key = DataKey::generate();
         let cipher = ValueCipher::new(&key);
         for path in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(text) = std::fs::read_to_string(path) else { continue };
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
             let Ok(doc) = TomlDocument::parse(&text) else {
                 invalid += 1;
                 continue;
@@ -1013,10 +1333,14 @@ value = 'x'";
             }
             leaves += doc.leaves.len();
             let result = (|| -> Result<String, String> {
-                let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).map_err(|e| e.to_string())?;
-                let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
-                let doc2 = TomlDocument::parse(&encrypted).map_err(|e| format!("encrypted file does not parse: {e}"))?;
-                let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).map_err(|e| e.to_string())?;
+                let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false)
+                    .map_err(|e| e.to_string())?;
+                let encrypted =
+                    String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
+                let doc2 = TomlDocument::parse(&encrypted)
+                    .map_err(|e| format!("encrypted file does not parse: {e}"))?;
+                let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false)
+                    .map_err(|e| e.to_string())?;
                 if *dec.mac != *enc.mac {
                     return Err("MAC differs".into());
                 }
@@ -1024,9 +1348,19 @@ value = 'x'";
             })();
             match result {
                 Ok(back) if back == text => exact += 1,
-                Ok(back) if load_tree(&back).ok() == load_tree(&text).ok() && back.lines().count() <= text.lines().count() => {
-                    let at = back.bytes().zip(text.bytes()).position(|(a, b)| a != b).unwrap_or(0);
-                    same_values.push(format!("{path}: line {}", text[..at].matches('\n').count() + 1));
+                Ok(back)
+                    if load_tree(&back).ok() == load_tree(&text).ok()
+                        && back.lines().count() <= text.lines().count() =>
+                {
+                    let at = back
+                        .bytes()
+                        .zip(text.bytes())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(0);
+                    same_values.push(format!(
+                        "{path}: line {}",
+                        text[..at].matches('\n').count() + 1
+                    ));
                 }
                 Ok(_) => failed.push(format!("{path}: decrypted values differ")),
                 Err(e) => failed.push(format!("{path}: {e}")),

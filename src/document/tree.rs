@@ -50,12 +50,19 @@ pub fn parse_path(spec: &str) -> Result<Vec<PathStep>, String> {
             let body = &inner[1..];
             let end = body.find(q).ok_or("a quoted key is not closed")?;
             let after = &body[end + 1..];
-            let after = after.strip_prefix(']').ok_or("a quoted key must be followed by ]")?;
+            let after = after
+                .strip_prefix(']')
+                .ok_or("a quoted key must be followed by ]")?;
             steps.push(PathStep::Key(body[..end].to_string()));
             rest = after;
         } else {
-            let end = inner.find(']').ok_or("a path component is not closed with ]")?;
-            let index = inner[..end].trim().parse().map_err(|_| "an unquoted path component must be a list index")?;
+            let end = inner
+                .find(']')
+                .ok_or("a path component is not closed with ]")?;
+            let index = inner[..end]
+                .trim()
+                .parse()
+                .map_err(|_| "an unquoted path component must be a list index")?;
             steps.push(PathStep::Index(index));
             rest = &inner[end + 1..];
         }
@@ -73,16 +80,26 @@ pub fn extract<'a>(root: &'a Node, path: &[PathStep]) -> Result<&'a Node, String
                 Some((_, v)) => v,
                 None => {
                     let keys: Vec<_> = items.iter().map(|(k, _)| k.as_str()).collect();
-                    return Err(format!("{} not found; keys here: {}", shown(), keys.join(", ")));
+                    return Err(format!(
+                        "{} not found; keys here: {}",
+                        shown(),
+                        keys.join(", ")
+                    ));
                 }
             },
-            (PathStep::Index(i), Node::List(items)) => items
-                .get(*i)
-                .ok_or_else(|| format!("{} not found; the list has {} items", shown(), items.len()))?,
-            _ => return Err(format!("{} not found: the parent is not a {}", shown(), match step {
-                PathStep::Key(_) => "mapping",
-                PathStep::Index(_) => "list",
-            })),
+            (PathStep::Index(i), Node::List(items)) => items.get(*i).ok_or_else(|| {
+                format!("{} not found; the list has {} items", shown(), items.len())
+            })?,
+            _ => {
+                return Err(format!(
+                    "{} not found: the parent is not a {}",
+                    shown(),
+                    match step {
+                        PathStep::Key(_) => "mapping",
+                        PathStep::Index(_) => "list",
+                    }
+                ));
+            }
         };
     }
     Ok(node)
@@ -105,7 +122,10 @@ pub fn load(format: Format, text: &str) -> Result<Node, Error> {
         Format::Toml => super::toml::load_tree(text),
         Format::Json => super::json::load_tree(text),
         Format::Ini => super::ini::load_tree(text),
-        Format::Binary => Ok(Node::Map(vec![("data".into(), Node::Str(text.to_string()))])),
+        Format::Binary => Ok(Node::Map(vec![(
+            "data".into(),
+            Node::Str(text.to_string()),
+        )])),
     }
 }
 
@@ -117,7 +137,10 @@ pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
         Format::Toml => super::toml::emit_tree(node),
         Format::Json => super::json::emit_tree(node),
         Format::Ini => super::ini::emit_tree(node),
-        other => Err(Error::Unsupported { format: other, what: "conversion to this format is not implemented yet".into() }),
+        other => Err(Error::Unsupported {
+            format: other,
+            what: "conversion to this format is not implemented yet".into(),
+        }),
     }
 }
 
@@ -129,7 +152,11 @@ mod tests {
     fn paths_parse_like_sops() {
         assert_eq!(
             parse_path(r#"["db"]['pw'][2]"#).unwrap(),
-            vec![PathStep::Key("db".into()), PathStep::Key("pw".into()), PathStep::Index(2)]
+            vec![
+                PathStep::Key("db".into()),
+                PathStep::Key("pw".into()),
+                PathStep::Index(2)
+            ]
         );
         assert!(parse_path("db.password").is_err());
         assert!(parse_path(r#"["open"#).is_err());
@@ -137,7 +164,10 @@ mod tests {
 
     #[test]
     fn extract_names_the_missing_step_and_the_keys_beside_it() {
-        let root = Node::Map(vec![("db".into(), Node::Map(vec![("user".into(), Node::Str("u".into()))]))]);
+        let root = Node::Map(vec![(
+            "db".into(),
+            Node::Map(vec![("user".into(), Node::Str("u".into()))]),
+        )]);
         let err = extract(&root, &parse_path(r#"["db"]["password"]"#).unwrap()).unwrap_err();
         assert_eq!(err, r#"["db"]["password"] not found; keys here: user"#);
     }

@@ -14,19 +14,32 @@ fn plain_env() -> String {
 /// An encrypted dotenv file holding the canary.
 fn encrypted(env: &Env) -> String {
     env.write("plain.env", plain_env());
-    String::from_utf8(ok(env.secrets().args(["encrypt", "--age", &env.recipient, "plain.env"]))).unwrap()
+    String::from_utf8(ok(env.secrets().args([
+        "encrypt",
+        "--age",
+        &env.recipient,
+        "plain.env",
+    ])))
+    .unwrap()
 }
 
 /// Run, expect `code`, check stderr names `file` and every line says nothing secret.
 fn fails(env: &Env, args: &[&str], code: i32, file: &str, needle: &str) -> Output {
     let out = run(env.secrets_with_key().args(args), code);
     let err = stderr(&out);
-    assert!(out.stdout.is_empty(), "stdout not empty: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "stdout not empty: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains(file), "stderr does not name {file}: {err}");
     assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
     assert!(!err.contains(CANARY), "a secret leaked into stderr: {err}");
-    assert!(!err.contains("-----BEGIN AGE"), "key material in stderr: {err}");
+    assert!(
+        !err.contains("-----BEGIN AGE"),
+        "key material in stderr: {err}"
+    );
     out
 }
 
@@ -34,7 +47,13 @@ fn fails(env: &Env, args: &[&str], code: i32, file: &str, needle: &str) -> Outpu
 fn a_missing_file_is_exit_3() {
     let env = Env::new();
     fails(&env, &["decrypt", "nope.env"], 3, "nope.env", "cannot read");
-    fails(&env, &["encrypt", "--age", &env.recipient, "nope.yaml"], 3, "nope.yaml", "cannot read");
+    fails(
+        &env,
+        &["encrypt", "--age", &env.recipient, "nope.yaml"],
+        3,
+        "nope.yaml",
+        "cannot read",
+    );
 }
 
 #[test]
@@ -42,7 +61,13 @@ fn an_empty_file_is_exit_13() {
     let env = Env::new();
     for name in ["e.yaml", "e.json", "e.env", "e.toml", "e.ini"] {
         env.write(name, "");
-        fails(&env, &["encrypt", "--age", &env.recipient, name], 13, name, "empty");
+        fails(
+            &env,
+            &["encrypt", "--age", &env.recipient, name],
+            13,
+            name,
+            "empty",
+        );
         fails(&env, &["decrypt", name], 13, name, "empty");
     }
 }
@@ -51,16 +76,46 @@ fn an_empty_file_is_exit_13() {
 fn malformed_documents_are_exit_5_with_the_line() {
     let env = Env::new();
     let cases = [
-        ("bad.yaml", format!("a: 1\nb: [unclosed, {CANARY}\n"), "line"),
-        ("bad.json", format!("{{\n  \"a\": \"{CANARY}\",\n  \"b\": \n}}\n"), "line 4"),
-        ("bad.toml", format!("a = 1\nb = \"{CANARY}\nc = 2\n"), "line 2"),
-        ("bad.env", format!("A={CANARY}\nno equals sign here\n"), "line 2"),
-        ("bad.ini", format!("[s]\na = {CANARY}\n[unclosed\n"), "line 3"),
-        ("garbage.json", "\u{0}\u{1}\u{2}\u{ff}binary".to_string(), "invalid"),
+        (
+            "bad.yaml",
+            format!("a: 1\nb: [unclosed, {CANARY}\n"),
+            "line",
+        ),
+        (
+            "bad.json",
+            format!("{{\n  \"a\": \"{CANARY}\",\n  \"b\": \n}}\n"),
+            "line 4",
+        ),
+        (
+            "bad.toml",
+            format!("a = 1\nb = \"{CANARY}\nc = 2\n"),
+            "line 2",
+        ),
+        (
+            "bad.env",
+            format!("A={CANARY}\nno equals sign here\n"),
+            "line 2",
+        ),
+        (
+            "bad.ini",
+            format!("[s]\na = {CANARY}\n[unclosed\n"),
+            "line 3",
+        ),
+        (
+            "garbage.json",
+            "\u{0}\u{1}\u{2}\u{ff}binary".to_string(),
+            "invalid",
+        ),
     ];
     for (name, text, needle) in cases {
         env.write(name, text);
-        fails(&env, &["encrypt", "--age", &env.recipient, name], 5, name, needle);
+        fails(
+            &env,
+            &["encrypt", "--age", &env.recipient, name],
+            5,
+            name,
+            needle,
+        );
     }
 }
 
@@ -71,7 +126,13 @@ fn decrypting_a_plain_file_is_exit_6_and_encrypting_twice_is_exit_7() {
     let out = fails(&env, &["decrypt", "p.env"], 6, "p.env", "not encrypted");
     assert!(stderr(&out).contains("hint: "));
     env.write("e.env", encrypted(&env));
-    fails(&env, &["encrypt", "--age", &env.recipient, "e.env"], 7, "e.env", "already encrypted");
+    fails(
+        &env,
+        &["encrypt", "--age", &env.recipient, "e.env"],
+        7,
+        "e.env",
+        "already encrypted",
+    );
 }
 
 #[test]
@@ -81,16 +142,40 @@ fn a_wrong_or_missing_key_is_exit_8_and_lists_the_places_searched() {
     // No key anywhere.
     let out = run(env.secrets().args(["decrypt", "e.env"]), 8);
     let err = stderr(&out);
-    for place in ["SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY:", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "keys.txt", "id_ed25519"] {
+    for place in [
+        "SOPS_AGE_KEY_FILE",
+        "SOPS_AGE_KEY:",
+        "SOPS_AGE_KEY_CMD",
+        "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        "keys.txt",
+        "id_ed25519",
+    ] {
         assert!(err.contains(place), "{place} not listed: {err}");
     }
     assert!(err.contains(&env.recipient), "{err}");
     // Another key.
-    env.write("other.txt", "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX\n");
-    let out = run(env.secrets().args(["--identity", "other.txt", "decrypt", "e.env"]), 8);
-    assert!(stderr(&out).contains("--identity other.txt"), "{}", stderr(&out));
+    env.write(
+        "other.txt",
+        "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX\n",
+    );
+    let out = run(
+        env.secrets()
+            .args(["--identity", "other.txt", "decrypt", "e.env"]),
+        8,
+    );
+    assert!(
+        stderr(&out).contains("--identity other.txt"),
+        "{}",
+        stderr(&out)
+    );
     // No recipient to encrypt for.
-    fails(&env, &["encrypt", "plain.env"], 8, "plain.env", "no recipients");
+    fails(
+        &env,
+        &["encrypt", "plain.env"],
+        8,
+        "plain.env",
+        "no recipients",
+    );
 }
 
 fn tamper(env: &Env, edit: impl Fn(&str) -> String) -> String {
@@ -100,7 +185,9 @@ fn tamper(env: &Env, edit: impl Fn(&str) -> String) -> String {
 }
 
 fn value_of<'a>(text: &'a str, key: &str) -> &'a str {
-    text.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).unwrap()
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap()
 }
 
 #[test]
@@ -109,7 +196,9 @@ fn tampered_values_are_exit_9_naming_the_key_path() {
     // A flipped ciphertext character.
     tamper(&env, |t| {
         let v = value_of(t, "DB_PASSWORD");
-        let flipped = v.replacen("data:", "data:A", 1).replacen("data:A", "data:", 0);
+        let flipped = v
+            .replacen("data:", "data:A", 1)
+            .replacen("data:A", "data:", 0);
         let mut bytes = flipped.into_bytes();
         let i = "ENC[AES256_GCM,data:".len();
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
@@ -130,13 +219,22 @@ fn tampered_values_are_exit_9_naming_the_key_path() {
     fails(&env, &["decrypt", "t.env"], 9, "t.env", "base64");
     // Two values swapped between keys: the AAD binds each to its key.
     tamper(&env, |t| {
-        let (a, b) = (value_of(t, "DB_PASSWORD").to_string(), value_of(t, "API_TOKEN").to_string());
+        let (a, b) = (
+            value_of(t, "DB_PASSWORD").to_string(),
+            value_of(t, "API_TOKEN").to_string(),
+        );
         t.replace(&a, "@@A").replace(&b, &a).replace("@@A", &b)
     });
     fails(&env, &["decrypt", "t.env"], 9, "t.env", "[\"");
     // A value replaced by plaintext.
     tamper(&env, |t| t.replace(value_of(t, "DB_PASSWORD"), "injected"));
-    fails(&env, &["decrypt", "t.env"], 9, "t.env", "should be encrypted");
+    fails(
+        &env,
+        &["decrypt", "t.env"],
+        9,
+        "t.env",
+        "should be encrypted",
+    );
 }
 
 #[test]
@@ -152,7 +250,9 @@ fn tampered_mac_or_metadata_is_caught() {
     let out = fails(&env, &["decrypt", "t.env"], 10, "t.env", "MAC");
     assert!(stderr(&out).contains("--ignore-mac"));
     // ...which --ignore-mac accepts.
-    ok(env.secrets_with_key().args(["decrypt", "--ignore-mac", "t.env"]));
+    ok(env
+        .secrets_with_key()
+        .args(["decrypt", "--ignore-mac", "t.env"]));
     // lastmodified changed: the MAC's AAD no longer matches.
     tamper(&env, |t| {
         let lm = value_of(t, "sops_lastmodified").to_string();
@@ -160,7 +260,13 @@ fn tampered_mac_or_metadata_is_caught() {
     });
     fails(&env, &["decrypt", "t.env"], 10, "t.env", "MAC");
     // MAC removed.
-    tamper(&env, |t| t.lines().filter(|l| !l.starts_with("sops_mac=")).collect::<Vec<_>>().join("\n") + "\n");
+    tamper(&env, |t| {
+        t.lines()
+            .filter(|l| !l.starts_with("sops_mac="))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    });
     fails(&env, &["decrypt", "t.env"], 10, "t.env", "no MAC");
     // lastmodified garbled.
     tamper(&env, |t| {
@@ -169,7 +275,12 @@ fn tampered_mac_or_metadata_is_caught() {
     });
     fails(&env, &["decrypt", "t.env"], 11, "t.env", "lastmodified");
     // The age stanza garbled.
-    tamper(&env, |t| t.replace("sops_age__list_0__map_enc=-----BEGIN", "sops_age__list_0__map_enc=-----BEGXN"));
+    tamper(&env, |t| {
+        t.replace(
+            "sops_age__list_0__map_enc=-----BEGIN",
+            "sops_age__list_0__map_enc=-----BEGXN",
+        )
+    });
     fails(&env, &["decrypt", "t.env"], 8, "t.env", "no identity");
 }
 
@@ -177,18 +288,48 @@ fn tampered_mac_or_metadata_is_caught() {
 fn failures_never_write_or_truncate_the_output() {
     let env = Env::new();
     let text = tamper(&env, |t| t.replace(value_of(t, "DB_PASSWORD"), "injected"));
-    fails(&env, &["decrypt", "--output", "out.env", "t.env"], 9, "t.env", "should be encrypted");
+    fails(
+        &env,
+        &["decrypt", "--output", "out.env", "t.env"],
+        9,
+        "t.env",
+        "should be encrypted",
+    );
     assert!(!env.path("out.env").exists());
-    fails(&env, &["decrypt", "-i", "t.env"], 9, "t.env", "should be encrypted");
+    fails(
+        &env,
+        &["decrypt", "-i", "t.env"],
+        9,
+        "t.env",
+        "should be encrypted",
+    );
     assert_eq!(std::fs::read_to_string(env.path("t.env")).unwrap(), text);
-    let names: Vec<String> = std::fs::read_dir(env.dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(!names.iter().any(|n| n.starts_with(".secrets-tmp")), "temp file left: {names:?}");
+    let names: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".secrets-tmp")),
+        "temp file left: {names:?}"
+    );
 }
 
 #[test]
 fn bad_extract_paths_are_exit_12() {
     let env = Env::new();
     env.write("e.env", encrypted(&env));
-    fails(&env, &["decrypt", "--extract", "DB_PASSWORD", "e.env"], 12, "e.env", "invalid --extract path");
-    fails(&env, &["decrypt", "--extract", "[\"db\"]", "e.env"], 12, "e.env", "not found");
+    fails(
+        &env,
+        &["decrypt", "--extract", "DB_PASSWORD", "e.env"],
+        12,
+        "e.env",
+        "invalid --extract path",
+    );
+    fails(
+        &env,
+        &["decrypt", "--extract", "[\"db\"]", "e.env"],
+        12,
+        "e.env",
+        "not found",
+    );
 }

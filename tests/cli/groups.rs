@@ -8,12 +8,22 @@ fn group_key(i: usize) -> String {
 }
 
 fn group_recipient(i: usize) -> String {
-    group_key(i).lines().find_map(|l| l.strip_prefix("# public key: ")).unwrap().trim().to_string()
+    group_key(i)
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 fn config(env: &Env) {
-    let groups: String = (1..=3).map(|i| format!("      - age: [{}]\n", group_recipient(i))).collect();
-    env.write(".sops.yaml", format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n{groups}"));
+    let groups: String = (1..=3)
+        .map(|i| format!("      - age: [{}]\n", group_recipient(i)))
+        .collect();
+    env.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n{groups}"),
+    );
 }
 
 #[test]
@@ -24,19 +34,41 @@ fn any_two_of_three_groups_decrypt_and_one_alone_says_what_is_missing() {
     env.write("app.env", plain);
     let enc = String::from_utf8(ok(env.secrets().args(["encrypt", "app.env"]))).unwrap();
     assert!(enc.contains("sops_shamir_threshold=2\n"), "{enc}");
-    assert!(enc.contains("sops_key_groups__list_2__map_age__list_0__map_enc="), "{enc}");
+    assert!(
+        enc.contains("sops_key_groups__list_2__map_age__list_0__map_enc="),
+        "{enc}"
+    );
     env.write("enc.env", &enc);
     for (a, b) in [(1, 2), (1, 3), (2, 3)] {
         let keys = format!("{}{}", group_key(a), group_key(b));
-        let out = ok(env.secrets().env("SOPS_AGE_KEY", &keys).args(["decrypt", "enc.env"]));
+        let out = ok(env
+            .secrets()
+            .env("SOPS_AGE_KEY", &keys)
+            .args(["decrypt", "enc.env"]));
         assert_same(&out, plain.as_bytes(), &format!("groups {a} and {b}"));
         // sops reads our key groups too.
-        let theirs = ok(env.sops().env_remove("SOPS_AGE_KEY_FILE").env("SOPS_AGE_KEY", &keys).args(["decrypt", "enc.env"]));
-        assert_same(&theirs, plain.as_bytes(), &format!("sops with groups {a} and {b}"));
+        let theirs = ok(env
+            .sops()
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .env("SOPS_AGE_KEY", &keys)
+            .args(["decrypt", "enc.env"]));
+        assert_same(
+            &theirs,
+            plain.as_bytes(),
+            &format!("sops with groups {a} and {b}"),
+        );
     }
-    let out = run(env.secrets().env("SOPS_AGE_KEY", group_key(2)).args(["decrypt", "enc.env"]), 8);
+    let out = run(
+        env.secrets()
+            .env("SOPS_AGE_KEY", group_key(2))
+            .args(["decrypt", "enc.env"]),
+        8,
+    );
     let err = stderr(&out);
-    assert!(err.contains("only 1 of the 3 key groups could be decrypted, and 2 are needed"), "{err}");
+    assert!(
+        err.contains("only 1 of the 3 key groups could be decrypted, and 2 are needed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -44,7 +76,11 @@ fn we_decrypt_a_key_group_file_sops_wrote() {
     let env = Env::new();
     let enc = fixture("sops/shamir.sops.yaml");
     let keys = format!("{}{}", group_key(1), group_key(3));
-    let ours = ok(env.secrets().env("SOPS_AGE_KEY", &keys).arg("decrypt").arg(&enc));
+    let ours = ok(env
+        .secrets()
+        .env("SOPS_AGE_KEY", &keys)
+        .arg("decrypt")
+        .arg(&enc));
     let text = String::from_utf8(ours).unwrap();
     assert!(text.contains("password: three-groups-two-needed"), "{text}");
 }

@@ -8,7 +8,9 @@ const PLAIN: &str = "USER=admin\nPASSWORD=hunter2\n";
 
 fn encrypted_for(env: &Env, recipients: &str) -> std::path::PathBuf {
     env.write("plain.env", PLAIN);
-    let enc = ok(env.secrets().args(["encrypt", "--age", recipients, "plain.env"]));
+    let enc = ok(env
+        .secrets()
+        .args(["encrypt", "--age", recipients, "plain.env"]));
     env.write("enc.env", enc)
 }
 
@@ -30,7 +32,10 @@ fn sops_age_key_and_key_file_and_key_cmd() {
     c.env("SOPS_AGE_KEY_FILE", &env.key_file);
     decrypts(&env, c);
     let mut c = env.secrets();
-    c.env("SOPS_AGE_KEY_CMD", format!("cat {}", env.key_file.display()));
+    c.env(
+        "SOPS_AGE_KEY_CMD",
+        format!("cat {}", env.key_file.display()),
+    );
     decrypts(&env, c);
 }
 
@@ -59,7 +64,11 @@ fn ssh_keygen(env: &Env, kind: &str, name: &str) -> String {
     }
     run(&mut cmd, 0);
     let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
-    public.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+    public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -76,8 +85,13 @@ fn ssh_ed25519_and_rsa_recipients_both_ways_with_sops() {
         decrypts(&env, c);
         // The reference sops decrypts what we wrote for an SSH recipient.
         let mut sops = env.sops();
-        sops.env_remove("SOPS_AGE_KEY_FILE").env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", env.path(name));
-        assert_same(&ok(sops.args(["decrypt", "enc.env"])), PLAIN.as_bytes(), "sops with an SSH identity");
+        sops.env_remove("SOPS_AGE_KEY_FILE")
+            .env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", env.path(name));
+        assert_same(
+            &ok(sops.args(["decrypt", "enc.env"])),
+            PLAIN.as_bytes(),
+            "sops with an SSH identity",
+        );
     }
     // ~/.ssh/id_ed25519 is read by default.
     std::fs::create_dir_all(env.path("home/.ssh")).unwrap();
@@ -91,11 +105,18 @@ fn several_recipients_each_decrypt_and_sops_age_recipients_is_read() {
     let env = Env::new();
     run(env.secrets().args(["keygen", "-o", "second.txt"]), 0);
     let second = std::fs::read_to_string(env.path("second.txt")).unwrap();
-    let second_public = second.lines().find_map(|l| l.strip_prefix("# public key: ")).unwrap().to_string();
+    let second_public = second
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string();
     env.write("plain.env", PLAIN);
     let enc = ok(env
         .secrets()
-        .env("SOPS_AGE_RECIPIENTS", format!("{}, {second_public}", env.recipient))
+        .env(
+            "SOPS_AGE_RECIPIENTS",
+            format!("{}, {second_public}", env.recipient),
+        )
         .args(["encrypt", "plain.env"]));
     env.write("enc.env", enc);
     let mut c = env.secrets();
@@ -104,6 +125,14 @@ fn several_recipients_each_decrypt_and_sops_age_recipients_is_read() {
     let mut c = env.secrets();
     c.env("SOPS_AGE_KEY_FILE", env.path("second.txt"));
     decrypts(&env, c);
-    let out = run(env.secrets().args(["encrypt", "--age", "age1notakey", "plain.env"]), 8);
-    assert!(stderr(&out).contains("invalid age recipient"), "{}", stderr(&out));
+    let out = run(
+        env.secrets()
+            .args(["encrypt", "--age", "age1notakey", "plain.env"]),
+        8,
+    );
+    assert!(
+        stderr(&out).contains("invalid age recipient"),
+        "{}",
+        stderr(&out)
+    );
 }

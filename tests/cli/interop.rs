@@ -53,14 +53,26 @@ fn sops_decrypts_every_file_we_write() {
             continue;
         }
         let plain_path = fixture(&format!("sops/{plain}"));
-        let ours = ok(env.secrets().args(["encrypt", "--age", &env.recipient]).args(&flags).arg(&plain_path));
+        let ours = ok(env
+            .secrets()
+            .args(["encrypt", "--age", &env.recipient])
+            .args(&flags)
+            .arg(&plain_path));
         let ours_path = env.write(&format!("ours-{enc}"), &ours);
         if enc.ends_with(".bin") {
             let back = ok(env.sops().arg("decrypt").arg(&ours_path));
-            assert_same(&back, &std::fs::read(&plain_path).unwrap(), "binary: sops decrypt of ours");
+            assert_same(
+                &back,
+                &std::fs::read(&plain_path).unwrap(),
+                "binary: sops decrypt of ours",
+            );
             continue;
         }
-        let sops_enc = ok(env.sops().args(["encrypt", "--age", &env.recipient]).args(&flags).arg(&plain_path));
+        let sops_enc = ok(env
+            .sops()
+            .args(["encrypt", "--age", &env.recipient])
+            .args(&flags)
+            .arg(&plain_path));
         let sops_path = env.write(&format!("theirs-{enc}"), &sops_enc);
         assert_same(
             &sops_data_of_encrypted(&env, &ours_path),
@@ -71,7 +83,14 @@ fn sops_decrypts_every_file_we_write() {
     // mac_only_encrypted: sops checks our MAC computed over encrypted values only.
     let ours = ok(env
         .secrets()
-        .args(["encrypt", "--age", &env.recipient, "--encrypted-regex", "^(password|token)$", "--mac-only-encrypted"])
+        .args([
+            "encrypt",
+            "--age",
+            &env.recipient,
+            "--encrypted-regex",
+            "^(password|token)$",
+            "--mac-only-encrypted",
+        ])
         .arg(fixture("sops/basic.env")));
     let ours_path = env.write("maconly-ours.env", ours);
     ok(env.sops().arg("decrypt").arg(&ours_path));

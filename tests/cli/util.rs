@@ -45,7 +45,11 @@ impl Env {
             .trim()
             .to_string();
         std::fs::create_dir(dir.path().join("home")).unwrap();
-        Env { dir, key_file, recipient }
+        Env {
+            dir,
+            key_file,
+            recipient,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -91,7 +95,9 @@ impl Env {
 
 /// Run a command; on an unexpected exit code, panic showing the command and both streams.
 pub fn run(cmd: &mut Command, expect_code: i32) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let code = out.status.code().unwrap_or(-1);
     if code != expect_code {
         panic!(
@@ -115,14 +121,20 @@ pub fn stderr(out: &Output) -> String {
 pub fn sops_data_of_plaintext(env: &Env, plain: &Path) -> Vec<u8> {
     let name = plain.file_name().unwrap().to_string_lossy().into_owned();
     let enc = env.path(&format!("canon-{name}"));
-    let bytes = ok(env.sops().args(["encrypt", "--age", &env.recipient]).arg(plain));
+    let bytes = ok(env
+        .sops()
+        .args(["encrypt", "--age", &env.recipient])
+        .arg(plain));
     std::fs::write(&enc, bytes).unwrap();
     sops_data_of_encrypted(env, &enc)
 }
 
 /// The data of an encrypted file as sops decrypts it (MAC checked), as JSON.
 pub fn sops_data_of_encrypted(env: &Env, enc: &Path) -> Vec<u8> {
-    ok(env.sops().args(["decrypt", "--output-type", "json"]).arg(enc))
+    ok(env
+        .sops()
+        .args(["decrypt", "--output-type", "json"])
+        .arg(enc))
 }
 
 /// Assert two byte strings are equal, showing them as text on failure.

@@ -7,7 +7,11 @@ use zeroize::Zeroizing;
 fn sample_meta() -> MetaValue {
     Metadata {
         key_groups: vec![KeyGroup {
-            age: vec![AgeKey { recipient: "age1qqq".into(), enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n".into() }],
+            age: vec![AgeKey {
+                recipient: "age1qqq".into(),
+                enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
+                    .into(),
+            }],
             others: vec![],
         }],
         shamir_threshold: 0,
@@ -27,7 +31,8 @@ fn encrypt_decrypt(plain: &str) -> (String, String) {
     let cipher = ValueCipher::new(&DataKey::generate());
     let rule = Rule::default();
     let mut enc = encrypt_leaves(doc.leaves(), &cipher, &rule, false).unwrap();
-    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&sample_meta())).unwrap()).unwrap();
+    let encrypted =
+        String::from_utf8(doc.render(&mut enc.edits, Some(&sample_meta())).unwrap()).unwrap();
     let doc2 = IniDocument::parse(&encrypted).unwrap();
     let meta = Metadata::from_meta(doc2.metadata().unwrap()).unwrap();
     assert_eq!(meta, Metadata::from_meta(&sample_meta()).unwrap());
@@ -50,7 +55,13 @@ const SYSTEMD: &str = "[Unit]\nDescription=Example daemon (with secrets)\nAfter=
 #[test]
 fn values_are_read_as_ini_v1_reads_them() {
     let doc = IniDocument::parse(PHP_INI).unwrap();
-    let get = |s: &str, k: &str| match &doc.leaves().iter().find(|l| l.path == [s, k]).unwrap_or_else(|| panic!("{s}.{k}")).value {
+    let get = |s: &str, k: &str| match &doc
+        .leaves()
+        .iter()
+        .find(|l| l.path == [s, k])
+        .unwrap_or_else(|| panic!("{s}.{k}"))
+        .value
+    {
         Value::Str(v) => v.clone(),
         _ => panic!(),
     };
@@ -62,10 +73,30 @@ fn values_are_read_as_ini_v1_reads_them() {
     assert_eq!(get("mail function", "mail.log"), "/var/log/php mail.log");
     assert_eq!(get("Session", "multi"), "line one\nline two");
     assert_eq!(get("Session", "raw"), "a;b # c");
-    assert_eq!(doc.leaves().iter().find(|l| l.path == ["Session", "multi"]).unwrap().line, 18);
+    assert_eq!(
+        doc.leaves()
+            .iter()
+            .find(|l| l.path == ["Session", "multi"])
+            .unwrap()
+            .line,
+        18
+    );
 
     let doc = IniDocument::parse("top = 1\nurl = http://x#frag\nq = \"a ; b\"\ncont = first \\\n   second \\\n third\nnext: x\nk=\"\"\"\nbody\n\"\"\"\n").unwrap();
-    let values: Vec<_> = doc.leaves().iter().map(|l| (l.path.join("."), if let Value::Str(s) = &l.value { s.clone() } else { panic!() })).collect();
+    let values: Vec<_> = doc
+        .leaves()
+        .iter()
+        .map(|l| {
+            (
+                l.path.join("."),
+                if let Value::Str(s) = &l.value {
+                    s.clone()
+                } else {
+                    panic!()
+                },
+            )
+        })
+        .collect();
     assert_eq!(
         values,
         [
@@ -89,7 +120,10 @@ fn realistic_files_round_trip_byte_for_byte() {
     assert!(enc.contains("\nuser_agent='ENC[AES256_GCM,"), "{enc}");
     assert!(enc.contains("\nmulti = \"\"\"ENC[AES256_GCM,"), "{enc}");
     assert!(enc.contains("\npassword_unencrypted = visible\n"));
-    assert!(enc.contains("\n; About php.ini\n"), "plaintext comments stay as they are");
+    assert!(
+        enc.contains("\n; About php.ini\n"),
+        "plaintext comments stay as they are"
+    );
     round_trip(SYSTEMD);
     round_trip("");
     round_trip("\n");
@@ -109,19 +143,38 @@ fn metadata_is_a_final_aligned_section_and_its_removal_is_exact() {
     assert!(enc.starts_with("[a]\nk = ENC["), "{enc}");
     assert!(enc.contains(",type:str]\n[sops]\nage__list_0__map_recipient = age1qqq\nage__list_0__map_enc       = -----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\n"), "{enc}");
     // A value ini.v1 would cut at `;` is quoted.
-    assert!(enc.contains("\nunencrypted_regex          = `^(public|x;y)`\n"), "{enc}");
-    assert!(enc.ends_with("\nversion                    = 3.11.0\n"), "{enc}");
+    assert!(
+        enc.contains("\nunencrypted_regex          = `^(public|x;y)`\n"),
+        "{enc}"
+    );
+    assert!(
+        enc.ends_with("\nversion                    = 3.11.0\n"),
+        "{enc}"
+    );
     let enc = round_trip("[a]\nk = v\n");
     assert!(enc.contains(",type:str]\n\n[sops]\n"), "{enc}");
     // A sops-written section in the middle is removed with its blank line.
     let doc = IniDocument::parse("[a]\nk = v\n\n[sops]\nversion = 3.11.0\n\n[b]\nx = y\n").unwrap();
-    assert_eq!(doc.metadata().unwrap().get("version").and_then(MetaValue::as_str), Some("3.11.0"));
+    assert_eq!(
+        doc.metadata()
+            .unwrap()
+            .get("version")
+            .and_then(MetaValue::as_str),
+        Some("3.11.0")
+    );
     assert_eq!(doc.leaves().len(), 2);
-    assert_eq!(doc.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap(), b"[a]\nk = v\n\n[b]\nx = y\n");
+    assert_eq!(
+        doc.render(&mut Vec::<Option<Replacement>>::new(), None)
+            .unwrap(),
+        b"[a]\nk = v\n\n[b]\nx = y\n"
+    );
 }
 
 fn plaintext(kind: ValueType, text: &str) -> Option<Replacement> {
-    Some(Replacement::Decrypted(Plaintext { kind, bytes: Zeroizing::new(text.as_bytes().to_vec()) }))
+    Some(Replacement::Decrypted(Plaintext {
+        kind,
+        bytes: Zeroizing::new(text.as_bytes().to_vec()),
+    }))
 }
 
 #[test]
@@ -129,7 +182,12 @@ fn sops_encrypted_comments_and_values_decrypt_in_place() {
     // As sops writes it: comments as `; ENC[...]` lines, values bare.
     let src = "; ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:comment]\n[s]\n; ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:comment]\na = ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\nb = ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\nc = ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\n";
     let doc = IniDocument::parse(src).unwrap();
-    let comments: Vec<_> = doc.leaves().iter().filter(|l| l.comment).map(|l| l.path.clone()).collect();
+    let comments: Vec<_> = doc
+        .leaves()
+        .iter()
+        .filter(|l| l.comment)
+        .map(|l| l.path.clone())
+        .collect();
     assert_eq!(comments, [vec!["s".to_string()], vec!["s".to_string()]]);
     let mut edits = vec![
         plaintext(ValueType::Comment, "section comment"),
@@ -139,9 +197,22 @@ fn sops_encrypted_comments_and_values_decrypt_in_place() {
         plaintext(ValueType::Str, " padded "),
     ];
     let out = String::from_utf8(doc.render(&mut edits, None).unwrap()).unwrap();
-    assert_eq!(out, "; section comment\n[s]\n; two\n; lines\na = `a;b`\nb = \"\"\"multi\nline\"\"\"\nc = \" padded \"\n");
+    assert_eq!(
+        out,
+        "; section comment\n[s]\n; two\n; lines\na = `a;b`\nb = \"\"\"multi\nline\"\"\"\nc = \" padded \"\n"
+    );
     let back = IniDocument::parse(&out).unwrap();
-    let values: Vec<_> = back.leaves().iter().map(|l| if let Value::Str(s) = &l.value { s.clone() } else { panic!() }).collect();
+    let values: Vec<_> = back
+        .leaves()
+        .iter()
+        .map(|l| {
+            if let Value::Str(s) = &l.value {
+                s.clone()
+            } else {
+                panic!()
+            }
+        })
+        .collect();
     assert_eq!(values, ["a;b", "multi\nline", " padded "]);
 }
 
@@ -152,12 +223,21 @@ fn errors_point_at_lines_without_quoting_the_input() {
         (format!("[a]\nk = v\n{canary}\n"), 3, "expected key = value"),
         (format!("[a]\n  [{canary}\n"), 2, "not closed"),
         (format!("[a]\nk = \"\"\"{canary}\nmore\n"), 2, "not closed"),
-        (format!("[a]\nk = {canary}\nk = 2\n"), 3, "duplicate key [\"a\"][\"k\"]"),
+        (
+            format!("[a]\nk = {canary}\nk = 2\n"),
+            3,
+            "duplicate key [\"a\"][\"k\"]",
+        ),
         ("[]\n".to_string(), 1, "empty section name"),
         (" = x\n".to_string(), 1, "empty key name"),
     ];
     for (text, line, needle) in cases {
-        let Err(Error::Syntax { line: l, message, .. }) = IniDocument::parse(&text) else { panic!("{text}") };
+        let Err(Error::Syntax {
+            line: l, message, ..
+        }) = IniDocument::parse(&text)
+        else {
+            panic!("{text}")
+        };
         assert_eq!(l, line, "{text}: {message}");
         assert!(message.contains(needle), "{message}");
         assert!(!message.contains("hunter"), "{message}");
@@ -172,14 +252,37 @@ fn trees_load_and_emit_as_sections() {
     assert_eq!(
         root,
         Node::Map(vec![
-            ("DEFAULT".into(), Node::Map(vec![("top".into(), Node::Str("1".into()))])),
-            ("a".into(), Node::Map(vec![("k".into(), Node::Str("v".into()))])),
-            ("b".into(), Node::Map(vec![("x".into(), Node::Str("y;z".into()))])),
-            ("a".into(), Node::Map(vec![("k".into(), Node::Str("w".into()))])),
+            (
+                "DEFAULT".into(),
+                Node::Map(vec![("top".into(), Node::Str("1".into()))])
+            ),
+            (
+                "a".into(),
+                Node::Map(vec![("k".into(), Node::Str("v".into()))])
+            ),
+            (
+                "b".into(),
+                Node::Map(vec![("x".into(), Node::Str("y;z".into()))])
+            ),
+            (
+                "a".into(),
+                Node::Map(vec![("k".into(), Node::Str("w".into()))])
+            ),
         ])
     );
-    assert_eq!(emit_tree(&root).unwrap(), "top = 1\n\n[a]\nk = v\n\n[b]\nx = `y;z`\n\n[a]\nk = w\n");
-    let nested = Node::Map(vec![("a".into(), Node::Map(vec![("k".into(), Node::List(vec![]))]))]);
-    assert!(emit_tree(&nested).unwrap_err().to_string().contains("[\"a\"][\"k\"]"));
+    assert_eq!(
+        emit_tree(&root).unwrap(),
+        "top = 1\n\n[a]\nk = v\n\n[b]\nx = `y;z`\n\n[a]\nk = w\n"
+    );
+    let nested = Node::Map(vec![(
+        "a".into(),
+        Node::Map(vec![("k".into(), Node::List(vec![]))]),
+    )]);
+    assert!(
+        emit_tree(&nested)
+            .unwrap_err()
+            .to_string()
+            .contains("[\"a\"][\"k\"]")
+    );
     assert!(emit_tree(&Node::Map(vec![("k".into(), Node::Int(1))])).is_err());
 }

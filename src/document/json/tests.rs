@@ -30,8 +30,10 @@ fn round_trip(plain: &str) -> String {
     assert!(doc.metadata().is_none());
     let cipher = ValueCipher::new(&DataKey::generate());
     let mut enc = encrypt_leaves(doc.leaves(), &cipher, &Rule::default(), false).unwrap();
-    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&sample_meta())).unwrap()).unwrap();
-    serde_json::from_str::<serde_json::Value>(&encrypted).expect("the encrypted file is valid JSON");
+    let encrypted =
+        String::from_utf8(doc.render(&mut enc.edits, Some(&sample_meta())).unwrap()).unwrap();
+    serde_json::from_str::<serde_json::Value>(&encrypted)
+        .expect("the encrypted file is valid JSON");
     let doc2 = JsonDocument::parse(&encrypted).unwrap();
     assert_eq!(doc2.metadata(), Some(&sample_meta()));
     assert_eq!(doc2.leaves().len(), doc.leaves().len());
@@ -40,7 +42,11 @@ fn round_trip(plain: &str) -> String {
     let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
     assert_eq!(back, plain);
     // Re-encrypting an encrypted file's metadata in place (rotate) keeps it parseable.
-    let again = String::from_utf8(doc2.render(&mut Vec::<Option<Replacement>>::new(), Some(&sample_meta())).unwrap()).unwrap();
+    let again = String::from_utf8(
+        doc2.render(&mut Vec::<Option<Replacement>>::new(), Some(&sample_meta()))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(again, encrypted);
     encrypted
 }
@@ -74,27 +80,50 @@ const MINIFIED: &str = r#"{"a":{"b":[1,2,{"c":"d"}]},"e":"f","g":true,"h":null,"
 #[test]
 fn values_are_typed_as_sops_types_them() {
     let doc = JsonDocument::parse(PACKAGE_JSON).unwrap();
-    let find = |path: &[&str]| doc.leaves().iter().find(|l| l.path == path).unwrap_or_else(|| panic!("{path:?}"));
+    let find = |path: &[&str]| {
+        doc.leaves()
+            .iter()
+            .find(|l| l.path == path)
+            .unwrap_or_else(|| panic!("{path:?}"))
+    };
     assert!(matches!(find(&["port"]).value, Value::Float(f) if f == 8080.0));
     assert_eq!(find(&["port"]).spelling.as_deref(), Some("8080"));
     assert_eq!(find(&["ratio"]).spelling.as_deref(), Some("1.50"));
     assert_eq!(find(&["tiny"]).spelling.as_deref(), Some("-1.5e-7"));
     assert!(matches!(find(&["private"]).value, Value::Bool(true)));
     assert_eq!(find(&["private"]).spelling.as_deref(), Some("true"));
-    assert!(matches!(find(&["dependencies", "left-pad"]).value, Value::Null));
-    assert!(matches!(&find(&["scripts", "build"]).value, Value::Str(s) if s == "tsc -p . && vite build"));
+    assert!(matches!(
+        find(&["dependencies", "left-pad"]).value,
+        Value::Null
+    ));
+    assert!(
+        matches!(&find(&["scripts", "build"]).value, Value::Str(s) if s == "tsc -p . && vite build")
+    );
     assert_eq!(find(&["scripts", "build"]).line, 6);
     // List elements share the list's path.
-    let workspaces: Vec<_> = doc.leaves().iter().filter(|l| l.path == ["workspaces"]).collect();
+    let workspaces: Vec<_> = doc
+        .leaves()
+        .iter()
+        .filter(|l| l.path == ["workspaces"])
+        .collect();
     assert_eq!(workspaces.len(), 2);
     // Walk order is document order.
-    let first: Vec<_> = doc.leaves().iter().take(3).map(|l| l.path.join(".")).collect();
+    let first: Vec<_> = doc
+        .leaves()
+        .iter()
+        .take(3)
+        .map(|l| l.path.join("."))
+        .collect();
     assert_eq!(first, ["name", "version", "private"]);
 
     let doc = JsonDocument::parse(COMPOSER).unwrap();
     let esc = doc.leaves().iter().find(|l| l.path == ["escapes"]).unwrap();
     assert!(matches!(&esc.value, Value::Str(s) if s == "tab\there\nnewline\\ back \u{1}"));
-    let nested: Vec<_> = doc.leaves().iter().filter(|l| l.path == ["authors", "name"]).collect();
+    let nested: Vec<_> = doc
+        .leaves()
+        .iter()
+        .filter(|l| l.path == ["authors", "name"])
+        .collect();
     assert!(matches!(&nested[0].value, Value::Str(s) if s == "J\u{fc}rgen \"Q\" M\u{fc}ller"));
 
     let doc = JsonDocument::parse(MINIFIED).unwrap();
@@ -105,7 +134,10 @@ fn values_are_typed_as_sops_types_them() {
 #[test]
 fn realistic_files_round_trip_byte_for_byte() {
     let enc = round_trip(PACKAGE_JSON);
-    assert!(enc.contains("\n  \"port\": \"ENC[AES256_GCM,data:"), "{enc}");
+    assert!(
+        enc.contains("\n  \"port\": \"ENC[AES256_GCM,data:"),
+        "{enc}"
+    );
     assert!(enc.contains(",type:float]\",\n  \"ratio\""), "{enc}");
     assert!(enc.contains("\"left-pad\": null"));
     assert!(enc.contains("\"private\": \"ENC[AES256_GCM,") && enc.contains(",type:bool]\""));
@@ -119,7 +151,12 @@ fn realistic_files_round_trip_byte_for_byte() {
 #[test]
 fn empty_objects_and_missing_final_newlines_round_trip() {
     let enc = round_trip("{}");
-    assert!(enc.starts_with("{\n\t\"sops\": {\n\t\t\"age\": [\n\t\t\t{\n\t\t\t\t\"recipient\": \"age1qqq\","), "{enc}");
+    assert!(
+        enc.starts_with(
+            "{\n\t\"sops\": {\n\t\t\"age\": [\n\t\t\t{\n\t\t\t\t\"recipient\": \"age1qqq\","
+        ),
+        "{enc}"
+    );
     assert!(enc.ends_with("\n\t}\n}"), "{enc}");
     round_trip("{}\n");
     round_trip("{\n}\n");
@@ -132,20 +169,42 @@ fn empty_objects_and_missing_final_newlines_round_trip() {
 #[test]
 fn metadata_is_written_in_the_files_own_style() {
     let two = round_trip("{\n  \"a\": \"x\",\n  \"b\": [\n    1\n  ]\n}\n");
-    assert!(two.contains("\n  ],\n  \"sops\": {\n    \"age\": [\n      {\n        \"recipient\": \"age1qqq\",\n"), "{two}");
+    assert!(
+        two.contains(
+            "\n  ],\n  \"sops\": {\n    \"age\": [\n      {\n        \"recipient\": \"age1qqq\",\n"
+        ),
+        "{two}"
+    );
     // Go's json.Marshal: `\n` escapes, HTML characters escaped.
-    assert!(two.contains("\"enc\": \"-----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\u003c\\u0026\\u003e\\n-----END"), "{two}");
-    assert!(two.ends_with("    \"version\": \"3.11.0\"\n  }\n}\n"), "{two}");
+    assert!(
+        two.contains(
+            "\"enc\": \"-----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\u003c\\u0026\\u003e\\n-----END"
+        ),
+        "{two}"
+    );
+    assert!(
+        two.ends_with("    \"version\": \"3.11.0\"\n  }\n}\n"),
+        "{two}"
+    );
 
     let tab = round_trip("{\n\t\"a\": \"x\"\n}\n");
-    assert!(tab.contains(",\n\t\"sops\": {\n\t\t\"age\": [\n\t\t\t{\n"), "{tab}");
+    assert!(
+        tab.contains(",\n\t\"sops\": {\n\t\t\"age\": [\n\t\t\t{\n"),
+        "{tab}"
+    );
 
     let min = round_trip("{\"a\":\"x\",\"n\":1}");
-    assert!(min.contains(",\"sops\":{\"age\":[{\"recipient\":\"age1qqq\",\"enc\":"), "{min}");
+    assert!(
+        min.contains(",\"sops\":{\"age\":[{\"recipient\":\"age1qqq\",\"enc\":"),
+        "{min}"
+    );
     assert!(min.ends_with("\"version\":\"3.11.0\"}}"), "{min}");
 
     let crlf = round_trip("{\r\n    \"a\": \"x\"\r\n}\r\n");
-    assert!(crlf.contains(",\r\n    \"sops\": {\r\n        \"age\": [\r\n"), "{crlf}");
+    assert!(
+        crlf.contains(",\r\n    \"sops\": {\r\n        \"age\": [\r\n"),
+        "{crlf}"
+    );
 }
 
 #[test]
@@ -155,24 +214,51 @@ fn metadata_written_by_sops_is_read_and_removed() {
     assert_eq!(doc.leaves().len(), 1, "the sops block holds no leaves");
     let meta = doc.metadata().unwrap();
     assert_eq!(meta.get("shamir_threshold"), Some(&MetaValue::Int(2)));
-    let MetaValue::List(age) = meta.get("age").unwrap() else { panic!() };
-    assert_eq!(age[0].get("enc").and_then(MetaValue::as_str), Some("a\nb\n"));
-    let plain = String::from_utf8(doc.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap()).unwrap();
-    assert_eq!(plain, "{\n\t\"data\": \"ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\"\n}\n");
+    let MetaValue::List(age) = meta.get("age").unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        age[0].get("enc").and_then(MetaValue::as_str),
+        Some("a\nb\n")
+    );
+    let plain = String::from_utf8(
+        doc.render(&mut Vec::<Option<Replacement>>::new(), None)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        plain,
+        "{\n\t\"data\": \"ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\"\n}\n"
+    );
     // `sops` first, or alone.
     let first = JsonDocument::parse("{\"sops\": {\"version\": \"3.11.0\"}, \"a\": 1}").unwrap();
-    assert_eq!(first.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap(), b"{\"a\": 1}");
-    let alone = JsonDocument::parse("{\n\t\"sops\": {\n\t\t\"version\": \"3.11.0\"\n\t}\n}\n").unwrap();
-    assert_eq!(alone.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap(), b"{}\n");
+    assert_eq!(
+        first
+            .render(&mut Vec::<Option<Replacement>>::new(), None)
+            .unwrap(),
+        b"{\"a\": 1}"
+    );
+    let alone =
+        JsonDocument::parse("{\n\t\"sops\": {\n\t\t\"version\": \"3.11.0\"\n\t}\n}\n").unwrap();
+    assert_eq!(
+        alone
+            .render(&mut Vec::<Option<Replacement>>::new(), None)
+            .unwrap(),
+        b"{}\n"
+    );
 }
 
 fn plaintext(kind: ValueType, text: &str) -> Option<Replacement> {
-    Some(Replacement::Decrypted(Plaintext { kind, bytes: Zeroizing::new(text.as_bytes().to_vec()) }))
+    Some(Replacement::Decrypted(Plaintext {
+        kind,
+        bytes: Zeroizing::new(text.as_bytes().to_vec()),
+    }))
 }
 
 #[test]
 fn decrypted_values_are_written_as_json_of_their_type() {
-    let doc = JsonDocument::parse("{\"s\": 0, \"i\": 0, \"f\": 0, \"b\": 0, \"t\": 0, \"c\": 0}").unwrap();
+    let doc = JsonDocument::parse("{\"s\": 0, \"i\": 0, \"f\": 0, \"b\": 0, \"t\": 0, \"c\": 0}")
+        .unwrap();
     let mut edits = vec![
         plaintext(ValueType::Str, "q\"uote\\ caf\u{e9} a/b\n\u{1}<&>"),
         plaintext(ValueType::Int, "8080"),
@@ -186,15 +272,30 @@ fn decrypted_values_are_written_as_json_of_their_type() {
         out,
         "{\"s\": \"q\\\"uote\\\\ caf\u{e9} a/b\\n\\u0001<&>\", \"i\": 8080, \"f\": 1.5, \"b\": true, \"t\": \"2024-01-15T00:00:00Z\", \"c\": 12345678901234567000}"
     );
-    let bad = doc.render(&mut vec![None, None, plaintext(ValueType::Float, "+Inf")], None).unwrap_err();
+    let bad = doc
+        .render(
+            &mut vec![None, None, plaintext(ValueType::Float, "+Inf")],
+            None,
+        )
+        .unwrap_err();
     assert!(bad.to_string().contains("[\"f\"]"), "{bad}");
-    let bad = doc.render(&mut vec![None, None, None, plaintext(ValueType::Bool, "maybe")], None).unwrap_err();
+    let bad = doc
+        .render(
+            &mut vec![None, None, None, plaintext(ValueType::Bool, "maybe")],
+            None,
+        )
+        .unwrap_err();
     assert!(!bad.to_string().contains("maybe"), "{bad}");
 }
 
 fn syntax_error(text: &str) -> (usize, usize, String) {
     match JsonDocument::parse(text) {
-        Err(Error::Syntax { line, column, message, .. }) => (line, column, message),
+        Err(Error::Syntax {
+            line,
+            column,
+            message,
+            ..
+        }) => (line, column, message),
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("parsed: {text}"),
     }
@@ -222,17 +323,29 @@ fn syntax_errors_point_at_line_and_column_without_quoting_the_input() {
     for (text, line, column) in cases {
         let (l, c, message) = syntax_error(&text);
         assert_eq!((l, c), (line, column), "{text}: {message}");
-        assert!(!message.contains(canary) && !message.contains("hunter"), "{message}");
+        assert!(
+            !message.contains(canary) && !message.contains("hunter"),
+            "{message}"
+        );
     }
-    assert!(syntax_error("[1, 2]").2.contains("top level must be an object"));
-    assert!(syntax_error("\"str\"").2.contains("top level must be an object"));
+    assert!(
+        syntax_error("[1, 2]")
+            .2
+            .contains("top level must be an object")
+    );
+    assert!(
+        syntax_error("\"str\"")
+            .2
+            .contains("top level must be an object")
+    );
     assert!(matches!(JsonDocument::parse(" \n "), Err(Error::Empty)));
     assert!(matches!(JsonDocument::parse(""), Err(Error::Empty)));
 }
 
 #[test]
 fn duplicate_keys_are_named_with_their_path_and_line() {
-    let (line, column, message) = syntax_error("{\n  \"db\": {\n    \"user\": \"a\",\n    \"user\": \"b\"\n  }\n}");
+    let (line, column, message) =
+        syntax_error("{\n  \"db\": {\n    \"user\": \"a\",\n    \"user\": \"b\"\n  }\n}");
     assert_eq!((line, column), (4, 5));
     assert_eq!(message, "duplicate key [\"db\"][\"user\"]");
     // Many keys (the hashed set) and escaped spellings of the same key.
@@ -240,14 +353,18 @@ fn duplicate_keys_are_named_with_their_path_and_line() {
     let text = format!("{{{}, \"k\\u0033\": 0}}", many.join(", "));
     assert!(syntax_error(&text).2.contains("[\"k3\"]"));
     // The same key in different objects is fine.
-    JsonDocument::parse("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}, \"c\": [{\"x\": 1}, {\"x\": 2}]}").unwrap();
+    JsonDocument::parse("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}, \"c\": [{\"x\": 1}, {\"x\": 2}]}")
+        .unwrap();
 }
 
 #[test]
 fn trees_load_with_order_and_integers_and_emit_like_sops() {
     let root = load_tree("{\"z\": 1, \"a\": [1.0, 2e3, -3, 12345678901234567890, null, true], \"m\": {\"k\": \"<v>\"}}").unwrap();
     let Node::Map(items) = &root else { panic!() };
-    assert_eq!(items.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["z", "a", "m"]);
+    assert_eq!(
+        items.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["z", "a", "m"]
+    );
     assert_eq!(items[0].1, Node::Int(1));
     assert_eq!(
         items[1].1,
@@ -265,7 +382,14 @@ fn trees_load_with_order_and_integers_and_emit_like_sops() {
         out,
         "{\n\t\"z\": 1,\n\t\"a\": [\n\t\t1,\n\t\t2000,\n\t\t-3,\n\t\t12345678901234567000,\n\t\tnull,\n\t\ttrue\n\t],\n\t\"m\": {\n\t\t\"k\": \"\\u003cv\\u003e\"\n\t}\n}\n"
     );
-    assert_eq!(emit_tree(&Node::Map(vec![("e".into(), Node::Float(1e21)), ("s".into(), Node::Float(1.5e-7))])).unwrap(), "{\n\t\"e\": 1e+21,\n\t\"s\": 1.5e-7\n}\n");
+    assert_eq!(
+        emit_tree(&Node::Map(vec![
+            ("e".into(), Node::Float(1e21)),
+            ("s".into(), Node::Float(1.5e-7))
+        ]))
+        .unwrap(),
+        "{\n\t\"e\": 1e+21,\n\t\"s\": 1.5e-7\n}\n"
+    );
     assert_eq!(emit_tree(&Node::Map(vec![])).unwrap(), "{}\n");
     assert!(load_tree("[1]").is_err());
 }
@@ -286,7 +410,11 @@ fn parsing_is_fast() {
     let doc = JsonDocument::parse(&text).unwrap();
     let elapsed = start.elapsed();
     assert_eq!(doc.leaves().len(), 100_001);
-    eprintln!("parsed {} leaves ({} bytes) in {elapsed:?}", doc.leaves().len(), text.len());
+    eprintln!(
+        "parsed {} leaves ({} bytes) in {elapsed:?}",
+        doc.leaves().len(),
+        text.len()
+    );
 }
 
 /// Every `*.json` file under 1 MB on this machine that is a JSON object: encrypt, decrypt, compare.
@@ -312,7 +440,9 @@ fn every_json_file_on_this_machine_round_trips() {
         }
         let doc = match JsonDocument::parse(&text) {
             Ok(doc) => doc,
-            Err(Error::Syntax { message, .. }) if message.contains("top level must be an object") => {
+            Err(Error::Syntax { message, .. })
+                if message.contains("top level must be an object") =>
+            {
                 not_object += 1;
                 continue;
             }
@@ -326,8 +456,10 @@ fn every_json_file_on_this_machine_round_trips() {
             continue;
         }
         let mut enc = encrypt_leaves(doc.leaves(), &cipher, &Rule::default(), false).unwrap();
-        let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&sample_meta())).unwrap()).unwrap();
-        let reference: serde_json::Value = serde_json::from_str(&encrypted).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let encrypted =
+            String::from_utf8(doc.render(&mut enc.edits, Some(&sample_meta())).unwrap()).unwrap();
+        let reference: serde_json::Value =
+            serde_json::from_str(&encrypted).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert!(reference.get("sops").is_some(), "{path}");
         let doc2 = JsonDocument::parse(&encrypted).unwrap();
         let mut dec = decrypt_leaves(doc2.leaves(), &cipher, &Rule::default(), false).unwrap();
@@ -344,6 +476,7 @@ fn every_json_file_on_this_machine_round_trips() {
             exact += 1;
         }
     }
-    eprintln!("byte-exact {exact}, same data with string escapes normalised {escapes}, not an object {not_object}, invalid {invalid}, unreadable {unreadable}");
+    eprintln!(
+        "byte-exact {exact}, same data with string escapes normalised {escapes}, not an object {not_object}, invalid {invalid}, unreadable {unreadable}"
+    );
 }
-

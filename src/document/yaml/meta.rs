@@ -25,7 +25,9 @@ pub fn read(nodes: &[Node], id: usize, depth: usize) -> MetaValue {
                 _ => MetaValue::Str(s.value.clone()),
             }
         }
-        Kind::Seq(items) => MetaValue::List(items.iter().map(|&i| read(nodes, i, depth + 1)).collect()),
+        Kind::Seq(items) => {
+            MetaValue::List(items.iter().map(|&i| read(nodes, i, depth + 1)).collect())
+        }
         Kind::Map(pairs) => MetaValue::Map(
             pairs
                 .iter()
@@ -59,7 +61,15 @@ fn pad(out: &mut String, n: usize) {
 /// indentation when `inline` is set). `level` is the indentation of the enclosing block
 /// collection (for a mapping inside a sequence item, the dash's column), from which nested
 /// blocks are indented by `step`.
-fn write_entry(out: &mut String, key: &str, value: &MetaValue, col: usize, level: usize, step: usize, inline: bool) {
+fn write_entry(
+    out: &mut String,
+    key: &str,
+    value: &MetaValue,
+    col: usize,
+    level: usize,
+    step: usize,
+    inline: bool,
+) {
     if !inline {
         pad(out, col);
     }
@@ -78,7 +88,11 @@ fn write_entry(out: &mut String, key: &str, value: &MetaValue, col: usize, level
         }
         scalar => {
             out.push(' ');
-            let block_indent = if level + step > col { level + step } else { col + step };
+            let block_indent = if level + step > col {
+                level + step
+            } else {
+                col + step
+            };
             write_scalar(out, key, scalar, block_indent);
             out.push('\n');
         }

@@ -30,15 +30,24 @@ use std::ops::Range;
 use saphyr_parser::ScalarStyle;
 
 use self::parse::{Kind, Parsed};
-use self::scalar::{Resolved, atoi_matches, double_quoted, literal_block, parse_float_matches, plain_safe, resolve_plain, single_quoted, single_safe};
+use self::scalar::{
+    Resolved, atoi_matches, double_quoted, literal_block, parse_float_matches, plain_safe,
+    resolve_plain, single_quoted, single_safe,
+};
 use super::tree::Node as TreeNode;
-use super::{Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice};
+use super::{
+    Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Value, ValueType, splice,
+};
 
 /// Where a leaf is in the source.
 #[derive(Clone, Debug)]
 enum Site {
     /// A scalar node; `alias` is the outermost alias node it was reached through (the copy).
-    Scalar { node: usize, alias: Option<usize>, base_col: usize },
+    Scalar {
+        node: usize,
+        alias: Option<usize>,
+        base_col: usize,
+    },
     /// The `ENC[...]` text of an encrypted comment (after the `#`).
     Comment(Range<usize>),
     /// A list item `- ENC[...,type:comment]` (how sops writes a comment inside a list).
@@ -74,7 +83,10 @@ pub struct YamlDocument {
 }
 
 fn invalid(message: impl Into<String>) -> Error {
-    Error::Invalid { format: Format::Yaml, message: message.into() }
+    Error::Invalid {
+        format: Format::Yaml,
+        message: message.into(),
+    }
 }
 
 /// The comment written after an alias's expanded copy when it is encrypted (`<<: {...} #
@@ -108,15 +120,32 @@ fn find_marked(source: &str, parsed: &Parsed) -> Vec<Marked> {
             Kind::Alias(_) => false,
         };
         if copy_like {
-            by_end.entry(n.end).and_modify(|e| if parsed.nodes[*e].start > n.start { *e = id }).or_insert(id);
+            by_end
+                .entry(n.end)
+                .and_modify(|e| {
+                    if parsed.nodes[*e].start > n.start {
+                        *e = id
+                    }
+                })
+                .or_insert(id);
         }
     }
-    let doc_of = |at: usize| parsed.docs.iter().position(|d| at < d.end).unwrap_or(parsed.docs.len());
+    let doc_of = |at: usize| {
+        parsed
+            .docs
+            .iter()
+            .position(|d| at < d.end)
+            .unwrap_or(parsed.docs.len())
+    };
     let mut out = Vec::new();
     for (m, _) in source.match_indices(ALIAS_MARKER) {
-        let Some(&copy) = by_end.get(&m) else { continue };
+        let Some(&copy) = by_end.get(&m) else {
+            continue;
+        };
         let name_start = m + ALIAS_MARKER.len();
-        let name_end = source[name_start..].find([' ', '\t', '\r', '\n']).map_or(source.len(), |i| name_start + i);
+        let name_end = source[name_start..]
+            .find([' ', '\t', '\r', '\n'])
+            .map_or(source.len(), |i| name_start + i);
         let name = &source[name_start..name_end];
         if name.is_empty() {
             continue;
@@ -126,9 +155,18 @@ fn find_marked(source: &str, parsed: &Parsed) -> Vec<Marked> {
             .anchors
             .iter()
             .rev()
-            .find(|(n, id)| n == name && parsed.nodes[*id].start < start && doc_of(parsed.nodes[*id].start) == doc_of(start))
+            .find(|(n, id)| {
+                n == name
+                    && parsed.nodes[*id].start < start
+                    && doc_of(parsed.nodes[*id].start) == doc_of(start)
+            })
             .map(|&(_, id)| id);
-        out.push(Marked { copy, target, marker: m..name_end, alias: format!("*{name}") });
+        out.push(Marked {
+            copy,
+            target,
+            marker: m..name_end,
+            alias: format!("*{name}"),
+        });
     }
     out
 }
@@ -155,7 +193,14 @@ struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    fn walk(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
+    fn walk(
+        &mut self,
+        id: usize,
+        path: &mut Vec<String>,
+        alias: Option<usize>,
+        base_col: usize,
+        root: bool,
+    ) -> Result<(), Error> {
         let first = self.leaves.len();
         self.walk_node(id, path, alias, base_col, root)?;
         if alias.is_none() {
@@ -164,10 +209,21 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    fn walk_node(&mut self, id: usize, path: &mut Vec<String>, alias: Option<usize>, base_col: usize, root: bool) -> Result<(), Error> {
+    fn walk_node(
+        &mut self,
+        id: usize,
+        path: &mut Vec<String>,
+        alias: Option<usize>,
+        base_col: usize,
+        root: bool,
+    ) -> Result<(), Error> {
         let node = &self.parsed.nodes[id];
         if alias.is_none() && self.want_points {
-            self.points.push(Point { start: node.start, path: path.clone(), item_col: None });
+            self.points.push(Point {
+                start: node.start,
+                path: path.clone(),
+                item_col: None,
+            });
         }
         match &node.kind {
             Kind::Scalar(s) => {
@@ -179,23 +235,47 @@ impl<'a> Walker<'a> {
                     Some(a) => self.parsed.nodes[a].line,
                     None => node.line,
                 };
-                self.leaves.push(Leaf { path: path.clone(), value, spelling, comment: false, line });
-                self.sites.push(Site::Scalar { node: id, alias, base_col });
+                self.leaves.push(Leaf {
+                    path: path.clone(),
+                    value,
+                    spelling,
+                    comment: false,
+                    line,
+                });
+                self.sites.push(Site::Scalar {
+                    node: id,
+                    alias,
+                    base_col,
+                });
             }
             Kind::Seq(items) => {
                 for &item in items {
                     let n = &self.parsed.nodes[item];
                     let col = n.col.saturating_sub(2);
                     if alias.is_none() && !n.flow && self.want_points {
-                        self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(col) });
+                        self.points.push(Point {
+                            start: n.start,
+                            path: path.clone(),
+                            item_col: Some(col),
+                        });
                     }
                     // sops writes a comment inside a list as an item `- ENC[...,type:comment]`.
                     if let Kind::Scalar(s) = &n.kind
-                        && alias.is_none() && !n.flow && s.style == ScalarStyle::Plain && is_comment_enc(&s.value) {
-                            self.leaves.push(Leaf { path: path.clone(), value: Value::Str(s.value.clone()), spelling: None, comment: true, line: n.line });
-                            self.sites.push(Site::ItemComment(item));
-                            continue;
-                        }
+                        && alias.is_none()
+                        && !n.flow
+                        && s.style == ScalarStyle::Plain
+                        && is_comment_enc(&s.value)
+                    {
+                        self.leaves.push(Leaf {
+                            path: path.clone(),
+                            value: Value::Str(s.value.clone()),
+                            spelling: None,
+                            comment: true,
+                            line: n.line,
+                        });
+                        self.sites.push(Site::ItemComment(item));
+                        continue;
+                    }
                     self.walk(item, path, alias, col, false)?;
                 }
             }
@@ -212,7 +292,11 @@ impl<'a> Walker<'a> {
                     }
                     if alias.is_none() && self.want_points {
                         let n = &self.parsed.nodes[k];
-                        self.points.push(Point { start: n.start, path: path.clone(), item_col: Some(n.col) });
+                        self.points.push(Point {
+                            start: n.start,
+                            path: path.clone(),
+                            item_col: Some(n.col),
+                        });
                     }
                     if root && key == "sops" {
                         continue;
@@ -254,7 +338,10 @@ impl<'a> Walker<'a> {
         }
         Err(Error::AtPath {
             path: super::display_path(path),
-            message: format!("line {}: a mapping key must be a scalar", self.parsed.nodes[k].line),
+            message: format!(
+                "line {}: a mapping key must be a scalar",
+                self.parsed.nodes[k].line
+            ),
         })
     }
 }
@@ -276,7 +363,11 @@ fn typed(s: &parse::Scalar) -> Result<(Value, Option<String>), String> {
                     let r = resolve_plain(text);
                     let ok = matches!(
                         (want, &r),
-                        ("int", Resolved::Int(_)) | ("float", Resolved::Float(_)) | ("bool", Resolved::Bool(_)) | ("null", Resolved::Null) | ("timestamp", Resolved::Time(_))
+                        ("int", Resolved::Int(_))
+                            | ("float", Resolved::Float(_))
+                            | ("bool", Resolved::Bool(_))
+                            | ("null", Resolved::Null)
+                            | ("timestamp", Resolved::Time(_))
                     );
                     match (want, r) {
                         (_, r) if ok => r,
@@ -292,9 +383,19 @@ fn typed(s: &parse::Scalar) -> Result<(Value, Option<String>), String> {
     Ok(match resolved {
         Resolved::Null => (Value::Null, None),
         Resolved::Bool(b) => (Value::Bool(b), Some(text.to_string())),
-        Resolved::Int(n) => (Value::Int(n), atoi_matches(text, n).then(|| text.to_string())),
-        Resolved::Uint => return Err("an integer above 9223372036854775807 (sops cannot walk uint64 values)".into()),
-        Resolved::Float(f) => (Value::Float(f), parse_float_matches(text, f).then(|| text.to_string())),
+        Resolved::Int(n) => (
+            Value::Int(n),
+            atoi_matches(text, n).then(|| text.to_string()),
+        ),
+        Resolved::Uint => {
+            return Err(
+                "an integer above 9223372036854775807 (sops cannot walk uint64 values)".into(),
+            );
+        }
+        Resolved::Float(f) => (
+            Value::Float(f),
+            parse_float_matches(text, f).then(|| text.to_string()),
+        ),
         Resolved::Time(t) => (Value::Time(t), None),
         Resolved::Str => (Value::Str(s.value.clone()), None),
     })
@@ -337,7 +438,9 @@ impl YamlDocument {
             let mut existing = None;
             for &(k, v) in pairs {
                 if root.flow {
-                    if index == 0 && matches!(&parsed.nodes[k].kind, Kind::Scalar(s) if s.value == "sops") {
+                    if index == 0
+                        && matches!(&parsed.nodes[k].kind, Kind::Scalar(s) if s.value == "sops")
+                    {
                         metadata = Some(meta::read(&parsed.nodes, v, 0));
                     }
                     continue;
@@ -346,7 +449,10 @@ impl YamlDocument {
                     if index == 0 {
                         metadata = Some(meta::read(&parsed.nodes, v, 0));
                     }
-                    let start = source[..parsed.nodes[k].start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+                    let start = source[..parsed.nodes[k].start]
+                        .rfind('\n')
+                        .map(|i| i + 1)
+                        .unwrap_or(0);
                     let end = subtree_end(&parsed, v);
                     let end = match source[end..].find('\n') {
                         _ if end > 0 && source.as_bytes()[end - 1] == b'\n' => end,
@@ -356,13 +462,43 @@ impl YamlDocument {
                     existing = Some(start..end);
                 }
             }
-            blocks.push(Block { existing, insert_at: doc.end, indent: root.col, flow: root.flow.then_some(doc.root) });
+            blocks.push(Block {
+                existing,
+                insert_at: doc.end,
+                indent: root.col,
+                flow: root.flow.then_some(doc.root),
+            });
         }
         let step = indent_step(&parsed).unwrap_or(4);
-        let Walker { mut leaves, mut sites, alias_leaves, node_leaves, points, .. } = walker;
-        find_comments(source, &parsed, &points, &doc_points, &mut leaves, &mut sites);
+        let Walker {
+            mut leaves,
+            mut sites,
+            alias_leaves,
+            node_leaves,
+            points,
+            ..
+        } = walker;
+        find_comments(
+            source,
+            &parsed,
+            &points,
+            &doc_points,
+            &mut leaves,
+            &mut sites,
+        );
         let marked = find_marked(source, &parsed);
-        Ok(YamlDocument { source: source.to_string(), parsed, leaves, sites, alias_leaves, marked, node_leaves, metadata, blocks, step })
+        Ok(YamlDocument {
+            source: source.to_string(),
+            parsed,
+            leaves,
+            sites,
+            alias_leaves,
+            marked,
+            node_leaves,
+            metadata,
+            blocks,
+            step,
+        })
     }
 
     fn scalar(&self, node: usize) -> &parse::Scalar {
@@ -373,7 +509,12 @@ impl YamlDocument {
     }
 
     /// The new text of a scalar leaf for an edit.
-    fn render_scalar(&self, node: usize, base_col: usize, edit: &Replacement) -> (Range<usize>, String) {
+    fn render_scalar(
+        &self,
+        node: usize,
+        base_col: usize,
+        edit: &Replacement,
+    ) -> (Range<usize>, String) {
         let n = &self.parsed.nodes[node];
         let s = self.scalar(node);
         let src = &self.source;
@@ -415,7 +556,9 @@ impl YamlDocument {
                         let st = text.as_ref();
                         if block_style {
                             let b = s.block.as_ref().expect("a block scalar");
-                            if let Some((chomp, body)) = literal_block(st, b.indent, b.chomp, b.indicator.is_some()) {
+                            if let Some((chomp, body)) =
+                                literal_block(st, b.indent, b.chomp, b.indicator.is_some())
+                            {
                                 let mut out = String::from("|");
                                 if let Some(d) = b.indicator {
                                     out.push((b'0' + d) as char);
@@ -432,14 +575,20 @@ impl YamlDocument {
                         }
                         let written = match s.style {
                             ScalarStyle::Plain if plain_safe(st, n.flow) => st.to_string(),
-                            ScalarStyle::Plain if s.tag.is_some() && scalar::plain_text_safe(st, n.flow) => st.to_string(),
+                            ScalarStyle::Plain
+                                if s.tag.is_some() && scalar::plain_text_safe(st, n.flow) =>
+                            {
+                                st.to_string()
+                            }
                             ScalarStyle::Plain => {
                                 if let Some(r) = self.plain_to_literal(s, base_col, st) {
                                     return r;
                                 }
                                 double_quoted(st)
                             }
-                            ScalarStyle::SingleQuoted if n.flow && plain_safe(st, true) => st.to_string(),
+                            ScalarStyle::SingleQuoted if n.flow && plain_safe(st, true) => {
+                                st.to_string()
+                            }
                             ScalarStyle::SingleQuoted if single_safe(st) => single_quoted(st),
                             _ => double_quoted(st),
                         };
@@ -452,7 +601,11 @@ impl YamlDocument {
                             (ValueType::Float, "NaN") => ".nan".to_string(),
                             (_, t) => t.to_string(),
                         };
-                        if block_style { inline(t) } else { (s.text.clone(), t) }
+                        if block_style {
+                            inline(t)
+                        } else {
+                            (s.text.clone(), t)
+                        }
                     }
                 }
             }
@@ -463,18 +616,29 @@ impl YamlDocument {
     /// the last member, in JSON form, before the closing brace in the mapping's layout (on its
     /// own line with the members' indentation when the brace is on its own line, keeping an
     /// existing trailing comma); or removed, the exact inverse of adding it.
-    fn flow_member(&self, root: usize, metadata: Option<&MetaValue>, changes: &mut Vec<(Range<usize>, String)>) -> Result<(), Error> {
+    fn flow_member(
+        &self,
+        root: usize,
+        metadata: Option<&MetaValue>,
+        changes: &mut Vec<(Range<usize>, String)>,
+    ) -> Result<(), Error> {
         let src = self.source.as_str();
         let b = src.as_bytes();
         let nodes = &self.parsed.nodes;
         let node = &nodes[root];
-        let Kind::Map(pairs) = &node.kind else { return Ok(()) };
+        let Kind::Map(pairs) = &node.kind else {
+            return Ok(());
+        };
         let close = node.end.saturating_sub(1);
         if b.get(close) != Some(&b'}') || b.get(node.start) != Some(&b'{') {
-            return Err(invalid(format!("line {}: could not locate the braces of the top-level flow mapping", node.line)));
+            return Err(invalid(format!(
+                "line {}: could not locate the braces of the top-level flow mapping",
+                node.line
+            )));
         }
         let is_sops = |k: usize| matches!(&nodes[k].kind, Kind::Scalar(s) if s.value == "sops");
-        let member_end = |(k, v): (usize, usize)| subtree_end(&self.parsed, k).max(subtree_end(&self.parsed, v));
+        let member_end =
+            |(k, v): (usize, usize)| subtree_end(&self.parsed, k).max(subtree_end(&self.parsed, v));
         let line_start = |at: usize| src[..at].rfind('\n').map_or(0, |i| i + 1);
         let skip_spaces = |mut at: usize| {
             while at < b.len() && matches!(b[at], b' ' | b'\t') {
@@ -489,13 +653,18 @@ impl YamlDocument {
                 changes.push((nodes[v].start..v_end, meta::write_flow(meta)));
                 return Ok(());
             }
-            let prev_end = if i > 0 { member_end(pairs[i - 1]) } else { node.start + 1 };
+            let prev_end = if i > 0 {
+                member_end(pairs[i - 1])
+            } else {
+                node.start + 1
+            };
             let k_start = nodes[k].start;
             let after = skip_spaces(v_end);
             let comma = b.get(after) == Some(&b',');
             let after_comma = if comma { after + 1 } else { after };
             let rest = skip_spaces(after_comma);
-            let own_line = src[line_start(k_start)..k_start].trim().is_empty() && (rest == b.len() || matches!(b[rest], b'\n' | b'\r'));
+            let own_line = src[line_start(k_start)..k_start].trim().is_empty()
+                && (rest == b.len() || matches!(b[rest], b'\n' | b'\r'));
             if own_line {
                 // `  "sops": {...},` on its own line; without its comma, the comma added after
                 // the member before it goes too.
@@ -506,7 +675,11 @@ impl YamlDocument {
                 changes.push((line_start(k_start)..end, String::new()));
             } else if comma {
                 // `, "sops": {...},` after an existing comma.
-                let start = if k_start > 0 && b[k_start - 1] == b' ' { k_start - 1 } else { k_start };
+                let start = if k_start > 0 && b[k_start - 1] == b' ' {
+                    k_start - 1
+                } else {
+                    k_start
+                };
                 changes.push((start..after_comma, String::new()));
             } else {
                 // `a: 1, "sops": {...}}`
@@ -531,17 +704,28 @@ impl YamlDocument {
         let close_line = line_start(close);
         if close_line > prev_end && src[close_line..close].trim().is_empty() {
             let indent = match last {
-                Some((k, _)) if src[line_start(nodes[k].start)..nodes[k].start].trim().is_empty() => {
+                Some((k, _))
+                    if src[line_start(nodes[k].start)..nodes[k].start]
+                        .trim()
+                        .is_empty() =>
+                {
                     src[line_start(nodes[k].start)..nodes[k].start].to_string()
                 }
                 _ => format!("{}{}", &src[close_line..close], " ".repeat(self.step)),
             };
-            let eol = if src[..close_line].ends_with("\r\n") { "\r\n" } else { "\n" };
+            let eol = if src[..close_line].ends_with("\r\n") {
+                "\r\n"
+            } else {
+                "\n"
+            };
             if !comma && last.is_some() {
                 changes.push((prev_end..prev_end, ",".to_string()));
             }
             let trailing = if comma { "," } else { "" };
-            changes.push((close_line..close_line, format!("{indent}{member}{trailing}{eol}")));
+            changes.push((
+                close_line..close_line,
+                format!("{indent}{member}{trailing}{eol}"),
+            ));
         } else if comma {
             changes.push((at + 1..at + 1, format!(" {member},")));
         } else if last.is_some() {
@@ -554,7 +738,12 @@ impl YamlDocument {
 
     /// A plain one-line scalar in block context, alone at the end of its line, rewritten as a
     /// literal block (for a decrypted multi-line string).
-    fn plain_to_literal(&self, s: &parse::Scalar, base_col: usize, value: &str) -> Option<(Range<usize>, String)> {
+    fn plain_to_literal(
+        &self,
+        s: &parse::Scalar,
+        base_col: usize,
+        value: &str,
+    ) -> Option<(Range<usize>, String)> {
         if !value.contains('\n') {
             return None;
         }
@@ -581,15 +770,30 @@ impl YamlDocument {
         let mut done = 0;
         for m in &self.marked {
             let Some(target) = m.target else { continue };
-            let (Some(c), Some(t)) = (self.node_leaves[m.copy].clone(), self.node_leaves[target].clone()) else { continue };
+            let (Some(c), Some(t)) = (
+                self.node_leaves[m.copy].clone(),
+                self.node_leaves[target].clone(),
+            ) else {
+                continue;
+            };
             let start = self.parsed.nodes[m.copy].start;
-            if start < done || c.is_empty() || c.len() != t.len() || c.end > edits.len() || t.end > edits.len() {
+            if start < done
+                || c.is_empty()
+                || c.len() != t.len()
+                || c.end > edits.len()
+                || t.end > edits.len()
+            {
                 continue;
             }
-            if !edits[c.clone()].iter().any(|e| matches!(e, Some(Replacement::Decrypted(_)))) {
+            if !edits[c.clone()]
+                .iter()
+                .any(|e| matches!(e, Some(Replacement::Decrypted(_))))
+            {
                 continue;
             }
-            if !self.same_shape(m.copy, target, 0) || !c.clone().zip(t).all(|(a, b)| self.same_value(a, b, edits)) {
+            if !self.same_shape(m.copy, target, 0)
+                || !c.clone().zip(t).all(|(a, b)| self.same_value(a, b, edits))
+            {
                 continue;
             }
             done = m.marker.end;
@@ -616,12 +820,24 @@ impl YamlDocument {
             Kind::Scalar(s) => Some(s.value.as_str()),
             _ => None,
         };
-        match (&self.parsed.nodes[resolve(a)].kind, &self.parsed.nodes[resolve(b)].kind) {
+        match (
+            &self.parsed.nodes[resolve(a)].kind,
+            &self.parsed.nodes[resolve(b)].kind,
+        ) {
             (Kind::Scalar(_), Kind::Scalar(_)) => true,
-            (Kind::Seq(x), Kind::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(&i, &j)| self.same_shape(i, j, depth + 1)),
+            (Kind::Seq(x), Kind::Seq(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|(&i, &j)| self.same_shape(i, j, depth + 1))
+            }
             (Kind::Map(x), Kind::Map(y)) => {
                 x.len() == y.len()
-                    && x.iter().zip(y).all(|(&(ka, va), &(kb, vb))| key(ka).is_some() && key(ka) == key(kb) && self.same_shape(va, vb, depth + 1))
+                    && x.iter().zip(y).all(|(&(ka, va), &(kb, vb))| {
+                        key(ka).is_some()
+                            && key(ka) == key(kb)
+                            && self.same_shape(va, vb, depth + 1)
+                    })
             }
             _ => false,
         }
@@ -630,7 +846,9 @@ impl YamlDocument {
     /// Whether leaves `a` and `b` come out of `edits` with the same value.
     fn same_value(&self, a: usize, b: usize, edits: &[Option<Replacement>]) -> bool {
         match (&edits[a], &edits[b]) {
-            (Some(Replacement::Decrypted(p)), Some(Replacement::Decrypted(q))) => p.kind == q.kind && *p.bytes == *q.bytes,
+            (Some(Replacement::Decrypted(p)), Some(Replacement::Decrypted(q))) => {
+                p.kind == q.kind && *p.bytes == *q.bytes
+            }
             (None, None) => self.leaves[a].value == self.leaves[b].value,
             (Some(Replacement::Decrypted(p)), None) => plaintext_is(p, &self.leaves[b].value),
             (None, Some(Replacement::Decrypted(q))) => plaintext_is(q, &self.leaves[a].value),
@@ -639,7 +857,12 @@ impl YamlDocument {
     }
 
     /// An aliased subtree written out in flow style, with the edits of its copy applied.
-    fn flow_copy(&self, id: usize, edits: &mut std::slice::Iter<'_, Option<Replacement>>, depth: usize) -> String {
+    fn flow_copy(
+        &self,
+        id: usize,
+        edits: &mut std::slice::Iter<'_, Option<Replacement>>,
+        depth: usize,
+    ) -> String {
         debug_assert!(depth < 10_000, "alias expansion too deep");
         let node = &self.parsed.nodes[id];
         match &node.kind {
@@ -649,7 +872,9 @@ impl YamlDocument {
                 match edit {
                     Some(Replacement::Encrypted(enc)) => double_quoted(enc),
                     Some(Replacement::Decrypted(p)) => match p.kind {
-                        ValueType::Str | ValueType::Bytes | ValueType::Comment => double_quoted(&p.text()),
+                        ValueType::Str | ValueType::Bytes | ValueType::Comment => {
+                            double_quoted(&p.text())
+                        }
                         _ => p.text().into_owned(),
                     },
                     None => match value {
@@ -660,7 +885,10 @@ impl YamlDocument {
                 }
             }
             Kind::Seq(items) => {
-                let parts: Vec<String> = items.iter().map(|&i| self.flow_copy(i, edits, depth + 1)).collect();
+                let parts: Vec<String> = items
+                    .iter()
+                    .map(|&i| self.flow_copy(i, edits, depth + 1))
+                    .collect();
                 format!("[{}]", parts.join(", "))
             }
             Kind::Map(pairs) => {
@@ -675,7 +903,11 @@ impl YamlDocument {
                             },
                             _ => String::new(),
                         };
-                        format!("{}: {}", double_quoted(&key), self.flow_copy(v, edits, depth + 1))
+                        format!(
+                            "{}: {}",
+                            double_quoted(&key),
+                            self.flow_copy(v, edits, depth + 1)
+                        )
                     })
                     .collect();
                 format!("{{{}}}", parts.join(", "))
@@ -689,10 +921,18 @@ impl YamlDocument {
 fn plaintext_is(p: &super::Plaintext, value: &Value) -> bool {
     let text = || std::str::from_utf8(&p.bytes).ok();
     match (p.kind, value) {
-        (ValueType::Str, Value::Str(s)) | (ValueType::Time, Value::Time(s)) => *p.bytes == *s.as_bytes(),
-        (ValueType::Int, Value::Int(n)) => text().and_then(crate::crypto::parse_int_literal) == Some(*n),
-        (ValueType::Bool, Value::Bool(b)) => text().and_then(crate::crypto::go_parse_bool) == Some(*b),
-        (ValueType::Float, Value::Float(f)) => text().and_then(crate::crypto::parse_go_float) == Some(*f),
+        (ValueType::Str, Value::Str(s)) | (ValueType::Time, Value::Time(s)) => {
+            *p.bytes == *s.as_bytes()
+        }
+        (ValueType::Int, Value::Int(n)) => {
+            text().and_then(crate::crypto::parse_int_literal) == Some(*n)
+        }
+        (ValueType::Bool, Value::Bool(b)) => {
+            text().and_then(crate::crypto::go_parse_bool) == Some(*b)
+        }
+        (ValueType::Float, Value::Float(f)) => {
+            text().and_then(crate::crypto::parse_go_float) == Some(*f)
+        }
         _ => false,
     }
 }
@@ -771,22 +1011,46 @@ fn find_comments(
             continue;
         }
         if b[i] == b'#' && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r')) {
-            let end = source[i..].find('\n').map(|k| i + k).unwrap_or(source.len());
-            let text_end = if end > i && b[end - 1] == b'\r' { end - 1 } else { end };
+            let end = source[i..]
+                .find('\n')
+                .map(|k| i + k)
+                .unwrap_or(source.len());
+            let text_end = if end > i && b[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
             let text = &source[i + 1..text_end];
             if crate::crypto::value::is_encrypted(text) {
                 let line_start = source[..i].rfind('\n').map(|k| k + 1).unwrap_or(0);
                 let own_line = source[line_start..i].trim().is_empty();
-                let doc = parsed.docs.iter().position(|d| i < d.end).unwrap_or(parsed.docs.len().saturating_sub(1));
-                let pts = doc_points.get(doc).map(|r| &points[r.clone()]).unwrap_or(&[]);
+                let doc = parsed
+                    .docs
+                    .iter()
+                    .position(|d| i < d.end)
+                    .unwrap_or(parsed.docs.len().saturating_sub(1));
+                let pts = doc_points
+                    .get(doc)
+                    .map(|r| &points[r.clone()])
+                    .unwrap_or(&[]);
                 let col = source[line_start..i].chars().count();
-                let deepest = |start: usize| pts.iter().filter(|p| p.start == start).max_by_key(|p| p.path.len()).map(|p| p.path.clone());
+                let deepest = |start: usize| {
+                    pts.iter()
+                        .filter(|p| p.start == start)
+                        .max_by_key(|p| p.path.len())
+                        .map(|p| p.path.clone())
+                };
                 let path = if own_line {
                     // A comment belongs with the next item at its indentation; a comment
                     // indented deeper than the next item trails the block above it.
-                    let next = pts.iter().filter(|p| p.start > i && p.item_col.is_some()).min_by_key(|p| p.start);
+                    let next = pts
+                        .iter()
+                        .filter(|p| p.start > i && p.item_col.is_some())
+                        .min_by_key(|p| p.start);
                     match next {
-                        Some(n) if n.item_col.unwrap_or(0) >= col => deepest(n.start).unwrap_or_default(),
+                        Some(n) if n.item_col.unwrap_or(0) >= col => {
+                            deepest(n.start).unwrap_or_default()
+                        }
                         _ => pts
                             .iter()
                             .filter(|p| p.start < i && p.item_col.is_some_and(|c| c <= col))
@@ -799,7 +1063,13 @@ fn find_comments(
                     prev.and_then(deepest).unwrap_or_default()
                 };
                 let line = source[..i].matches('\n').count() + 1;
-                leaves.push(Leaf { path, value: Value::Str(text.to_string()), spelling: None, comment: true, line });
+                leaves.push(Leaf {
+                    path,
+                    value: Value::Str(text.to_string()),
+                    spelling: None,
+                    comment: true,
+                    line,
+                });
                 sites.push(Site::Comment(i + 1..text_end));
             }
             i = end;
@@ -822,23 +1092,38 @@ impl Document for YamlDocument {
         self.metadata.as_ref()
     }
 
-    fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>) -> Result<Vec<u8>, Error> {
+    fn render(
+        &self,
+        edits: &mut dyn Edits,
+        metadata: Option<&MetaValue>,
+    ) -> Result<Vec<u8>, Error> {
         // Alias copies need their leaves' edits again when an alias is expanded, so take them all.
-        let edits: Vec<Option<Replacement>> = (0..self.leaves.len()).map(|i| edits.take(i)).collect();
+        let edits: Vec<Option<Replacement>> =
+            (0..self.leaves.len()).map(|i| edits.take(i)).collect();
         let edits = &edits[..];
         let mut changes: Vec<(Range<usize>, String)> = Vec::new();
         // Decrypted alias copies that match their anchored node are written back as the alias.
         let restored = self.restored(edits);
-        let mut skip = vec![false; if restored.is_empty() { 0 } else { self.leaves.len() }];
+        let mut skip = vec![
+            false;
+            if restored.is_empty() {
+                0
+            } else {
+                self.leaves.len()
+            }
+        ];
         for (leaves, text, alias) in &restored {
             skip[leaves.clone()].fill(true);
             changes.push((text.clone(), alias.clone()));
         }
         // A decrypted copy that stays expanded loses its marker.
         for m in &self.marked {
-            let decrypted = self.node_leaves[m.copy]
-                .clone()
-                .is_some_and(|c| edits.get(c).is_some_and(|e| e.iter().any(|e| matches!(e, Some(Replacement::Decrypted(_))))));
+            let decrypted = self.node_leaves[m.copy].clone().is_some_and(|c| {
+                edits.get(c).is_some_and(|e| {
+                    e.iter()
+                        .any(|e| matches!(e, Some(Replacement::Decrypted(_))))
+                })
+            });
             if decrypted && !restored.iter().any(|(_, text, _)| text.end == m.marker.end) {
                 changes.push((m.marker.clone(), String::new()));
             }
@@ -850,7 +1135,11 @@ impl Document for YamlDocument {
             }
             match site {
                 Site::Scalar { alias: Some(_), .. } => {}
-                Site::Scalar { node, base_col, alias: None } => changes.push(self.render_scalar(*node, *base_col, edit)),
+                Site::Scalar {
+                    node,
+                    base_col,
+                    alias: None,
+                } => changes.push(self.render_scalar(*node, *base_col, edit)),
                 Site::ItemComment(node) => {
                     let n = &self.parsed.nodes[*node];
                     let text = match edit {
@@ -858,7 +1147,12 @@ impl Document for YamlDocument {
                         Replacement::Decrypted(p) => format!("#{}", p.text().replace('\n', " ")),
                     };
                     let before = self.source[..n.start].trim_end_matches([' ', '\t']);
-                    let start = if matches!(edit, Replacement::Decrypted(_)) && before.ends_with('-') { before.len() - 1 } else { n.start };
+                    let start =
+                        if matches!(edit, Replacement::Decrypted(_)) && before.ends_with('-') {
+                            before.len() - 1
+                        } else {
+                            n.start
+                        };
                     changes.push((start..n.end, text));
                 }
                 Site::Comment(range) => {
@@ -873,7 +1167,9 @@ impl Document for YamlDocument {
         for (alias, range) in &self.alias_leaves {
             let slice = &edits[range.start.min(edits.len())..range.end.min(edits.len())];
             if slice.iter().any(Option::is_some) {
-                let Kind::Alias(target) = self.parsed.nodes[*alias].kind else { continue };
+                let Kind::Alias(target) = self.parsed.nodes[*alias].kind else {
+                    continue;
+                };
                 let n = &self.parsed.nodes[*alias];
                 if restored.iter().any(|(_, text, _)| text.contains(&n.start)) {
                     continue;
@@ -881,10 +1177,22 @@ impl Document for YamlDocument {
                 let mut text = self.flow_copy(target, &mut slice.iter(), 0);
                 // Mark an encrypted copy that ends its line, so decryption can restore the alias.
                 let written = &self.source[n.start..n.end];
-                let line_end = self.source[n.end..].find('\n').map_or(self.source.len(), |i| n.end + i);
+                let line_end = self.source[n.end..]
+                    .find('\n')
+                    .map_or(self.source.len(), |i| n.end + i);
                 let rest = self.source[n.end..line_end].trim_start_matches([' ', '\t']);
-                let ends_line = rest.is_empty() || rest == "\r" || (rest.starts_with('#') && n.end < line_end && matches!(self.source.as_bytes()[n.end], b' ' | b'\t'));
-                if ends_line && written.len() > 1 && written.starts_with('*') && slice.iter().any(|e| matches!(e, Some(Replacement::Encrypted(_)))) {
+                let ends_line = rest.is_empty()
+                    || rest == "\r"
+                    || (rest.starts_with('#')
+                        && n.end < line_end
+                        && matches!(self.source.as_bytes()[n.end], b' ' | b'\t'));
+                if ends_line
+                    && written.len() > 1
+                    && written.starts_with('*')
+                    && slice
+                        .iter()
+                        .any(|e| matches!(e, Some(Replacement::Encrypted(_))))
+                {
                     text.push_str(ALIAS_MARKER);
                     text.push_str(&written[1..]);
                 }
@@ -904,7 +1212,11 @@ impl Document for YamlDocument {
                 Some(range) => changes.push((range.clone(), text)),
                 None if !text.is_empty() => {
                     let at = block.insert_at;
-                    let lead = if at > 0 && !self.source[..at].ends_with('\n') { "\n" } else { "" };
+                    let lead = if at > 0 && !self.source[..at].ends_with('\n') {
+                        "\n"
+                    } else {
+                        ""
+                    };
                     changes.push((at..at, format!("{lead}{text}")));
                 }
                 None => {}
@@ -927,7 +1239,10 @@ fn to_tree(parsed: &Parsed, id: usize, depth: usize) -> Result<TreeNode, Error> 
     }
     let node = &parsed.nodes[id];
     Ok(match &node.kind {
-        Kind::Scalar(s) => match typed(s).map_err(|m| invalid(format!("line {}: {m}", node.line)))?.0 {
+        Kind::Scalar(s) => match typed(s)
+            .map_err(|m| invalid(format!("line {}: {m}", node.line)))?
+            .0
+        {
             Value::Null => TreeNode::Null,
             Value::Bool(b) => TreeNode::Bool(b),
             Value::Int(n) => TreeNode::Int(n),
@@ -936,13 +1251,21 @@ fn to_tree(parsed: &Parsed, id: usize, depth: usize) -> Result<TreeNode, Error> 
             Value::Str(s) => TreeNode::Str(s),
             Value::Bytes(b) => TreeNode::Str(String::from_utf8_lossy(&b).into_owned()),
         },
-        Kind::Seq(items) => TreeNode::List(items.iter().map(|&i| to_tree(parsed, i, depth + 1)).collect::<Result<_, _>>()?),
+        Kind::Seq(items) => TreeNode::List(
+            items
+                .iter()
+                .map(|&i| to_tree(parsed, i, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         Kind::Map(pairs) => {
             let mut out = Vec::new();
             for &(k, v) in pairs {
                 let key = match to_tree(parsed, k, depth + 1)? {
                     TreeNode::Map(_) | TreeNode::List(_) => {
-                        return Err(invalid(format!("line {}: a mapping key must be a scalar", parsed.nodes[k].line)));
+                        return Err(invalid(format!(
+                            "line {}: a mapping key must be a scalar",
+                            parsed.nodes[k].line
+                        )));
                     }
                     TreeNode::Str(s) => s,
                     other => other.scalar_text().unwrap_or_default(),
@@ -978,7 +1301,11 @@ fn emit_scalar(node: &TreeNode, indent: usize) -> String {
         TreeNode::Float(f) if f.is_infinite() => (if *f > 0.0 { ".inf" } else { "-.inf" }).into(),
         TreeNode::Float(f) => {
             let t = crate::crypto::go_format_float(*f);
-            if t.contains(['.', 'e']) { t } else { format!("{t}.0") }
+            if t.contains(['.', 'e']) {
+                t
+            } else {
+                format!("{t}.0")
+            }
         }
         TreeNode::Str(s) if s.contains('\n') => match literal_block(s, indent, ' ', false) {
             Some((chomp, body)) => {
@@ -1004,7 +1331,11 @@ fn emit_map(out: &mut String, items: &[(String, TreeNode)], indent: usize) {
         if i > 0 {
             out.extend(std::iter::repeat_n(' ', indent));
         }
-        out.push_str(&if k.is_empty() { "\"\"".to_string() } else { scalar::block_string(k) });
+        out.push_str(&if k.is_empty() {
+            "\"\"".to_string()
+        } else {
+            scalar::block_string(k)
+        });
         out.push(':');
         match v {
             TreeNode::Map(m) if !m.is_empty() => {

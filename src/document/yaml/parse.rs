@@ -88,11 +88,17 @@ struct Offsets {
 impl Offsets {
     fn new(text: &str) -> Offsets {
         if text.is_ascii() {
-            return Offsets { table: None, len: text.len() };
+            return Offsets {
+                table: None,
+                len: text.len(),
+            };
         }
         let mut table: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
         table.push(text.len());
-        Offsets { table: Some(table), len: text.len() }
+        Offsets {
+            table: Some(table),
+            len: text.len(),
+        }
     }
 
     fn byte(&self, char_index: usize) -> usize {
@@ -114,13 +120,22 @@ impl<'a> SpannedEventReceiver<'a> for Collect<'a> {
 }
 
 fn syntax(line: usize, column: usize, message: impl Into<String>) -> Error {
-    Error::Syntax { format: Format::Yaml, line, column, message: message.into() }
+    Error::Syntax {
+        format: Format::Yaml,
+        line,
+        column,
+        message: message.into(),
+    }
 }
 
 fn scan_error(e: &ScanError, shift: &Shift) -> Error {
     let info = e.info();
     // Messages that quote the input are replaced: an error must never show a value's text.
-    let message = if info.contains('`') || info.contains('\'') { "unexpected character" } else { info };
+    let message = if info.contains('`') || info.contains('\'') {
+        "unexpected character"
+    } else {
+        info
+    };
     let (line, col) = shift.line_col(e.marker().line(), e.marker().col());
     syntax(line, col + 1, message)
 }
@@ -153,7 +168,10 @@ impl Shift {
             copy.push(' ');
             at = byte;
             shift.inserted.push(p + j);
-            *shift.lines.entry(text[..byte].matches('\n').count() + 1).or_default() += 1;
+            *shift
+                .lines
+                .entry(text[..byte].matches('\n').count() + 1)
+                .or_default() += 1;
         }
         copy.push_str(&text[at..]);
         (shift, copy)
@@ -165,7 +183,10 @@ impl Shift {
     }
 
     fn line_col(&self, line: usize, col: usize) -> (usize, usize) {
-        (line, col - col.min(self.lines.get(&line).copied().unwrap_or(0)))
+        (
+            line,
+            col - col.min(self.lines.get(&line).copied().unwrap_or(0)),
+        )
     }
 }
 
@@ -174,17 +195,28 @@ impl Shift {
 /// or on a closing bracket), or under-indented continuation lines of a quoted scalar (their
 /// leading blanks are not part of the value). Returns the character indexes of the starts of
 /// the lines to indent by one more space.
-fn lenient_indentation(text: &str, e: &ScanError, events: &[(Event<'_>, Span)]) -> Option<Vec<usize>> {
+fn lenient_indentation(
+    text: &str,
+    e: &ScanError,
+    events: &[(Event<'_>, Span)],
+) -> Option<Vec<usize>> {
     let offsets = Offsets::new(text);
     let at = offsets.byte(e.marker().index());
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let char_index = |byte: usize| {
-        if byte <= at { e.marker().index() - text[byte..at].chars().count() } else { e.marker().index() + text[at..byte].chars().count() }
+        if byte <= at {
+            e.marker().index() - text[byte..at].chars().count()
+        } else {
+            e.marker().index() + text[at..byte].chars().count()
+        }
     };
     match e.info() {
         "invalid indentation in quoted scalar" => {
             let end = quoted_end(text, at)?;
-            let starts: Vec<usize> = text[at..end].match_indices('\n').map(|(i, _)| char_index(at + i + 1)).collect();
+            let starts: Vec<usize> = text[at..end]
+                .match_indices('\n')
+                .map(|(i, _)| char_index(at + i + 1))
+                .collect();
             (!starts.is_empty()).then_some(starts)
         }
         "invalid indentation" | "invalid indentation in flow construct" => {
@@ -277,7 +309,9 @@ impl<'t> Builder<'t> {
             root: None,
             last_end: 0,
             flow_depth: 0,
-            line_starts: std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect(),
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
         }
     }
 
@@ -306,7 +340,14 @@ impl<'t> Builder<'t> {
                     self.docs.push(Doc { root, end: start });
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    let id = self.scalar(value.into_owned(), style, tag.map(|t| t.into_owned()), start, end, line)?;
+                    let id = self.scalar(
+                        value.into_owned(),
+                        style,
+                        tag.map(|t| t.into_owned()),
+                        start,
+                        end,
+                        line,
+                    )?;
                     if anchor != 0 {
                         self.anchors.insert(anchor, id);
                         self.name_anchor(id);
@@ -329,24 +370,44 @@ impl<'t> Builder<'t> {
                         self.flow_depth += 1;
                     }
                     let node_start = if flow { own } else { start };
-                    let (line, col) = if flow { self.line_col(own) } else { (line, col) };
-                    let kind = if is_map { Kind::Map(Vec::new()) } else { Kind::Seq(Vec::new()) };
+                    let (line, col) = if flow {
+                        self.line_col(own)
+                    } else {
+                        (line, col)
+                    };
+                    let kind = if is_map {
+                        Kind::Map(Vec::new())
+                    } else {
+                        Kind::Seq(Vec::new())
+                    };
                     let id = self.push(kind, node_start, node_start, line, col);
                     if anchor != 0 {
                         self.anchors.insert(anchor, id);
                         self.name_anchor(id);
                     }
                     self.attach(id)?;
-                    self.stack.push(if is_map { Open::Map { node: id, key: None } } else { Open::Seq(id) });
+                    self.stack.push(if is_map {
+                        Open::Map {
+                            node: id,
+                            key: None,
+                        }
+                    } else {
+                        Open::Seq(id)
+                    });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let id = match self.stack.pop() {
                         Some(Open::Seq(id)) | Some(Open::Map { node: id, .. }) => id,
                         None => return Err(syntax(line, col + 1, "unbalanced collection")),
                     };
-                    let (open, close) = if matches!(ev, Event::MappingEnd) { ('{', '}') } else { ('[', ']') };
+                    let (open, close) = if matches!(ev, Event::MappingEnd) {
+                        ('{', '}')
+                    } else {
+                        ('[', ']')
+                    };
                     // A flow collection of its own (not an implicit `[a: 1]` pair) ends at its bracket.
-                    let own_flow = self.nodes[id].flow && self.text[self.nodes[id].start..].starts_with(open);
+                    let own_flow =
+                        self.nodes[id].flow && self.text[self.nodes[id].start..].starts_with(open);
                     let node_end = if own_flow {
                         self.flow_depth = self.flow_depth.saturating_sub(1);
                         match closing_bracket(self.text, start, close) {
@@ -365,7 +426,11 @@ impl<'t> Builder<'t> {
                 self.last_end = end;
             }
         }
-        Ok(Parsed { nodes: self.nodes, docs: self.docs, anchors: self.names })
+        Ok(Parsed {
+            nodes: self.nodes,
+            docs: self.docs,
+            anchors: self.names,
+        })
     }
 
     /// Record the name of the anchor set on node `id`: the last `&name` between the previous
@@ -394,14 +459,24 @@ impl<'t> Builder<'t> {
         let n = &self.nodes[id];
         match &n.kind {
             Kind::Seq(items) => items.last().map(|&c| self.nodes[c].end).unwrap_or(n.start),
-            Kind::Map(pairs) => pairs.last().map(|&(_, v)| self.nodes[v].end).unwrap_or(n.start),
+            Kind::Map(pairs) => pairs
+                .last()
+                .map(|&(_, v)| self.nodes[v].end)
+                .unwrap_or(n.start),
             _ => n.end,
         }
     }
 
     fn push(&mut self, kind: Kind, start: usize, end: usize, line: usize, col: usize) -> usize {
         let flow = self.flow_depth > 0;
-        self.nodes.push(Node { kind, start, end, line, col, flow });
+        self.nodes.push(Node {
+            kind,
+            start,
+            end,
+            line,
+            col,
+            flow,
+        });
         self.nodes.len() - 1
     }
 
@@ -460,15 +535,29 @@ impl<'t> Builder<'t> {
             }
             ScalarStyle::Literal | ScalarStyle::Folded => {
                 let block = block_scalar(text, self.last_end, &value).ok_or_else(|| {
-                    syntax(line, 1, "could not locate the block scalar's header or content")
+                    syntax(
+                        line,
+                        1,
+                        "could not locate the block scalar's header or content",
+                    )
                 })?;
                 (block.header.start..block.content.end, Some(block))
             }
         };
         let (line, col) = self.line_col(range.start);
-        let scalar = Scalar { value, style, tag: tag.map(Box::new), text: range.clone(), block: block.map(Box::new) };
+        let scalar = Scalar {
+            value,
+            style,
+            tag: tag.map(Box::new),
+            text: range.clone(),
+            block: block.map(Box::new),
+        };
         if !check_scalar(text, &scalar) {
-            return Err(syntax(line, col + 1, "could not locate the scalar's text exactly"));
+            return Err(syntax(
+                line,
+                col + 1,
+                "could not locate the scalar's text exactly",
+            ));
         }
         Ok(self.push(Kind::Scalar(scalar), range.start, range.end, line, col))
     }
@@ -574,13 +663,20 @@ fn block_scalar(text: &str, from: usize, value: &str) -> Option<Block> {
     }
     let header = header_start..j;
     let header_line_end = text[j..].find('\n').map(|k| j + k).unwrap_or(text.len());
-    let header_line_end = if header_line_end > j && b[header_line_end - 1] == b'\r' { header_line_end - 1 } else { header_line_end };
+    let header_line_end = if header_line_end > j && b[header_line_end - 1] == b'\r' {
+        header_line_end - 1
+    } else {
+        header_line_end
+    };
     let content_start = (text[j..].find('\n').map(|k| j + k + 1)).unwrap_or(text.len());
     // Lines after the header.
     let mut lines: Vec<(usize, usize)> = Vec::new(); // (start, end incl. newline)
     let mut at = content_start;
     while at < text.len() {
-        let end = text[at..].find('\n').map(|k| at + k + 1).unwrap_or(text.len());
+        let end = text[at..]
+            .find('\n')
+            .map(|k| at + k + 1)
+            .unwrap_or(text.len());
         lines.push((at, end));
         at = end;
     }
@@ -593,13 +689,22 @@ fn block_scalar(text: &str, from: usize, value: &str) -> Option<Block> {
             match first {
                 Some(l) => {
                     let line_text = text[l.0..l.1].trim_end_matches(['\n', '\r']);
-                    let vline = value.trim_start_matches('\n').split('\n').next().unwrap_or("");
+                    let vline = value
+                        .trim_start_matches('\n')
+                        .split('\n')
+                        .next()
+                        .unwrap_or("");
                     line_text.len().checked_sub(vline.len())?
                 }
                 None => 0,
             }
         }
-        None => lines.iter().copied().find(|&l| !is_blank(l)).map(indent_of).unwrap_or(0),
+        None => lines
+            .iter()
+            .copied()
+            .find(|&l| !is_blank(l))
+            .map(indent_of)
+            .unwrap_or(0),
     };
     // Content lines: blank ones, or indented at least `indent`.
     let mut last_nonblank = None;
@@ -622,7 +727,14 @@ fn block_scalar(text: &str, from: usize, value: &str) -> Option<Block> {
         _ => content_start,
     };
     let content = content_start..content_end.max(content_start);
-    Some(Block { header, header_line_end, content, indent, indicator, chomp })
+    Some(Block {
+        header,
+        header_line_end,
+        content,
+        indent,
+        indicator,
+        chomp,
+    })
 }
 
 /// Check that a scalar's range holds text that reads as its value (as far as cheaply possible),
@@ -634,7 +746,10 @@ fn check_scalar(text: &str, s: &Scalar) -> bool {
             if !src.contains('\n') {
                 return src == s.value;
             }
-            let folded: Vec<&str> = src.split('\n').map(|l| l.trim_matches([' ', '\t', '\r'])).collect();
+            let folded: Vec<&str> = src
+                .split('\n')
+                .map(|l| l.trim_matches([' ', '\t', '\r']))
+                .collect();
             let mut out = String::new();
             let mut pending_breaks = 0;
             for (i, l) in folded.iter().enumerate() {

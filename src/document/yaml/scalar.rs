@@ -23,7 +23,9 @@ pub fn resolve_plain(s: &str) -> Resolved {
         "true" | "True" | "TRUE" => return Resolved::Bool(true),
         "false" | "False" | "FALSE" => return Resolved::Bool(false),
         ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Resolved::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
         _ => {}
     }
@@ -35,9 +37,10 @@ pub fn resolve_plain(s: &str) -> Resolved {
         },
         b'0'..=b'9' | b'+' | b'-' => {
             if first.is_ascii_digit()
-                && let Some(t) = canonical_yaml_timestamp(s) {
-                    return Resolved::Time(t);
-                }
+                && let Some(t) = canonical_yaml_timestamp(s)
+            {
+                return Resolved::Time(t);
+            }
             let plain = s.replace('_', "");
             match go_parse_int(&plain) {
                 IntParse::Int(n) => return Resolved::Int(n),
@@ -45,9 +48,10 @@ pub fn resolve_plain(s: &str) -> Resolved {
                 IntParse::Invalid => {}
             }
             if yaml_style_float(&plain)
-                && let Ok(f) = plain.parse::<f64>() {
-                    return Resolved::Float(f);
-                }
+                && let Ok(f) = plain.parse::<f64>()
+            {
+                return Resolved::Float(f);
+            }
             Resolved::Str
         }
         _ => Resolved::Str,
@@ -57,7 +61,8 @@ pub fn resolve_plain(s: &str) -> Resolved {
 /// Go `ParseFloat` syntax for what the `.`-hint path can see: decimal digits, one point, an
 /// optional exponent (Rust's parser also accepts `inf`/`nan` words, which cannot start with `.`).
 fn go_float_syntax(s: &str) -> bool {
-    s.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+    s.bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
 }
 
 enum IntParse {
@@ -73,23 +78,30 @@ fn go_parse_int(s: &str) -> IntParse {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let (radix, digits) = if let Some(d) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, d)
-    } else if let Some(d) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (8, d)
-    } else if let Some(d) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (2, d)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..])
-    } else {
-        (10, body)
-    };
+    let (radix, digits) =
+        if let Some(d) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, d)
+        } else if let Some(d) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (8, d)
+        } else if let Some(d) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (2, d)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, &body[1..])
+        } else {
+            (10, body)
+        };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return IntParse::Invalid;
     }
-    let Ok(mag) = u128::from_str_radix(digits, radix) else { return IntParse::Invalid };
+    let Ok(mag) = u128::from_str_radix(digits, radix) else {
+        return IntParse::Invalid;
+    };
     if neg {
-        if mag <= i64::MAX as u128 + 1 { IntParse::Int((mag as i128).wrapping_neg() as i64) } else { IntParse::Invalid }
+        if mag <= i64::MAX as u128 + 1 {
+            IntParse::Int((mag as i128).wrapping_neg() as i64)
+        } else {
+            IntParse::Invalid
+        }
     } else if mag <= i64::MAX as u128 {
         IntParse::Int(mag as i64)
     } else if mag <= u64::MAX as u128 && s.as_bytes()[0] != b'+' {
@@ -150,8 +162,12 @@ pub fn atoi_matches(s: &str, n: i64) -> bool {
 pub fn parse_float_matches(s: &str, f: f64) -> bool {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     !body.is_empty()
-        && body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-        && s.parse::<f64>().map(|g| g.to_bits() == f.to_bits()).unwrap_or(false)
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && s.parse::<f64>()
+            .map(|g| g.to_bits() == f.to_bits())
+            .unwrap_or(false)
 }
 
 fn is_printable(c: char) -> bool {
@@ -167,21 +183,27 @@ pub fn plain_safe(s: &str, flow: bool) -> bool {
 /// Whether `s` written as a plain scalar reads back as the same text (its type aside: for a
 /// scalar with an explicit `!!str` or custom tag).
 pub fn plain_text_safe(s: &str, flow: bool) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     let last = s.chars().next_back().unwrap_or(first);
     if matches!(first, ' ' | '\t') || matches!(last, ' ' | '\t' | ':') {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || !is_printable(c) || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{a0}')) {
+    if s.chars().any(|c| {
+        c.is_control()
+            || !is_printable(c)
+            || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{a0}')
+    }) {
         return false;
     }
     let second = s.chars().nth(1);
     match first {
-        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => return false,
-        '-' | '?' | ':'
-            if (second.is_none_or(|c| c == ' ') || (flow && first != '-')) => {
-                return false;
-            }
+        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+        | '@' | '`' => return false,
+        '-' | '?' | ':' if (second.is_none_or(|c| c == ' ') || (flow && first != '-')) => {
+            return false;
+        }
         _ => {}
     }
     if s.contains(": ") || s.contains(" #") {
@@ -199,7 +221,13 @@ pub fn single_safe(s: &str) -> bool {
         && !s.contains(['\n', '\r'])
         && !s.starts_with([' ', '\t'])
         && !s.ends_with([' ', '\t'])
-        && s.chars().all(|c| c != '\u{feff}' && (c == '\t' || (is_printable(c) && !c.is_control() && !matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'))))
+        && s.chars().all(|c| {
+            c != '\u{feff}'
+                && (c == '\t'
+                    || (is_printable(c)
+                        && !c.is_control()
+                        && !matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')))
+        })
 }
 
 pub fn single_quoted(s: &str) -> String {
@@ -244,15 +272,26 @@ pub fn double_quoted(s: &str) -> String {
 
 /// A string in block context where plain is wanted: plain if safe, else double-quoted.
 pub fn block_string(s: &str) -> String {
-    if plain_safe(s, false) { s.to_string() } else { double_quoted(s) }
+    if plain_safe(s, false) {
+        s.to_string()
+    } else {
+        double_quoted(s)
+    }
 }
 
 /// The body of a literal block scalar for `s` at `indent`, with the chomping indicator that
 /// reproduces its trailing newlines (keeping `prefer` when it works). None when `s` cannot be a
 /// literal block (control characters, a leading blank line or space without an indicator, no
 /// content). Returns (chomp indicator, content lines text ending with a newline).
-pub fn literal_block(s: &str, indent: usize, prefer: char, has_indicator: bool) -> Option<(char, String)> {
-    if s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || !is_printable(c) || c == '\r') {
+pub fn literal_block(
+    s: &str,
+    indent: usize,
+    prefer: char,
+    has_indicator: bool,
+) -> Option<(char, String)> {
+    if s.chars()
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || !is_printable(c) || c == '\r')
+    {
         return None;
     }
     let body = s.trim_end_matches('\n');
@@ -265,7 +304,11 @@ pub fn literal_block(s: &str, indent: usize, prefer: char, has_indicator: bool) 
     }
     // Trailing whitespace on the last line would be lost to nothing, but a last line made only of
     // spaces would be read as an empty line: refuse.
-    if body.split('\n').next_back().is_some_and(|l| l.trim().is_empty()) {
+    if body
+        .split('\n')
+        .next_back()
+        .is_some_and(|l| l.trim().is_empty())
+    {
         return None;
     }
     let chomp = match (trailing, prefer) {
@@ -313,7 +356,10 @@ mod tests {
         assert_eq!(resolve_plain(".5"), Resolved::Float(0.5));
         assert_eq!(resolve_plain("-.inf"), Resolved::Float(f64::NEG_INFINITY));
         assert!(matches!(resolve_plain(".nan"), Resolved::Float(f) if f.is_nan()));
-        assert_eq!(resolve_plain("2024-01-15"), Resolved::Time("2024-01-15T00:00:00Z".into()));
+        assert_eq!(
+            resolve_plain("2024-01-15"),
+            Resolved::Time("2024-01-15T00:00:00Z".into())
+        );
         assert_eq!(resolve_plain("1.2.3"), Resolved::Str);
         assert_eq!(resolve_plain("0x"), Resolved::Str);
         assert_eq!(resolve_plain("09"), Resolved::Float(9.0));
@@ -335,10 +381,34 @@ mod tests {
 
     #[test]
     fn plain_is_used_only_when_it_reads_back_the_same() {
-        for s in ["hello", "a b", "http://x/y", "-x", "é ü", "a#b", "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]"] {
+        for s in [
+            "hello",
+            "a b",
+            "http://x/y",
+            "-x",
+            "é ü",
+            "a#b",
+            "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]",
+        ] {
             assert!(plain_safe(s, false), "{s}");
         }
-        for s in ["", " a", "a ", "a: b", "a #b", "- a", "true", "12", "1.5", "~", "2024-01-15", "'a", "a\nb", "*x", "a:"] {
+        for s in [
+            "",
+            " a",
+            "a ",
+            "a: b",
+            "a #b",
+            "- a",
+            "true",
+            "12",
+            "1.5",
+            "~",
+            "2024-01-15",
+            "'a",
+            "a\nb",
+            "*x",
+            "a:",
+        ] {
             assert!(!plain_safe(s, false), "{s}");
         }
         assert!(!plain_safe("a,b", true));
@@ -354,10 +424,22 @@ mod tests {
 
     #[test]
     fn literal_blocks_choose_their_chomping() {
-        assert_eq!(literal_block("a\nb\n", 2, ' ', false).unwrap(), (' ', "  a\n  b\n".into()));
-        assert_eq!(literal_block("a\nb", 2, ' ', false).unwrap(), ('-', "  a\n  b\n".into()));
-        assert_eq!(literal_block("a\n\n", 2, ' ', false).unwrap(), ('+', "  a\n\n".into()));
-        assert_eq!(literal_block("a\n\nb\n", 2, ' ', false).unwrap(), (' ', "  a\n\n  b\n".into()));
+        assert_eq!(
+            literal_block("a\nb\n", 2, ' ', false).unwrap(),
+            (' ', "  a\n  b\n".into())
+        );
+        assert_eq!(
+            literal_block("a\nb", 2, ' ', false).unwrap(),
+            ('-', "  a\n  b\n".into())
+        );
+        assert_eq!(
+            literal_block("a\n\n", 2, ' ', false).unwrap(),
+            ('+', "  a\n\n".into())
+        );
+        assert_eq!(
+            literal_block("a\n\nb\n", 2, ' ', false).unwrap(),
+            (' ', "  a\n\n  b\n".into())
+        );
         assert!(literal_block(" a\n", 2, ' ', false).is_none());
         assert!(literal_block("\n", 2, ' ', false).is_none());
     }

@@ -28,9 +28,11 @@ fn round_trip_with(source: &str, rule: &Rule) -> String {
     let cipher = ValueCipher::new(&DataKey::generate());
     let mut enc = encrypt_leaves(&doc.leaves, &cipher, rule, false).unwrap();
     let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
-    let doc2 = YamlDocument::parse(&encrypted).unwrap_or_else(|e| panic!("re-parse: {e}\n{encrypted}"));
+    let doc2 =
+        YamlDocument::parse(&encrypted).unwrap_or_else(|e| panic!("re-parse: {e}\n{encrypted}"));
     assert_eq!(doc2.metadata(), Some(&meta()), "{encrypted}");
-    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, rule, false).unwrap_or_else(|e| panic!("decrypt: {e}\n{encrypted}"));
+    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, rule, false)
+        .unwrap_or_else(|e| panic!("decrypt: {e}\n{encrypted}"));
     assert_eq!(*dec.mac, *enc.mac, "MAC differs\n{encrypted}");
     let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
     assert_eq!(back, source, "round trip differs; encrypted:\n{encrypted}");
@@ -318,14 +320,25 @@ again: *s
 
 #[test]
 fn realistic_files_round_trip_byte_for_byte() {
-    for sample in [K8S_SECRET, DEPLOYMENT, HELM_VALUES, WORKFLOW, COMPOSE, EXACT_SCALARS, MULTI_DOC] {
+    for sample in [
+        K8S_SECRET,
+        DEPLOYMENT,
+        HELM_VALUES,
+        WORKFLOW,
+        COMPOSE,
+        EXACT_SCALARS,
+        MULTI_DOC,
+    ] {
         round_trip(sample);
     }
 }
 
 #[test]
 fn values_are_typed_as_sops_types_them() {
-    let got: Vec<String> = leaf_values(SCALARS).iter().map(|(p, v)| format!("{p}={}", value_debug(v))).collect();
+    let got: Vec<String> = leaf_values(SCALARS)
+        .iter()
+        .map(|(p, v)| format!("{p}={}", value_debug(v)))
+        .collect();
     let want = [
         "int=int:42",
         "octal=int:8",
@@ -361,7 +374,14 @@ fn values_are_typed_as_sops_types_them() {
     ];
     assert_eq!(got, want);
     let doc = YamlDocument::parse(SCALARS).unwrap();
-    let spelling = |path: &str| doc.leaves.iter().find(|l| l.path == [path]).unwrap().spelling.clone();
+    let spelling = |path: &str| {
+        doc.leaves
+            .iter()
+            .find(|l| l.path == [path])
+            .unwrap()
+            .spelling
+            .clone()
+    };
     assert_eq!(spelling("pad").as_deref(), Some("1.50"));
     assert_eq!(spelling("exp").as_deref(), Some("1e3"));
     assert_eq!(spelling("int").as_deref(), Some("42"));
@@ -429,13 +449,25 @@ fn metadata_is_appended_to_every_document_in_the_file_style() {
     let enc = round_trip(MULTI_DOC);
     let block_start = enc.find("sops:\n").unwrap();
     assert_eq!(enc.matches("\nsops:\n").count(), 3, "{enc}");
-    assert!(enc[block_start..].starts_with("sops:\n    age:\n        - recipient: age1"), "{enc}");
-    assert!(enc.contains("\n          enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n"), "{enc}");
-    assert!(enc.contains("\n    lastmodified: \"2026-01-01T00:00:00Z\"\n"), "{enc}");
+    assert!(
+        enc[block_start..].starts_with("sops:\n    age:\n        - recipient: age1"),
+        "{enc}"
+    );
+    assert!(
+        enc.contains("\n          enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n"),
+        "{enc}"
+    );
+    assert!(
+        enc.contains("\n    lastmodified: \"2026-01-01T00:00:00Z\"\n"),
+        "{enc}"
+    );
     assert!(enc.contains("    version: 3.11.0\n...\n---\nd: "), "{enc}");
     // Two-space files get a two-space block.
     let enc = round_trip(K8S_SECRET);
-    assert!(enc.contains("\nsops:\n  age:\n    - recipient: age1"), "{enc}");
+    assert!(
+        enc.contains("\nsops:\n  age:\n    - recipient: age1"),
+        "{enc}"
+    );
     assert!(enc.contains("\n      enc: |\n        -----BEGIN"), "{enc}");
 }
 
@@ -443,9 +475,16 @@ fn metadata_is_appended_to_every_document_in_the_file_style() {
 fn a_missing_final_newline_is_added_before_the_block() {
     let source = "a: 1";
     let doc = YamlDocument::parse(source).unwrap();
-    let out = String::from_utf8(doc.render(&mut Vec::<Option<Replacement>>::new(), Some(&meta())).unwrap()).unwrap();
+    let out = String::from_utf8(
+        doc.render(&mut Vec::<Option<Replacement>>::new(), Some(&meta()))
+            .unwrap(),
+    )
+    .unwrap();
     assert!(out.starts_with("a: 1\nsops:\n"), "{out}");
-    let back = YamlDocument::parse(&out).unwrap().render(&mut Vec::<Option<Replacement>>::new(), None).unwrap();
+    let back = YamlDocument::parse(&out)
+        .unwrap()
+        .render(&mut Vec::<Option<Replacement>>::new(), None)
+        .unwrap();
     assert_eq!(String::from_utf8(back).unwrap(), "a: 1\n");
 }
 
@@ -478,13 +517,34 @@ fn aliases_are_walked_as_copies_and_expanded_when_encrypted() {
     let cipher = ValueCipher::new(&DataKey::generate());
     let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
     let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
-    assert!(encrypted.contains("\n  <<: {\"adapter\": \"ENC[AES256_GCM,"), "{encrypted}");
-    assert!(encrypted.contains("type:str]\"} # secrets:alias *defaults\n  database: "), "{encrypted}");
-    assert!(encrypted.contains("\ncopy: [\"ENC[AES256_GCM,"), "{encrypted}");
-    assert!(encrypted.contains("type:str]\"] # secrets:alias *names\n"), "{encrypted}");
-    assert!(encrypted.contains("\nnames: &names ['ENC[AES256_GCM,"), "{encrypted}");
-    assert!(encrypted.contains("\nagain: \"ENC[AES256_GCM,"), "{encrypted}");
-    assert!(encrypted.contains("type:str]\" # secrets:alias *s\n"), "{encrypted}");
+    assert!(
+        encrypted.contains("\n  <<: {\"adapter\": \"ENC[AES256_GCM,"),
+        "{encrypted}"
+    );
+    assert!(
+        encrypted.contains("type:str]\"} # secrets:alias *defaults\n  database: "),
+        "{encrypted}"
+    );
+    assert!(
+        encrypted.contains("\ncopy: [\"ENC[AES256_GCM,"),
+        "{encrypted}"
+    );
+    assert!(
+        encrypted.contains("type:str]\"] # secrets:alias *names\n"),
+        "{encrypted}"
+    );
+    assert!(
+        encrypted.contains("\nnames: &names ['ENC[AES256_GCM,"),
+        "{encrypted}"
+    );
+    assert!(
+        encrypted.contains("\nagain: \"ENC[AES256_GCM,"),
+        "{encrypted}"
+    );
+    assert!(
+        encrypted.contains("type:str]\" # secrets:alias *s\n"),
+        "{encrypted}"
+    );
     let doc2 = YamlDocument::parse(&encrypted).unwrap();
     let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).unwrap();
     assert_eq!(*dec.mac, *enc.mac);
@@ -492,7 +552,10 @@ fn aliases_are_walked_as_copies_and_expanded_when_encrypted() {
     let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
     assert_eq!(back, ANCHORS);
     // Unencrypted aliases stay aliases.
-    round_trip_with(ANCHORS, &Rule::EncryptedRegex(regex::Regex::new("^database$").unwrap()));
+    round_trip_with(
+        ANCHORS,
+        &Rule::EncryptedRegex(regex::Regex::new("^database$").unwrap()),
+    );
 }
 
 #[test]
@@ -515,23 +578,46 @@ fn decrypted_strings_fall_back_to_quotes_or_literal_blocks() {
             bytes: zeroize::Zeroizing::new(s.as_bytes().to_vec()),
         }))
     };
-    let mut edits = vec![plain("line1\nline2\n"), plain("true"), plain("a: b"), plain("é ok")];
+    let mut edits = vec![
+        plain("line1\nline2\n"),
+        plain("true"),
+        plain("a: b"),
+        plain("é ok"),
+    ];
     let out = String::from_utf8(doc.render(&mut edits, None).unwrap()).unwrap();
-    assert_eq!(out, "a: |\n    line1\n    line2\nb: \"true\"\nc: \"a: b\"\nd: é ok\n");
+    assert_eq!(
+        out,
+        "a: |\n    line1\n    line2\nb: \"true\"\nc: \"a: b\"\nd: é ok\n"
+    );
 }
 
 #[test]
 fn errors_point_at_lines_not_values() {
-    let err = YamlDocument::parse("a: 1\nb:\n  c: 1\n  c: hunter2\n").err().unwrap().to_string();
-    assert!(err.contains("[\"b\"][\"c\"]") && err.contains("line 4"), "{err}");
+    let err = YamlDocument::parse("a: 1\nb:\n  c: 1\n  c: hunter2\n")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("[\"b\"][\"c\"]") && err.contains("line 4"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"));
     let err = YamlDocument::parse("- a\n- b\n").err().unwrap().to_string();
     assert!(err.contains("mapping"), "{err}");
-    let err = YamlDocument::parse("a: 1\n---\n- x\n").err().unwrap().to_string();
+    let err = YamlDocument::parse("a: 1\n---\n- x\n")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("document 2"), "{err}");
-    let err = YamlDocument::parse("a: b\n c: d\n").err().unwrap().to_string();
+    let err = YamlDocument::parse("a: b\n c: d\n")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("line 2"), "{err}");
-    let err = YamlDocument::parse("a: 18446744073709551615\n").err().unwrap().to_string();
+    let err = YamlDocument::parse("a: 18446744073709551615\n")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("[\"a\"]"), "{err}");
 }
 
@@ -543,25 +629,42 @@ fn metadata_is_read_with_types() {
     let m = doc.metadata().unwrap();
     assert_eq!(m.get("shamir_threshold"), Some(&MetaValue::Int(2)));
     assert_eq!(m.get("mac_only_encrypted"), Some(&MetaValue::Bool(true)));
-    assert_eq!(m.get("age"), Some(&MetaValue::List(vec![MetaValue::Map(vec![
-        ("recipient".into(), MetaValue::Str("r".into())),
-        ("enc".into(), MetaValue::Str("X\n".into())),
-    ])])));
-    let out = doc.render(&mut Vec::<Option<Replacement>>::new(), None).unwrap();
+    assert_eq!(
+        m.get("age"),
+        Some(&MetaValue::List(vec![MetaValue::Map(vec![
+            ("recipient".into(), MetaValue::Str("r".into())),
+            ("enc".into(), MetaValue::Str("X\n".into())),
+        ])]))
+    );
+    let out = doc
+        .render(&mut Vec::<Option<Replacement>>::new(), None)
+        .unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), "a: 1\n");
 }
 
 #[test]
 fn encrypted_comments_are_leaves_of_their_mapping() {
     let enc = "ENC[AES256_GCM,data:x,iv:y,tag:z,type:comment]";
-    let source = format!("#{enc}\na: 1\nb:\n    #{enc}\n    c: 2\n    l:\n        - x\n        #{enc}\n        - y\n");
+    let source = format!(
+        "#{enc}\na: 1\nb:\n    #{enc}\n    c: 2\n    l:\n        - x\n        #{enc}\n        - y\n"
+    );
     let doc = YamlDocument::parse(&source).unwrap();
-    let comments: Vec<String> = doc.leaves.iter().filter(|l| l.comment).map(|l| l.path.join(":")).collect();
+    let comments: Vec<String> = doc
+        .leaves
+        .iter()
+        .filter(|l| l.comment)
+        .map(|l| l.path.join(":"))
+        .collect();
     assert_eq!(comments, ["", "b", "b:l"]);
     // sops writes a comment in a list as an item, and a comment trailing a block at its indentation.
     let source = format!("l:\n    - x\n    - {enc}\nb:\n    c: 1\n    #{enc}\ne: 2\n");
     let doc = YamlDocument::parse(&source).unwrap();
-    let comments: Vec<String> = doc.leaves.iter().filter(|l| l.comment).map(|l| l.path.join(":")).collect();
+    let comments: Vec<String> = doc
+        .leaves
+        .iter()
+        .filter(|l| l.comment)
+        .map(|l| l.path.join(":"))
+        .collect();
     assert_eq!(comments, ["l", "b"]);
 }
 
@@ -580,17 +683,27 @@ fn trees_load_and_emit() {
 fn try_round_trip(source: &str) -> Result<String, String> {
     let doc = YamlDocument::parse(source).map_err(|e| format!("parse: {e}"))?;
     let cipher = ValueCipher::new(&DataKey::generate());
-    let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).map_err(|e| e.to_string())?;
-    let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).map_err(|e| e.to_string())?).unwrap();
+    let mut enc =
+        encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).map_err(|e| e.to_string())?;
+    let encrypted = String::from_utf8(
+        doc.render(&mut enc.edits, Some(&meta()))
+            .map_err(|e| e.to_string())?,
+    )
+    .unwrap();
     let doc2 = YamlDocument::parse(&encrypted).map_err(|e| format!("re-parse: {e}"))?;
     if doc2.metadata() != Some(&meta()) {
         return Err("metadata not read back".into());
     }
-    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false).map_err(|e| format!("decrypt: {e}"))?;
+    let mut dec = decrypt_leaves(&doc2.leaves, &cipher, &Rule::default(), false)
+        .map_err(|e| format!("decrypt: {e}"))?;
     if *dec.mac != *enc.mac {
         return Err("MAC differs".into());
     }
-    Ok(String::from_utf8(doc2.render(&mut dec.edits, None).map_err(|e| e.to_string())?).unwrap())
+    Ok(String::from_utf8(
+        doc2.render(&mut dec.edits, None)
+            .map_err(|e| e.to_string())?,
+    )
+    .unwrap())
 }
 
 /// Round-trips every YAML file on this machine that sops could encrypt: the data must always
@@ -621,7 +734,8 @@ fn machine_files() {
         match try_round_trip(&text) {
             Ok(back) if back == text => exact += 1,
             Ok(back) => {
-                let same_data = load_tree(&back).map(|t| emit_tree(&t)).ok() == load_tree(&text).map(|t| emit_tree(&t)).ok();
+                let same_data = load_tree(&back).map(|t| emit_tree(&t)).ok()
+                    == load_tree(&text).map(|t| emit_tree(&t)).ok();
                 let first = text.lines().zip(back.lines()).find(|(a, b)| a != b);
                 if same_data {
                     data_only += 1;
@@ -648,10 +762,21 @@ fn a_top_level_flow_mapping_gets_a_sops_member_in_its_layout() {
     // Multi-line, trailing comma, comments, several documents.
     let source = "---\n{\n  apiVersion: \"v1\",\n  data: {\n    user: \"admin\", # required\n    port: 5432,\n  },\n}\n---\n{\n  b: [1, 2],\n}\n";
     let enc = round_trip(source);
-    assert_eq!(enc.matches("\n  \"sops\": {\"age\": [{\"recipient\": \"age1").count(), 2, "{enc}");
+    assert_eq!(
+        enc.matches("\n  \"sops\": {\"age\": [{\"recipient\": \"age1")
+            .count(),
+        2,
+        "{enc}"
+    );
     assert!(enc.contains("\"version\": \"3.11.0\"},\n}\n---\n"), "{enc}");
-    assert!(enc.contains("\"enc\": \"-----BEGIN AGE ENCRYPTED FILE-----\\nYWdl"), "{enc}");
-    assert!(enc.contains("\"lastmodified\": \"2026-01-01T00:00:00Z\""), "{enc}");
+    assert!(
+        enc.contains("\"enc\": \"-----BEGIN AGE ENCRYPTED FILE-----\\nYWdl"),
+        "{enc}"
+    );
+    assert!(
+        enc.contains("\"lastmodified\": \"2026-01-01T00:00:00Z\""),
+        "{enc}"
+    );
     assert!(enc.contains("user: \"ENC[AES256_GCM,"), "{enc}");
     assert!(enc.contains("port: 'ENC[AES256_GCM,"), "{enc}");
     // Multi-line without a trailing comma: a comma is added after the last member (before its comment).
@@ -659,34 +784,77 @@ fn a_top_level_flow_mapping_gets_a_sops_member_in_its_layout() {
     let enc = round_trip(source);
     assert!(enc.contains("'ENC[AES256_GCM,"), "{enc}");
     let lines: Vec<&str> = enc.lines().collect();
-    assert!(lines[2].starts_with("    b: 'ENC[") && lines[2].ends_with("', # note"), "{enc}");
-    assert!(lines[3].starts_with("    \"sops\": {") && lines[3].ends_with('}') && lines[4] == "}", "{enc}");
+    assert!(
+        lines[2].starts_with("    b: 'ENC[") && lines[2].ends_with("', # note"),
+        "{enc}"
+    );
+    assert!(
+        lines[3].starts_with("    \"sops\": {") && lines[3].ends_with('}') && lines[4] == "}",
+        "{enc}"
+    );
     // One line, with and without a trailing comma; empty; CRLF; no final newline.
-    for source in ["{a: 1, b: [x, {c: d}]}\n", "{ a: 1, }", "{a: 1,\n b: 2 }\n", "{}\n", "{\r\n  a: 1\r\n}\r\n", "&x {a: b}"] {
+    for source in [
+        "{a: 1, b: [x, {c: d}]}\n",
+        "{ a: 1, }",
+        "{a: 1,\n b: 2 }\n",
+        "{}\n",
+        "{\r\n  a: 1\r\n}\r\n",
+        "&x {a: b}",
+    ] {
         let enc = round_trip(source);
         assert!(enc.contains("\"sops\": {\"age\""), "{enc}");
     }
     let enc = round_trip("{a: 1, b: 2}\n");
-    assert!(enc.starts_with("{a: 'ENC[") && enc.contains("', \"sops\": {\"age\"") && enc.ends_with("\"version\": \"3.11.0\"}}\n"), "{enc}");
+    assert!(
+        enc.starts_with("{a: 'ENC[")
+            && enc.contains("', \"sops\": {\"age\"")
+            && enc.ends_with("\"version\": \"3.11.0\"}}\n"),
+        "{enc}"
+    );
     let enc = round_trip("{a: 1, }\n");
-    assert!(enc.contains("', \"sops\": {") && enc.ends_with("\"3.11.0\"}, }\n"), "{enc}");
+    assert!(
+        enc.contains("', \"sops\": {") && enc.ends_with("\"3.11.0\"}, }\n"),
+        "{enc}"
+    );
     // Replacing an existing member keeps it in place.
     let doc = YamlDocument::parse(&enc).unwrap();
     let mut m = meta();
     if let MetaValue::Map(items) = &mut m {
         items.retain(|(k, _)| k != "unencrypted_suffix");
     }
-    let out = String::from_utf8(doc.render(&mut Vec::<Option<Replacement>>::new(), Some(&m)).unwrap()).unwrap();
+    let out = String::from_utf8(
+        doc.render(&mut Vec::<Option<Replacement>>::new(), Some(&m))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(YamlDocument::parse(&out).unwrap().metadata(), Some(&m));
-    assert_eq!(out.len(), enc.len() - ", \"unencrypted_suffix\": \"_unencrypted\"".len(), "{out}");
+    assert_eq!(
+        out.len(),
+        enc.len() - ", \"unencrypted_suffix\": \"_unencrypted\"".len(),
+        "{out}"
+    );
 }
 
 #[test]
 fn flow_collections_end_at_their_bracket_with_a_trailing_comma() {
     let src = "{\n  a: [1, 2, ],\n  b: {\n    c: 1,\n  },\n  d: [e: 1],\n}\n";
     let p = parse::parse(src).unwrap();
-    let texts: Vec<&str> = p.nodes.iter().filter(|n| !matches!(n.kind, Kind::Scalar(_))).map(|n| &src[n.start..n.end]).collect();
-    assert_eq!(texts, [&src[..src.len() - 1], "[1, 2, ]", "{\n    c: 1,\n  }", "[e: 1]", "e: 1"]);
+    let texts: Vec<&str> = p
+        .nodes
+        .iter()
+        .filter(|n| !matches!(n.kind, Kind::Scalar(_)))
+        .map(|n| &src[n.start..n.end])
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            &src[..src.len() - 1],
+            "[1, 2, ]",
+            "{\n    c: 1,\n  }",
+            "[e: 1]",
+            "e: 1"
+        ]
+    );
 }
 
 #[test]
@@ -695,22 +863,59 @@ fn under_indented_flow_content_is_accepted_as_go_yaml_does() {
     // indentation, a non-ASCII value on a shifted line; the spans stay exact.
     let source = "jobs:\n  - build:\n      params:\n        img: [\n          # comment\n          \"rust:1.48\"\n        ]\n        tc: [\n          \"a\", # why\n    \"é\",\n        ]\n        m: {\n  k: \"v\"\n}\n        n: 1\n";
     let leaves = leaf_values(source);
-    let got: Vec<String> = leaves.iter().map(|(p, v)| format!("{p}={}", value_debug(v))).collect();
-    assert_eq!(got, ["jobs.build.params.img=str:rust:1.48", "jobs.build.params.tc=str:a", "jobs.build.params.tc=str:é", "jobs.build.params.m.k=str:v", "jobs.build.params.n=int:1"]);
+    let got: Vec<String> = leaves
+        .iter()
+        .map(|(p, v)| format!("{p}={}", value_debug(v)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "jobs.build.params.img=str:rust:1.48",
+            "jobs.build.params.tc=str:a",
+            "jobs.build.params.tc=str:é",
+            "jobs.build.params.m.k=str:v",
+            "jobs.build.params.n=int:1"
+        ]
+    );
     let p = parse::parse(source).unwrap();
-    let seqs: Vec<&str> = p.nodes.iter().filter(|n| n.flow && !matches!(n.kind, Kind::Scalar(_))).map(|n| &source[n.start..n.end]).collect();
-    assert_eq!(seqs, ["[\n          # comment\n          \"rust:1.48\"\n        ]", "[\n          \"a\", # why\n    \"é\",\n        ]", "{\n  k: \"v\"\n}"]);
-    let e_node = p.nodes.iter().find(|n| matches!(&n.kind, Kind::Scalar(s) if s.value == "é")).unwrap();
+    let seqs: Vec<&str> = p
+        .nodes
+        .iter()
+        .filter(|n| n.flow && !matches!(n.kind, Kind::Scalar(_)))
+        .map(|n| &source[n.start..n.end])
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            "[\n          # comment\n          \"rust:1.48\"\n        ]",
+            "[\n          \"a\", # why\n    \"é\",\n        ]",
+            "{\n  k: \"v\"\n}"
+        ]
+    );
+    let e_node = p
+        .nodes
+        .iter()
+        .find(|n| matches!(&n.kind, Kind::Scalar(s) if s.value == "é"))
+        .unwrap();
     assert_eq!((e_node.line, e_node.col), (10, 4));
     let enc = round_trip(source);
     assert!(enc.contains("\n    \"ENC[AES256_GCM,"), "{enc}");
     // Errors after a shifted line point at the source's line and column.
-    let err = YamlDocument::parse("a:\n  k: [\n  x\n  ]\n  b: 1\n   c: 2\n").err().unwrap().to_string();
+    let err = YamlDocument::parse("a:\n  k: [\n  x\n  ]\n  b: 1\n   c: 2\n")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("line 6"), "{err}");
-    let err = YamlDocument::parse("a:\n  k: [x,\n y]\n  b: [\n\"z\n w\"]\n   c: 2\n").err().unwrap().to_string();
+    let err = YamlDocument::parse("a:\n  k: [x,\n y]\n  b: [\n\"z\n w\"]\n   c: 2\n")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("line 7, column 4"), "{err}");
     // So are continuation lines of a quoted scalar (their leading blanks are not in the value).
-    let got: Vec<String> = leaf_values("a:\n  k: [x,\n y, \"z\n w\"]\n  l: 'p\nq'\n").iter().map(|(_, v)| value_debug(v)).collect();
+    let got: Vec<String> = leaf_values("a:\n  k: [x,\n y, \"z\n w\"]\n  l: 'p\nq'\n")
+        .iter()
+        .map(|(_, v)| value_debug(v))
+        .collect();
     assert_eq!(got, ["str:x", "str:y", "str:z w", "str:p q"]);
     let back = try_round_trip("a:\n  k: [x,\n y, \"z\n w\"]\n  l: 'p\nq'\n").unwrap();
     assert_eq!(back, "a:\n  k: [x,\n y, \"z w\"]\n  l: 'p q'\n");
@@ -728,7 +933,11 @@ fn encrypt_decrypt(source: &str, rule: &Rule) -> (String, String) {
     let mut dec = decrypt_leaves(&doc2.leaves, &cipher, rule, false).unwrap();
     assert_eq!(*dec.mac, *enc.mac, "{encrypted}");
     let back = String::from_utf8(doc2.render(&mut dec.edits, None).unwrap()).unwrap();
-    assert_eq!(load_tree(&back).unwrap(), load_tree(source).unwrap(), "{back}");
+    assert_eq!(
+        load_tree(&back).unwrap(),
+        load_tree(source).unwrap(),
+        "{back}"
+    );
     (encrypted, back)
 }
 
@@ -745,11 +954,20 @@ fn decryption_writes_expanded_aliases_back() {
     let source = "a: &a s3cr3t\nb: [*a, *a]\nc: {k: *a}\n";
     let (enc, back) = encrypt_decrypt(source, &Rule::default());
     assert!(!enc.contains("secrets:alias"), "{enc}");
-    assert_eq!(back, "a: &a s3cr3t\nb: [\"s3cr3t\", \"s3cr3t\"]\nc: {k: \"s3cr3t\"}\n");
+    assert_eq!(
+        back,
+        "a: &a s3cr3t\nb: [\"s3cr3t\", \"s3cr3t\"]\nc: {k: \"s3cr3t\"}\n"
+    );
     // Only the copy encrypted (its path matches the rule): the anchor is plaintext, still restored.
     let source = "defaults: &d\n  port: 5432\n  user: app\nprod:\n  <<: *d\n";
-    let (enc, back) = encrypt_decrypt(source, &Rule::EncryptedRegex(regex::Regex::new("^prod$").unwrap()));
-    assert!(enc.contains("\n  port: 5432\n") && enc.contains("# secrets:alias *d\n"), "{enc}");
+    let (enc, back) = encrypt_decrypt(
+        source,
+        &Rule::EncryptedRegex(regex::Regex::new("^prod$").unwrap()),
+    );
+    assert!(
+        enc.contains("\n  port: 5432\n") && enc.contains("# secrets:alias *d\n"),
+        "{enc}"
+    );
     assert_eq!(back, source);
 }
 
@@ -760,14 +978,30 @@ fn a_marked_copy_that_differs_from_its_anchor_stays_expanded() {
     let cipher = ValueCipher::new(&DataKey::generate());
     let mut enc = encrypt_leaves(&doc.leaves, &cipher, &Rule::default(), false).unwrap();
     let encrypted = String::from_utf8(doc.render(&mut enc.edits, Some(&meta())).unwrap()).unwrap();
-    assert!(encrypted.contains("type:str]\"} # secrets:alias *d\n"), "{encrypted}");
+    assert!(
+        encrypted.contains("type:str]\"} # secrets:alias *d\n"),
+        "{encrypted}"
+    );
     let doc2 = YamlDocument::parse(&encrypted).unwrap();
     assert_eq!(doc2.leaves.len(), 2);
-    let plain = |s: &str| Some(Replacement::Decrypted(crate::document::Plaintext { kind: ValueType::Str, bytes: zeroize::Zeroizing::new(s.as_bytes().to_vec()) }));
+    let plain = |s: &str| {
+        Some(Replacement::Decrypted(crate::document::Plaintext {
+            kind: ValueType::Str,
+            bytes: zeroize::Zeroizing::new(s.as_bytes().to_vec()),
+        }))
+    };
     // The anchored value was changed (say by `sops set`): the copy keeps its own value.
-    let out = String::from_utf8(doc2.render(&mut vec![plain("changed"), plain("v")], None).unwrap()).unwrap();
+    let out = String::from_utf8(
+        doc2.render(&mut vec![plain("changed"), plain("v")], None)
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(out, "d: &d\n  k: changed\ne: {\"k\": \"v\"}\n");
-    let out = String::from_utf8(doc2.render(&mut vec![plain("v"), plain("v")], None).unwrap()).unwrap();
+    let out = String::from_utf8(
+        doc2.render(&mut vec![plain("v"), plain("v")], None)
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(out, source);
     // A marker naming an unknown anchor is left alone (and dropped on decryption).
     let doc3 = YamlDocument::parse("e: x # secrets:alias *nope\n").unwrap();
