@@ -31,6 +31,8 @@ pub enum Error {
         line: usize,
         message: String,
     },
+    #[error("no {FILE_NAME} found in the folders above {target}; create one with `secrets init`")]
+    NotFound { target: String },
     #[error("{file}: no creation rule matches {target}")]
     NoMatchingRule {
         file: String,
