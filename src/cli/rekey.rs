@@ -48,11 +48,9 @@ pub struct RotateArgs {
 fn config_for(config_flag: Option<&Path>, target: &Path) -> Result<Config, Error> {
     let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
     let path = config::find(config_flag.or(env_config.as_deref()), target).ok_or_else(|| {
-        Error::Usage(format!(
-            "no {} found in the folders above {}; create one with `secrets init`",
-            config::FILE_NAME,
-            target.display()
-        ))
+        config::Error::NotFound {
+            target: target.display().to_string(),
+        }
     })?;
     Ok(Config::load(&path)?)
 }

@@ -97,11 +97,18 @@ fn gen_doc() -> impl Strategy<Value = Vec<(String, Gen)>> {
 
 fn dedup(items: Vec<(String, Gen)>) -> Vec<(String, Gen)> {
     let mut seen = std::collections::HashSet::new();
-    items.into_iter().filter(|(k, _)| k != "sops" && seen.insert(k.clone())).collect()
+    items
+        .into_iter()
+        .filter(|(k, _)| k != "sops" && seen.insert(k.clone()))
+        .collect()
 }
 
 fn json_scalar(s: &str) -> String {
-    if s.parse::<f64>().is_ok() || s == "true" { s.to_string() } else { serde_json::Value::String(s.to_string()).to_string() }
+    if s.parse::<f64>().is_ok() || s == "true" {
+        s.to_string()
+    } else {
+        serde_json::Value::String(s.to_string()).to_string()
+    }
 }
 
 fn to_json(items: &[(String, Gen)], depth: usize) -> String {
@@ -111,7 +118,13 @@ fn to_json(items: &[(String, Gen)], depth: usize) -> String {
         .map(|(k, v)| {
             let value = match v {
                 Gen::Leaf(s) => json_scalar(s),
-                Gen::List(l) => format!("[{}]", l.iter().map(|s| json_scalar(s)).collect::<Vec<_>>().join(", ")),
+                Gen::List(l) => format!(
+                    "[{}]",
+                    l.iter()
+                        .map(|s| json_scalar(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 Gen::Map(m) => to_json(m, depth + 1),
             };
             format!("{pad}{}: {value}", serde_json::Value::String(k.clone()))
@@ -122,7 +135,12 @@ fn to_json(items: &[(String, Gen)], depth: usize) -> String {
 
 fn yaml_scalar(s: &str) -> String {
     // Quote what YAML would read as something else or cannot hold plain.
-    if s.is_empty() || s.contains(": ") || s.contains(" #") || s.starts_with(|c: char| !c.is_alphanumeric()) || s.ends_with(' ') {
+    if s.is_empty()
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.starts_with(|c: char| !c.is_alphanumeric())
+        || s.ends_with(' ')
+    {
         serde_json::Value::String(s.to_string()).to_string()
     } else {
         s.to_string()
@@ -150,20 +168,34 @@ fn to_yaml(items: &[(String, Gen)], depth: usize, out: &mut String) {
 }
 
 fn toml_scalar(s: &str) -> String {
-    if s.parse::<i64>().is_ok() || s == "true" { s.to_string() } else { serde_json::Value::String(s.to_string()).to_string() }
+    if s.parse::<i64>().is_ok() || s == "true" {
+        s.to_string()
+    } else {
+        serde_json::Value::String(s.to_string()).to_string()
+    }
 }
 
 fn to_toml(items: &[(String, Gen)], prefix: &str, out: &mut String) {
     for (k, v) in items {
         match v {
             Gen::Leaf(s) => out.push_str(&format!("{k} = {}\n", toml_scalar(s))),
-            Gen::List(l) => out.push_str(&format!("{k} = [{}]\n", l.iter().map(|s| toml_scalar(s)).collect::<Vec<_>>().join(", "))),
+            Gen::List(l) => out.push_str(&format!(
+                "{k} = [{}]\n",
+                l.iter()
+                    .map(|s| toml_scalar(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             Gen::Map(_) => {}
         }
     }
     for (k, v) in items {
         if let Gen::Map(m) = v {
-            let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             out.push_str(&format!("\n# table {name}\n[{name}]\n"));
             to_toml(m, &name, out);
         }

@@ -133,9 +133,18 @@ fn no_matching_rule_is_exit_15_with_a_hint_and_explicit_age_still_works() {
 fn updatekeys_without_a_config_says_how_to_make_one() {
     let env = Env::new();
     env.write("a.env", "A=1\n");
-    ok(env.secrets().args(["encrypt", "--age", &env.recipient, "-i", "a.env"]));
-    let out = run(env.secrets_with_key().args(["updatekeys", "-y", "a.env"]), 15);
-    assert!(stderr(&out).contains("no .sops.yaml found") && stderr(&out).contains("secrets init"), "{}", stderr(&out));
+    ok(env
+        .secrets()
+        .args(["encrypt", "--age", &env.recipient, "-i", "a.env"]));
+    let out = run(
+        env.secrets_with_key().args(["updatekeys", "-y", "a.env"]),
+        15,
+    );
+    assert!(
+        stderr(&out).contains("no .sops.yaml found") && stderr(&out).contains("secrets init"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -146,6 +155,13 @@ fn a_key_group_without_a_usable_key_is_named() {
         "repo/.sops.yaml",
         format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - pgp: [ABCDEF]\n", env.recipient),
     );
-    let err = stderr(&run(env.secrets().args(["encrypt", "repo/prod/app.env"]), 15));
-    assert!(err.contains("line 2") && err.contains("key group 2 has only key types this tool cannot use here (pgp)"), "{err}");
+    let err = stderr(&run(
+        env.secrets().args(["encrypt", "repo/prod/app.env"]),
+        15,
+    ));
+    assert!(
+        err.contains("line 2")
+            && err.contains("key group 2 has only key types this tool cannot use here (pgp)"),
+        "{err}"
+    );
 }

@@ -287,22 +287,73 @@ fn corpus_round_trips_and_sops_agrees_on_the_data() {
 #[test]
 fn output_type_converts_and_extract_reaches_into_nested_documents() {
     let env = Env::new();
-    let enc = ok(env.secrets().args(["encrypt", "--age", &env.recipient]).arg(fixture("examples/app.yaml")));
+    let enc = ok(env
+        .secrets()
+        .args(["encrypt", "--age", &env.recipient])
+        .arg(fixture("examples/app.yaml")));
     env.write("app.enc.yaml", enc);
-    let json = String::from_utf8(ok(env.secrets_with_key().args(["decrypt", "--output-type", "json", "app.enc.yaml"]))).unwrap();
+    let json = String::from_utf8(ok(env.secrets_with_key().args([
+        "decrypt",
+        "--output-type",
+        "json",
+        "app.enc.yaml",
+    ])))
+    .unwrap();
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed["database"]["password"], "correct-horse-battery-staple");
+    assert_eq!(
+        parsed["database"]["password"],
+        "correct-horse-battery-staple"
+    );
     assert_eq!(parsed["service"]["replicas"], 3);
     assert_eq!(parsed["features"][1], "refunds");
-    let value = ok(env.secrets_with_key().args(["decrypt", "--extract", "[\"database\"][\"password\"]", "app.enc.yaml"]));
+    let value = ok(env.secrets_with_key().args([
+        "decrypt",
+        "--extract",
+        "[\"database\"][\"password\"]",
+        "app.enc.yaml",
+    ]));
     assert_eq!(value, b"correct-horse-battery-staple");
-    let item = ok(env.secrets_with_key().args(["decrypt", "--extract", "[\"features\"][0]", "app.enc.yaml"]));
+    let item = ok(env.secrets_with_key().args([
+        "decrypt",
+        "--extract",
+        "[\"features\"][0]",
+        "app.enc.yaml",
+    ]));
     assert_eq!(item, b"invoices");
-    let sub = String::from_utf8(ok(env.secrets_with_key().args(["decrypt", "--extract", "[\"database\"]", "app.enc.yaml"]))).unwrap();
-    assert!(sub.contains("port: 5432") && sub.contains("user: billing"), "{sub}");
-    let toml = String::from_utf8(ok(env.secrets_with_key().args(["decrypt", "--output-type", "toml", "app.enc.yaml"]))).unwrap();
-    assert!(toml.contains("[database]") && toml.contains("password = \"correct-horse-battery-staple\""), "{toml}");
-    let out = run(env.secrets_with_key().args(["decrypt", "--extract", "[\"database\"][\"pass\"]", "app.enc.yaml"]), 12);
+    let sub = String::from_utf8(ok(env.secrets_with_key().args([
+        "decrypt",
+        "--extract",
+        "[\"database\"]",
+        "app.enc.yaml",
+    ])))
+    .unwrap();
+    assert!(
+        sub.contains("port: 5432") && sub.contains("user: billing"),
+        "{sub}"
+    );
+    let toml = String::from_utf8(ok(env.secrets_with_key().args([
+        "decrypt",
+        "--output-type",
+        "toml",
+        "app.enc.yaml",
+    ])))
+    .unwrap();
+    assert!(
+        toml.contains("[database]") && toml.contains("password = \"correct-horse-battery-staple\""),
+        "{toml}"
+    );
+    let out = run(
+        env.secrets_with_key().args([
+            "decrypt",
+            "--extract",
+            "[\"database\"][\"pass\"]",
+            "app.enc.yaml",
+        ]),
+        12,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("[\"database\"][\"pass\"] not found; keys here: host, port, user, password"), "{err}");
+    assert!(
+        err.contains("[\"database\"][\"pass\"] not found; keys here: host, port, user, password"),
+        "{err}"
+    );
 }
