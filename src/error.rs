@@ -100,6 +100,20 @@ fn searched_list(places: &[String]) -> String {
 }
 
 impl Error {
+    /// A crypto failure in `file`: key problems are reported as such (exit 8), the rest as
+    /// crypto errors.
+    pub fn from_crypto(file: &str, source: crypto::Error) -> Error {
+        let file = file.to_string();
+        match source {
+            crypto::Error::Keys(source) => Error::Keys {
+                file,
+                source,
+                searched: Vec::new(),
+            },
+            source => Error::Crypto { file, source },
+        }
+    }
+
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) => ExitStatus::Usage,

@@ -339,10 +339,24 @@ fn bad_extract_paths_are_exit_12() {
 #[test]
 fn tampering_is_caught_in_yaml_and_json_too() {
     let env = Env::new();
-    env.write("p.yaml", format!("db:\n  user: admin\n  password: {CANARY}\nlist:\n  - one-{CANARY}\n  - two\n"));
-    env.write("p.json", format!("{{\n  \"db\": {{\"password\": \"{CANARY}\"}},\n  \"list\": [\"one\", \"two\"]\n}}\n"));
+    env.write(
+        "p.yaml",
+        format!("db:\n  user: admin\n  password: {CANARY}\nlist:\n  - one-{CANARY}\n  - two\n"),
+    );
+    env.write(
+        "p.json",
+        format!(
+            "{{\n  \"db\": {{\"password\": \"{CANARY}\"}},\n  \"list\": [\"one\", \"two\"]\n}}\n"
+        ),
+    );
     for name in ["p.yaml", "p.json"] {
-        let enc = String::from_utf8(ok(env.secrets().args(["encrypt", "--age", &env.recipient, name]))).unwrap();
+        let enc = String::from_utf8(ok(env.secrets().args([
+            "encrypt",
+            "--age",
+            &env.recipient,
+            name,
+        ])))
+        .unwrap();
         // Flip the first character of the password's ciphertext.
         let at = enc.find("password").unwrap();
         let data = at + enc[at..].find("data:").unwrap() + "data:".len();
@@ -350,12 +364,27 @@ fn tampering_is_caught_in_yaml_and_json_too() {
         bytes[data] = if bytes[data] == b'A' { b'B' } else { b'A' };
         env.write("t", &bytes);
         std::fs::rename(env.path("t"), env.path(&format!("t-{name}"))).unwrap();
-        fails(&env, &["decrypt", &format!("t-{name}")], 9, &format!("t-{name}"), "[\"db\"][\"password\"]");
+        fails(
+            &env,
+            &["decrypt", &format!("t-{name}")],
+            9,
+            &format!("t-{name}"),
+            "[\"db\"][\"password\"]",
+        );
         // Swap the two list items: each still decrypts (same AAD), the MAC does not match.
-        let items: Vec<&str> = enc.match_indices("ENC[").map(|(i, _)| &enc[i..i + enc[i..].find(']').unwrap() + 1]).collect();
+        let items: Vec<&str> = enc
+            .match_indices("ENC[")
+            .map(|(i, _)| &enc[i..i + enc[i..].find(']').unwrap() + 1])
+            .collect();
         let (one, two) = (items[items.len() - 3], items[items.len() - 2]);
         let swapped = enc.replace(one, "@@").replace(two, one).replace("@@", two);
         env.write(&format!("s-{name}"), swapped);
-        fails(&env, &["decrypt", &format!("s-{name}")], 10, &format!("s-{name}"), "MAC mismatch");
+        fails(
+            &env,
+            &["decrypt", &format!("s-{name}")],
+            10,
+            &format!("s-{name}"),
+            "MAC mismatch",
+        );
     }
 }
