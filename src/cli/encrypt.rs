@@ -100,18 +100,8 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted { file });
     }
-    let bytes =
-        crypto::encrypt_document(doc.as_ref(), &settings).map_err(|source| match source {
-            crypto::Error::Keys(source) => Error::Keys {
-                file: file.clone(),
-                source,
-                searched: Vec::new(),
-            },
-            source => Error::Crypto {
-                file: file.clone(),
-                source,
-            },
-        })?;
+    let bytes = crypto::encrypt_document(doc.as_ref(), &settings)
+        .map_err(|source| Error::from_crypto(&file, source))?;
     let in_place = args.in_place.then_some(args.file.as_path());
     write_output(&bytes, in_place, args.output.as_deref(), 0o644)?;
     // The process ends here: freeing a large document's many small allocations one by one

@@ -306,18 +306,8 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
         })?,
         mac_only_encrypted: meta.mac_only_encrypted,
     };
-    let bytes =
-        crypto::encrypt_document(plain_doc.as_ref(), &options).map_err(|source| match source {
-            crypto::Error::Keys(source) => Error::Keys {
-                file: file.clone(),
-                source,
-                searched: Vec::new(),
-            },
-            source => Error::Crypto {
-                file: file.clone(),
-                source,
-            },
-        })?;
+    let bytes = crypto::encrypt_document(plain_doc.as_ref(), &options)
+        .map_err(|source| Error::from_crypto(&file, source))?;
     drop(plain_doc);
     write_output(&bytes, Some(path), None, 0o644)?;
     eprintln!("{file}: rotated: a new data key, every value encrypted again");
