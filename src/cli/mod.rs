@@ -64,6 +64,8 @@ enum Command {
     /// A recipient removed with --rm-age can still decrypt every earlier version of the file in
     /// Git history: change the secrets themselves too.
     Rotate(rekey::RotateArgs),
+    /// Add or delete key groups (Shamir secret sharing), as sops's `groups`.
+    Groups(rekey::GroupsArgs),
     /// Print {"encrypted":true} or {"encrypted":false}, as sops does.
     Filestatus(FilestatusArgs),
 }
@@ -112,6 +114,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Filestatus(args) => filestatus(args),
         Command::Updatekeys(args) => rekey::updatekeys(args, cli.config.as_deref(), &cli.identity),
         Command::Rotate(args) => rekey::rotate(args, &cli.identity),
+        Command::Groups(args) => rekey::groups(args, &cli.identity),
     }
 }
 

@@ -313,3 +313,120 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     eprintln!("{file}: rotated: a new data key, every value encrypted again");
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct GroupsArgs {
+    #[command(subcommand)]
+    action: GroupsAction,
+}
+
+#[derive(clap::Subcommand)]
+enum GroupsAction {
+    /// Add a key group (the data key is split again across all groups), in place.
+    Add {
+        /// The encrypted file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The new group's age recipients.
+        #[arg(long, value_name = "RECIPIENT", required = true)]
+        age: Vec<String>,
+        /// How many groups are needed to decrypt (default: all).
+        #[arg(long, value_name = "N")]
+        shamir_secret_sharing_threshold: Option<u64>,
+    },
+    /// Delete the key group at INDEX (0-based, as sops counts), in place.
+    Delete {
+        /// The encrypted file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The group's index.
+        index: usize,
+    },
+}
+
+/// `secrets groups add|delete`, as sops has them.
+pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
+    let (path, change) = match &args.action {
+        GroupsAction::Add { file, .. } | GroupsAction::Delete { file, .. } => {
+            (file.as_path(), &args.action)
+        }
+    };
+    let file = display_name(path);
+    let format = Format::from_path(path);
+    let (doc, meta) = load_encrypted(path, format)?;
+    if let Some(group) = meta.key_groups.iter().find(|g| !g.others.is_empty()) {
+        let kinds: Vec<&str> = group.others.iter().map(|(k, _)| k.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "{file}: it has {} keys, which this tool cannot re-encrypt a new share for; change its groups with sops",
+            kinds.join(", ")
+        )));
+    }
+    let mut groups = recipients(&meta.key_groups);
+    // A file that needs every group keeps needing every group.
+    let all_needed = meta.shamir_threshold == 0 || meta.shamir_threshold as usize >= groups.len();
+    let mut threshold = meta.shamir_threshold;
+    match change {
+        GroupsAction::Add {
+            age,
+            shamir_secret_sharing_threshold,
+            ..
+        } => {
+            groups.push(age.clone());
+            threshold = match shamir_secret_sharing_threshold {
+                Some(t) => *t,
+                None if all_needed => groups.len() as u64,
+                None => threshold,
+            };
+            if threshold < 2 || threshold as usize > groups.len() {
+                return Err(Error::Usage(format!(
+                    "{file}: a threshold of {threshold} does not fit {} key groups (it must be 2 to {})",
+                    groups.len(),
+                    groups.len()
+                )));
+            }
+        }
+        GroupsAction::Delete { index, .. } => {
+            if *index >= groups.len() {
+                return Err(Error::Usage(format!(
+                    "{file}: there is no key group {index} (it has {})",
+                    groups.len()
+                )));
+            }
+            groups.remove(*index);
+            if all_needed {
+                threshold = groups.len() as u64;
+            } else if groups.len() < threshold as usize {
+                return Err(Error::Usage(format!(
+                    "{file}: deleting a group would leave {} groups, fewer than the threshold of {threshold}",
+                    groups.len()
+                )));
+            }
+        }
+    }
+    let threshold = if groups.len() > 1 { threshold } else { 0 };
+    let key = recover_key(&meta, identities, &file)?;
+    let key_groups =
+        keys::wrap_for_groups(&key, &groups, threshold).map_err(|source| Error::Keys {
+            file: file.clone(),
+            source,
+            searched: Vec::new(),
+        })?;
+    let updated = Metadata {
+        key_groups,
+        shamir_threshold: threshold,
+        ..meta
+    };
+    let bytes = doc
+        .render(&mut Vec::new(), Some(&updated.to_meta()))
+        .map_err(|source| Error::Document {
+            file: file.clone(),
+            source,
+        })?;
+    write_output(&bytes, Some(path), None, 0o644)?;
+    eprintln!(
+        "{file}: {} key group(s), {} needed to decrypt",
+        groups.len(),
+        threshold.max(1)
+    );
+    Ok(())
+}

@@ -84,3 +84,90 @@ fn we_decrypt_a_key_group_file_sops_wrote() {
     let text = String::from_utf8(ours).unwrap();
     assert!(text.contains("password: three-groups-two-needed"), "{text}");
 }
+
+#[test]
+fn groups_add_and_delete_resplit_the_same_data_key() {
+    let env = Env::new();
+    let plain = "USER=admin\nPASSWORD=groups\n";
+    env.write("a.env", plain);
+    ok(env
+        .secrets()
+        .args(["encrypt", "--age", &group_recipient(1), "-i", "a.env"]));
+    let values = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("sops_"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let before = std::fs::read_to_string(env.path("a.env")).unwrap();
+    let g1 = group_key(1);
+    ok(env.secrets().env("SOPS_AGE_KEY", &g1).args([
+        "groups",
+        "add",
+        "--file",
+        "a.env",
+        "--age",
+        &group_recipient(2),
+    ]));
+    // Two groups, both needed now: the next change needs both keys.
+    let g12 = format!("{g1}{}", group_key(2));
+    ok(env.secrets().env("SOPS_AGE_KEY", &g12).args([
+        "groups",
+        "add",
+        "--file",
+        "a.env",
+        "--age",
+        &group_recipient(3),
+        "--shamir-secret-sharing-threshold",
+        "2",
+    ]));
+    let after = std::fs::read_to_string(env.path("a.env")).unwrap();
+    assert_eq!(
+        values(&after),
+        values(&before),
+        "values must keep their ciphertexts"
+    );
+    assert!(after.contains("sops_shamir_threshold=2\n"), "{after}");
+    let two = format!("{}{}", group_key(2), group_key(3));
+    assert_same(
+        &ok(env
+            .secrets()
+            .env("SOPS_AGE_KEY", &two)
+            .args(["decrypt", "a.env"])),
+        plain.as_bytes(),
+        "groups 2+3",
+    );
+    let theirs = ok(env
+        .sops()
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env("SOPS_AGE_KEY", &two)
+        .args(["decrypt", "a.env"]));
+    assert_same(&theirs, plain.as_bytes(), "sops with groups 2+3");
+    // Delete group 0: two groups remain, both needed.
+    ok(env
+        .secrets()
+        .env("SOPS_AGE_KEY", &two)
+        .args(["groups", "delete", "--file", "a.env", "0"]));
+    run(
+        env.secrets()
+            .env("SOPS_AGE_KEY", group_key(2))
+            .args(["decrypt", "a.env"]),
+        8,
+    );
+    assert_same(
+        &ok(env
+            .secrets()
+            .env("SOPS_AGE_KEY", &two)
+            .args(["decrypt", "a.env"])),
+        plain.as_bytes(),
+        "after delete",
+    );
+    // Below the threshold is refused.
+    let out = run(
+        env.secrets()
+            .env("SOPS_AGE_KEY", &two)
+            .args(["groups", "delete", "--file", "a.env", "5"]),
+        2,
+    );
+    assert!(stderr(&out).contains("no key group 5"), "{}", stderr(&out));
+}
