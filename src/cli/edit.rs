@@ -8,9 +8,7 @@ use std::process::{Command, Stdio};
 
 use zeroize::Zeroizing;
 
-use super::{
-    choose_format, decrypt_to_plaintext, display_name, encrypt, env, recover_key,
-};
+use super::{choose_format, decrypt_to_plaintext, display_name, encrypt, env, recover_key};
 use crate::crypto::{self, DataKey};
 use crate::document::metadata::Metadata;
 use crate::document::tree::{self, PathStep};
@@ -171,12 +169,13 @@ pub(super) fn reencrypt(
     file: &str,
 ) -> Result<Vec<u8>, Error> {
     let new = parse_plaintext(plaintext, format, file)?;
-    let out = crypto::reuse::reencrypt_document(new.as_ref(), old, meta, key).map_err(|source| {
-        Error::Crypto {
-            file: file.to_string(),
-            source,
-        }
-    })?;
+    let out =
+        crypto::reuse::reencrypt_document(new.as_ref(), old, meta, key).map_err(|source| {
+            Error::Crypto {
+                file: file.to_string(),
+                source,
+            }
+        })?;
     Ok(out.bytes)
 }
 
@@ -250,7 +249,8 @@ fn change(
         ));
     }
     let locked = open_locked(path, format, identities)?;
-    let plaintext = decrypt_to_plaintext(locked.doc.as_ref(), &locked.meta, &locked.key, true, file)?;
+    let plaintext =
+        decrypt_to_plaintext(locked.doc.as_ref(), &locked.meta, &locked.key, true, file)?;
     let text = document::utf8(&plaintext).map_err(|source| Error::Document {
         file: file.to_string(),
         source,
@@ -281,11 +281,19 @@ fn change(
 /// The short template a new file starts from.
 fn template(format: Format) -> &'static str {
     match format {
-        Format::Yaml => "# A new secrets file: replace this example, save and quit.\nexample_key: example_value\n",
+        Format::Yaml => {
+            "# A new secrets file: replace this example, save and quit.\nexample_key: example_value\n"
+        }
         Format::Json => "{\n  \"example_key\": \"example_value\"\n}\n",
-        Format::Toml => "# A new secrets file: replace this example, save and quit.\nexample_key = \"example_value\"\n",
-        Format::Dotenv => "# A new secrets file: replace this example, save and quit.\nEXAMPLE_KEY=example_value\n",
-        Format::Ini => "; A new secrets file: replace this example, save and quit.\n[section]\nexample_key = example_value\n",
+        Format::Toml => {
+            "# A new secrets file: replace this example, save and quit.\nexample_key = \"example_value\"\n"
+        }
+        Format::Dotenv => {
+            "# A new secrets file: replace this example, save and quit.\nEXAMPLE_KEY=example_value\n"
+        }
+        Format::Ini => {
+            "; A new secrets file: replace this example, save and quit.\n[section]\nexample_key = example_value\n"
+        }
         Format::Binary => "example\n",
     }
 }
@@ -371,7 +379,11 @@ fn private_dir() -> std::io::Result<tempfile::TempDir> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no temporary folder is available")))
 }
 
-pub fn edit(args: EditArgs, identities: &[PathBuf], config_flag: Option<&Path>) -> Result<(), Error> {
+pub fn edit(
+    args: EditArgs,
+    identities: &[PathBuf],
+    config_flag: Option<&Path>,
+) -> Result<(), Error> {
     let file = display_name(&args.file);
     let format = choose_format(args.input_type.as_deref(), &args.file)?;
     let exists = args.file.exists();
@@ -429,7 +441,9 @@ pub fn edit(args: EditArgs, identities: &[PathBuf], config_flag: Option<&Path>) 
         .unwrap_or_else(|| "vi".into());
     let mut argv = split_command(&editor)
         .filter(|w| !w.is_empty())
-        .ok_or_else(|| Error::Usage("the editor command ($SOPS_EDITOR or $EDITOR) does not parse".into()))?;
+        .ok_or_else(|| {
+            Error::Usage("the editor command ($SOPS_EDITOR or $EDITOR) does not parse".into())
+        })?;
     let program = argv.remove(0);
     let mut written = start.clone();
     let edited: Zeroizing<Vec<u8>> = loop {
@@ -465,7 +479,9 @@ pub fn edit(args: EditArgs, identities: &[PathBuf], config_flag: Option<&Path>) 
                 again.extend_from_slice(body);
                 crate::store::write_atomic(&tmp, &again, 0o600).map_err(tmp_err)?;
                 written = again;
-                eprintln!("error: {e}\nreopening the editor; quit without saving to leave {file} unchanged");
+                eprintln!(
+                    "error: {e}\nreopening the editor; quit without saving to leave {file} unchanged"
+                );
             }
         }
     };
@@ -505,10 +521,12 @@ pub fn edit(args: EditArgs, identities: &[PathBuf], config_flag: Option<&Path>) 
             }
             write(&args.file, &bytes)
         }
-        None => crate::store::create_new(&args.file, &bytes, 0o644).map_err(|source| Error::Write {
-            file: file.clone(),
-            source,
-        }),
+        None => {
+            crate::store::create_new(&args.file, &bytes, 0o644).map_err(|source| Error::Write {
+                file: file.clone(),
+                source,
+            })
+        }
     }
 }
 
@@ -518,7 +536,10 @@ fn conflict_path(path: &Path) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let name = match path.extension() {
         Some(ext) => format!("{stem}.conflict-{secs}.{}", ext.to_string_lossy()),
         None => format!("{stem}.conflict-{secs}"),

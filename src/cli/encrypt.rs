@@ -148,7 +148,12 @@ pub fn run(
 
 /// `encrypt --reuse OLD PLAIN`: the old file as it is when nothing changed, else the plaintext
 /// encrypted with the old data key, keeping every unchanged value's ciphertext.
-fn reuse(args: &EncryptArgs, old: &Path, format: Format, identities: &[PathBuf]) -> Result<(), Error> {
+fn reuse(
+    args: &EncryptArgs,
+    old: &Path,
+    format: Format,
+    identities: &[PathBuf],
+) -> Result<(), Error> {
     let file = display_name(&args.file);
     let old_name = display_name(old);
     let old_bytes = crate::store::read_input(old).map_err(|source| Error::Read {
@@ -229,8 +234,7 @@ fn resolve_settings(
         }
         (None, None) => Rule::default(),
     };
-    let mac_only_encrypted =
-        mac_only_flag || rule.is_some_and(|r| r.mac_only_encrypted);
+    let mac_only_encrypted = mac_only_flag || rule.is_some_and(|r| r.mac_only_encrypted);
     Ok(EncryptOptions {
         key_groups,
         shamir_threshold,

@@ -72,7 +72,11 @@ pub fn reencrypt_document(
                 return None;
             };
             let (bytes, kind) = canonical(&leaf.value)?;
-            let text = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
+            let text = leaf
+                .spelling
+                .as_deref()
+                .map(str::as_bytes)
+                .unwrap_or(&bytes);
             (rule.encrypts(&leaf.path) == Some(true)
                 && plain.kind == kind
                 && plain.bytes.as_slice() == text)
@@ -106,8 +110,14 @@ fn encrypt_fresh(leaf: &Leaf, cipher: &ValueCipher, rule: &super::Rule) -> Optio
         return None;
     }
     let (bytes, kind) = canonical(&leaf.value)?;
-    let text = leaf.spelling.as_deref().map(str::as_bytes).unwrap_or(&bytes);
-    Some(Replacement::Encrypted(
-        cipher.encrypt(text, &aad(&leaf.path), kind),
-    ))
+    let text = leaf
+        .spelling
+        .as_deref()
+        .map(str::as_bytes)
+        .unwrap_or(&bytes);
+    Some(Replacement::Encrypted(cipher.encrypt(
+        text,
+        &aad(&leaf.path),
+        kind,
+    )))
 }

@@ -139,7 +139,13 @@ pub fn unset(format: Format, text: &str, steps: &[PathStep]) -> Result<String, E
     Ok(out)
 }
 
-fn verify(format: Format, out: &str, expected: &Node, steps: &[PathStep], op: &str) -> Result<(), Error> {
+fn verify(
+    format: Format,
+    out: &str,
+    expected: &Node,
+    steps: &[PathStep],
+    op: &str,
+) -> Result<(), Error> {
     let mut expected = expected.clone();
     if let (Format::Ini, Node::Map(sections)) = (format, &mut expected) {
         // A section without keys holds no values: INI's tree leaves it out.
@@ -205,7 +211,9 @@ fn set_node(root: &mut Node, steps: &[PathStep], value: Node) -> Result<bool, Er
 }
 
 fn remove_node(root: &mut Node, steps: &[PathStep]) -> Result<(), Error> {
-    let (last, parents) = steps.split_last().ok_or_else(|| at_path(steps, "the path is empty"))?;
+    let (last, parents) = steps
+        .split_last()
+        .ok_or_else(|| at_path(steps, "the path is empty"))?;
     let mut node = root;
     for (depth, step) in parents.iter().enumerate() {
         node = match (step, node) {
@@ -267,10 +275,11 @@ fn replace_existing(
 ) -> Result<String, Error> {
     let old = tree::extract(root, steps).map_err(|m| at_path(steps, m))?;
     let scalar = |n: &Node| !matches!(n, Node::Map(_) | Node::List(_) | Node::Null);
-    if scalar(old) && scalar(node) {
-        if let Some(out) = replace_scalar(format, text, root, steps, value, node)? {
-            return Ok(out);
-        }
+    if scalar(old)
+        && scalar(node)
+        && let Some(out) = replace_scalar(format, text, root, steps, value, node)?
+    {
+        return Ok(out);
     }
     match format {
         Format::Toml => toml_edit_at(text, steps, Some(value)),
@@ -308,8 +317,14 @@ fn replace_scalar(
     };
     let (kind, text_value) = match node {
         Node::Str(s) => (ValueType::Str, s.clone()),
-        Node::Int(_) => (ValueType::Int, value.text.as_deref().cloned().unwrap_or_default()),
-        Node::Float(_) => (ValueType::Float, value.text.as_deref().cloned().unwrap_or_default()),
+        Node::Int(_) => (
+            ValueType::Int,
+            value.text.as_deref().cloned().unwrap_or_default(),
+        ),
+        Node::Float(_) => (
+            ValueType::Float,
+            value.text.as_deref().cloned().unwrap_or_default(),
+        ),
         Node::Bool(b) => (ValueType::Bool, b.to_string()),
         _ => return Ok(None),
     };
@@ -319,7 +334,9 @@ fn replace_scalar(
         bytes: Zeroizing::new(text_value.into_bytes()),
     }));
     let out = doc.render(&mut edits, None)?;
-    Ok(Some(String::from_utf8(out).map_err(|_| Error::NotUtf8 { offset: 0 })?))
+    Ok(Some(
+        String::from_utf8(out).map_err(|_| Error::NotUtf8 { offset: 0 })?,
+    ))
 }
 
 fn insert_new(
@@ -335,7 +352,9 @@ fn insert_new(
     let mut at = root;
     while depth < steps.len() {
         let next = match (&steps[depth], at) {
-            (PathStep::Key(k), Node::Map(items)) => items.iter().find(|(key, _)| key == k).map(|(_, v)| v),
+            (PathStep::Key(k), Node::Map(items)) => {
+                items.iter().find(|(key, _)| key == k).map(|(_, v)| v)
+            }
             (PathStep::Index(i), Node::List(items)) => items.get(*i),
             _ => None,
         };
@@ -362,8 +381,13 @@ fn insert_new(
             let [key] = keys.as_slice() else {
                 return Err(at_path(steps, "dotenv keys are one level deep"));
             };
-            let Node::Str(s) = node else { unreachable!("dotenv values are strings") };
-            Ok(append_line(text, &format!("{key}={}", s.replace('\n', "\\n"))))
+            let Node::Str(s) = node else {
+                unreachable!("dotenv values are strings")
+            };
+            Ok(append_line(
+                text,
+                &format!("{key}={}", s.replace('\n', "\\n")),
+            ))
         }
         Format::Ini => ini_insert(text, parent, &keys, node, steps),
         Format::Yaml => yaml_insert(text, parent, &keys, value, steps),
@@ -393,8 +417,16 @@ fn indent_of(line: &str) -> usize {
     line.len() - line.trim_start_matches(' ').len()
 }
 
-fn ini_insert(text: &str, parent: &[PathStep], keys: &[&str], node: &Node, steps: &[PathStep]) -> Result<String, Error> {
-    let Node::Str(s) = node else { unreachable!("INI values are strings") };
+fn ini_insert(
+    text: &str,
+    parent: &[PathStep],
+    keys: &[&str],
+    node: &Node,
+    steps: &[PathStep],
+) -> Result<String, Error> {
+    let Node::Str(s) = node else {
+        unreachable!("INI values are strings")
+    };
     let line = |k: &str| format!("{k} = {}", s.replace('\n', "\\n"));
     match (parent, keys) {
         ([], [section, key]) => Ok(append_line(
@@ -440,7 +472,8 @@ fn ini_insert(text: &str, parent: &[PathStep], keys: &[&str], node: &Node, steps
 fn yaml_value(value: &NewValue) -> String {
     if let Node::Str(s) = &value.node {
         let plain = !s.is_empty()
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./@+".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./@+".contains(c))
             && !s.starts_with(['-', '.', '@'])
             && super::yaml::load_tree(&format!("k: {s}\n")).ok()
                 == Some(Node::Map(vec![("k".into(), Node::Str(s.clone()))]));
@@ -451,9 +484,18 @@ fn yaml_value(value: &NewValue) -> String {
     value.json.to_string()
 }
 
-fn yaml_insert(text: &str, parent: &[PathStep], keys: &[&str], value: &NewValue, steps: &[PathStep]) -> Result<String, Error> {
+fn yaml_insert(
+    text: &str,
+    parent: &[PathStep],
+    keys: &[&str],
+    value: &NewValue,
+    steps: &[PathStep],
+) -> Result<String, Error> {
     let key_text = |k: &str| {
-        if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             k.to_string()
         } else {
             serde_json::Value::String(k.to_string()).to_string()
@@ -496,12 +538,19 @@ fn yaml_insert(text: &str, parent: &[PathStep], keys: &[&str], value: &NewValue,
     let under: Vec<&super::Leaf> = doc
         .leaves()
         .iter()
-        .filter(|l| !l.comment && l.path.len() > parent_keys.len() && l.path.iter().zip(&parent_keys).all(|(a, b)| a == b))
+        .filter(|l| {
+            !l.comment
+                && l.path.len() > parent_keys.len()
+                && l.path.iter().zip(&parent_keys).all(|(a, b)| a == b)
+        })
         .collect();
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let first = under.first().ok_or_else(|| Error::Unsupported {
         format: Format::Yaml,
-        what: format!("set {}: the parent mapping is empty or not a block mapping; use `secrets edit`", tree::format_steps(steps)),
+        what: format!(
+            "set {}: the parent mapping is empty or not a block mapping; use `secrets edit`",
+            tree::format_steps(steps)
+        ),
     })?;
     let child_indent = indent_of(lines[first.line - 1]);
     let last_line = under.iter().map(|l| l.line).max().unwrap_or(first.line);
@@ -559,25 +608,54 @@ fn remove_lines(format: Format, text: &str, steps: &[PathStep]) -> Result<String
     let first = doc
         .leaves()
         .iter()
-        .find(|l| !l.comment && l.path.len() >= keys.len() && l.path.iter().zip(&keys).all(|(a, b)| a == b))
-        .ok_or_else(|| unsupported(format, format!("unset {}: the value was not found in the file's lines; use `secrets edit`", tree::format_steps(steps))))?;
+        .find(|l| {
+            !l.comment
+                && l.path.len() >= keys.len()
+                && l.path.iter().zip(&keys).all(|(a, b)| a == b)
+        })
+        .ok_or_else(|| {
+            unsupported(
+                format,
+                format!(
+                    "unset {}: the value was not found in the file's lines; use `secrets edit`",
+                    tree::format_steps(steps)
+                ),
+            )
+        })?;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let last_key = keys[keys.len() - 1];
     // The key's line: the value's line or the nearest line above it that starts with the key.
     let starts_with_key = |l: &str| {
         let t = l.trim_start();
-        [last_key.to_string(), format!("\"{last_key}\""), format!("'{last_key}'")]
-            .iter()
-            .any(|k| t.strip_prefix(k.as_str()).is_some_and(|r| r.trim_start().starts_with([':', '='])))
+        [
+            last_key.to_string(),
+            format!("\"{last_key}\""),
+            format!("'{last_key}'"),
+        ]
+        .iter()
+        .any(|k| {
+            t.strip_prefix(k.as_str())
+                .is_some_and(|r| r.trim_start().starts_with([':', '=']))
+        })
     };
     let start = (0..first.line)
         .rev()
         .find(|&i| starts_with_key(lines[i]))
-        .ok_or_else(|| unsupported(format, format!("unset {}: the key's line was not found; use `secrets edit`", tree::format_steps(steps))))?;
+        .ok_or_else(|| {
+            unsupported(
+                format,
+                format!(
+                    "unset {}: the key's line was not found; use `secrets edit`",
+                    tree::format_steps(steps)
+                ),
+            )
+        })?;
     let key_indent = indent_of(lines[start]);
     let mut end = start + 1;
     if format == Format::Yaml {
-        while end < lines.len() && (lines[end].trim().is_empty() || indent_of(lines[end]) > key_indent) {
+        while end < lines.len()
+            && (lines[end].trim().is_empty() || indent_of(lines[end]) > key_indent)
+        {
             end += 1;
         }
         while end > start + 1 && lines[end - 1].trim().is_empty() {
@@ -599,10 +677,21 @@ fn toml_edit_at(text: &str, steps: &[PathStep], value: Option<&NewValue>) -> Res
     let bad = |m: &str| at_path(steps, m);
     let (last, parents) = steps.split_last().ok_or_else(|| bad("the path is empty"))?;
     let mut item: &mut toml_edit::Item = doc.as_item_mut();
-    for step in parents {
+    for (depth, step) in parents.iter().enumerate() {
+        if matches!(step, PathStep::Index(_)) && depth + 1 != parents.len() {
+            return Err(Error::Unsupported {
+                format: Format::Toml,
+                what: format!(
+                    "{}: only a key directly inside an array of tables can be edited as a small edit; use `secrets edit`",
+                    tree::format_steps(steps)
+                ),
+            });
+        }
         item = match step {
             PathStep::Key(k) => {
-                let table = item.as_table_like_mut().ok_or_else(|| bad("the parent is not a table"))?;
+                let table = item
+                    .as_table_like_mut()
+                    .ok_or_else(|| bad("the parent is not a table"))?;
                 if table.get(k).is_none() {
                     if value.is_none() {
                         return Err(bad("not found"));
@@ -613,26 +702,27 @@ fn toml_edit_at(text: &str, steps: &[PathStep], value: Option<&NewValue>) -> Res
             }
             PathStep::Index(i) => match item {
                 toml_edit::Item::Value(toml_edit::Value::Array(a)) => {
-                    let v = a.get_mut(*i).ok_or_else(|| bad("the list has no such item"))?;
+                    let v = a
+                        .get_mut(*i)
+                        .ok_or_else(|| bad("the list has no such item"))?;
                     // Inline values below an array are edited as values.
-                    return toml_set_in_value(v, &steps[parents.len()..], value).map(|_| doc.to_string());
+                    return toml_set_in_value(v, &steps[parents.len()..], value)
+                        .map(|_| doc.to_string());
                 }
                 toml_edit::Item::ArrayOfTables(a) => {
-                    let t = a.get_mut(*i).ok_or_else(|| bad("the list has no such item"))?;
-                    // Safe: a Table is an Item's payload; re-borrow it through the array.
-                    let _ = t;
-                    let a2 = item.as_array_of_tables_mut().expect("array of tables");
-                    return {
-                        let t = a2.get_mut(*i).expect("checked");
-                        toml_table_set(t, last, value, steps)?;
-                        Ok(doc.to_string())
-                    };
+                    let t = a
+                        .get_mut(*i)
+                        .ok_or_else(|| bad("the list has no such item"))?;
+                    toml_table_set(t, last, value, steps)?;
+                    return Ok(doc.to_string());
                 }
                 _ => return Err(bad("the parent is not a list")),
             },
         };
     }
-    let table = item.as_table_like_mut().ok_or_else(|| bad("the parent is not a table"))?;
+    let table = item
+        .as_table_like_mut()
+        .ok_or_else(|| bad("the parent is not a table"))?;
     let PathStep::Key(k) = last else {
         return Err(bad("a list item is not supported here"));
     };
@@ -656,7 +746,12 @@ fn toml_edit_at(text: &str, steps: &[PathStep], value: Option<&NewValue>) -> Res
     Ok(doc.to_string())
 }
 
-fn toml_table_set(t: &mut toml_edit::Table, last: &PathStep, value: Option<&NewValue>, steps: &[PathStep]) -> Result<(), Error> {
+fn toml_table_set(
+    t: &mut toml_edit::Table,
+    last: &PathStep,
+    value: Option<&NewValue>,
+    steps: &[PathStep],
+) -> Result<(), Error> {
     let PathStep::Key(k) = last else {
         return Err(at_path(steps, "a list item is not supported here"));
     };
@@ -665,17 +760,25 @@ fn toml_table_set(t: &mut toml_edit::Table, last: &PathStep, value: Option<&NewV
             t.remove(k).ok_or_else(|| at_path(steps, "not found"))?;
         }
         Some(v) => {
-            let new = toml_value(&v.node).ok_or_else(|| at_path(steps, "TOML cannot hold this value"))?;
+            let new =
+                toml_value(&v.node).ok_or_else(|| at_path(steps, "TOML cannot hold this value"))?;
             t.insert(k, toml_edit::Item::Value(new));
         }
     }
     Ok(())
 }
 
-fn toml_set_in_value(_v: &mut toml_edit::Value, steps: &[PathStep], _value: Option<&NewValue>) -> Result<(), Error> {
+fn toml_set_in_value(
+    _v: &mut toml_edit::Value,
+    steps: &[PathStep],
+    _value: Option<&NewValue>,
+) -> Result<(), Error> {
     Err(Error::Unsupported {
         format: Format::Toml,
-        what: format!("{}: editing inside an inline array is not supported as a small edit; use `secrets edit`", tree::format_steps(steps)),
+        what: format!(
+            "{}: editing inside an inline array is not supported as a small edit; use `secrets edit`",
+            tree::format_steps(steps)
+        ),
     })
 }
 
@@ -743,7 +846,10 @@ impl Scan<'_> {
             b'{' | b'[' => self.members(i).map(|(_, close)| close + 1),
             _ => {
                 let mut j = i;
-                while j < self.b.len() && !matches!(self.b[j], b',' | b'}' | b']') && !self.b[j].is_ascii_whitespace() {
+                while j < self.b.len()
+                    && !matches!(self.b[j], b',' | b'}' | b']')
+                    && !self.b[j].is_ascii_whitespace()
+                {
                     j += 1;
                 }
                 Some(j)
@@ -773,7 +879,11 @@ impl Scan<'_> {
                 i = self.ws(i + 1);
             }
             let end = self.value_end(i)?;
-            out.push(Member { key, start, value: i..end });
+            out.push(Member {
+                key,
+                start,
+                value: i..end,
+            });
             i = self.ws(end);
             match self.b.get(i)? {
                 b',' => i = self.ws(i + 1),
@@ -799,27 +909,48 @@ impl Scan<'_> {
 }
 
 fn json_not_found(steps: &[PathStep]) -> Error {
-    unsupported(Format::Json, format!("{}: the value's text was not found; use `secrets edit`", tree::format_steps(steps)))
+    unsupported(
+        Format::Json,
+        format!(
+            "{}: the value's text was not found; use `secrets edit`",
+            tree::format_steps(steps)
+        ),
+    )
 }
 
 fn json_replace(text: &str, steps: &[PathStep], json: &str) -> Result<String, Error> {
     let scan = Scan { b: text.as_bytes() };
     let span = scan.find(steps).ok_or_else(|| json_not_found(steps))?;
-    Ok(format!("{}{}{}", &text[..span.start], json, &text[span.end..]))
+    Ok(format!(
+        "{}{}{}",
+        &text[..span.start],
+        json,
+        &text[span.end..]
+    ))
 }
 
-fn json_insert(text: &str, parent: &[PathStep], keys: &[&str], json: &str) -> Result<String, Error> {
+fn json_insert(
+    text: &str,
+    parent: &[PathStep],
+    keys: &[&str],
+    json: &str,
+) -> Result<String, Error> {
     let scan = Scan { b: text.as_bytes() };
     let span = scan.find(parent).ok_or_else(|| json_not_found(parent))?;
     if scan.b[span.start] != b'{' {
         return Err(at_path(parent, "the parent is not an object"));
     }
-    let (members, close) = scan.members(span.start).ok_or_else(|| json_not_found(parent))?;
+    let (members, close) = scan
+        .members(span.start)
+        .ok_or_else(|| json_not_found(parent))?;
     let mut value = json.to_string();
     for k in keys[1..].iter().rev() {
         value = format!("{{{}: {value}}}", serde_json::Value::String(k.to_string()));
     }
-    let member = format!("{}: {value}", serde_json::Value::String(keys[0].to_string()));
+    let member = format!(
+        "{}: {value}",
+        serde_json::Value::String(keys[0].to_string())
+    );
     Ok(match members.last() {
         Some(last) => {
             // The separator before the last member, reused: ",\n    " or ", ".
@@ -832,17 +963,25 @@ fn json_insert(text: &str, parent: &[PathStep], keys: &[&str], json: &str) -> Re
                     ws => format!(",{ws}"),
                 }
             };
-            format!("{}{before}{member}{}", &text[..last.value.end], &text[last.value.end..])
+            format!(
+                "{}{before}{member}{}",
+                &text[..last.value.end],
+                &text[last.value.end..]
+            )
         }
         None => format!("{}{member}{}", &text[..close], &text[close..]),
     })
 }
 
 fn json_unset(text: &str, steps: &[PathStep]) -> Result<String, Error> {
-    let (_, parent) = steps.split_last().ok_or_else(|| at_path(steps, "the path is empty"))?;
+    let (_, parent) = steps
+        .split_last()
+        .ok_or_else(|| at_path(steps, "the path is empty"))?;
     let scan = Scan { b: text.as_bytes() };
     let span = scan.find(parent).ok_or_else(|| json_not_found(steps))?;
-    let (members, close) = scan.members(span.start).ok_or_else(|| json_not_found(steps))?;
+    let (members, close) = scan
+        .members(span.start)
+        .ok_or_else(|| json_not_found(steps))?;
     let i = match &steps[steps.len() - 1] {
         PathStep::Key(k) => members.iter().rposition(|m| m.key.as_deref() == Some(k)),
         PathStep::Index(i) => (*i < members.len()).then_some(*i),
@@ -867,7 +1006,9 @@ mod tests {
     }
 
     fn set_ok(format: Format, text: &str, path: &str, value: &str) -> String {
-        set(format, text, &steps(path), &NewValue::parse(value)).unwrap().unwrap()
+        set(format, text, &steps(path), &NewValue::parse(value))
+            .unwrap()
+            .unwrap()
     }
 
     #[test]
@@ -885,47 +1026,104 @@ mod tests {
             set_ok(Format::Yaml, text, r#"["a"]["b"]"#, "1"),
             format!("{text}a:\n    b: 1\n")
         );
-        assert!(set(Format::Yaml, text, &steps(r#"["other"]"#), &NewValue::parse("1")).unwrap().is_none());
+        assert!(
+            set(
+                Format::Yaml,
+                text,
+                &steps(r#"["other"]"#),
+                &NewValue::parse("1")
+            )
+            .unwrap()
+            .is_none()
+        );
         assert_eq!(
             unset(Format::Yaml, text, &steps(r#"["db"]["user"]"#)).unwrap(),
             "# c\ndb:\n    password: old\nother: 1\n"
         );
-        assert_eq!(unset(Format::Yaml, text, &steps(r#"["db"]"#)).unwrap(), "# c\nother: 1\n");
+        assert_eq!(
+            unset(Format::Yaml, text, &steps(r#"["db"]"#)).unwrap(),
+            "# c\nother: 1\n"
+        );
     }
 
     #[test]
     fn json_sets_and_unsets_members() {
         let text = "{\n  \"a\": \"x\",\n  \"b\": {\"c\": 1}\n}\n";
-        assert_eq!(set_ok(Format::Json, text, r#"["a"]"#, "y"), "{\n  \"a\": \"y\",\n  \"b\": {\"c\": 1}\n}\n");
+        assert_eq!(
+            set_ok(Format::Json, text, r#"["a"]"#, "y"),
+            "{\n  \"a\": \"y\",\n  \"b\": {\"c\": 1}\n}\n"
+        );
         assert_eq!(
             set_ok(Format::Json, text, r#"["d"]"#, "[1,2]"),
             "{\n  \"a\": \"x\",\n  \"b\": {\"c\": 1},\n  \"d\": [1,2]\n}\n"
         );
-        assert_eq!(set_ok(Format::Json, text, r#"["b"]["e"]"#, "true"), "{\n  \"a\": \"x\",\n  \"b\": {\"c\": 1, \"e\": true}\n}\n");
-        assert_eq!(unset(Format::Json, text, &steps(r#"["a"]"#)).unwrap(), "{\n  \"b\": {\"c\": 1}\n}\n");
-        assert_eq!(unset(Format::Json, text, &steps(r#"["b"]"#)).unwrap(), "{\n  \"a\": \"x\"\n}\n");
+        assert_eq!(
+            set_ok(Format::Json, text, r#"["b"]["e"]"#, "true"),
+            "{\n  \"a\": \"x\",\n  \"b\": {\"c\": 1, \"e\": true}\n}\n"
+        );
+        assert_eq!(
+            unset(Format::Json, text, &steps(r#"["a"]"#)).unwrap(),
+            "{\n  \"b\": {\"c\": 1}\n}\n"
+        );
+        assert_eq!(
+            unset(Format::Json, text, &steps(r#"["b"]"#)).unwrap(),
+            "{\n  \"a\": \"x\"\n}\n"
+        );
     }
 
     #[test]
     fn toml_dotenv_and_ini_edits() {
         let toml = "# c\n[db]\nuser = \"app\" # who\n";
-        assert_eq!(set_ok(Format::Toml, toml, r#"["db"]["user"]"#, "root"), "# c\n[db]\nuser = \"root\" # who\n");
-        assert_eq!(set_ok(Format::Toml, toml, r#"["db"]["port"]"#, "5432"), "# c\n[db]\nuser = \"app\" # who\nport = 5432\n");
-        assert_eq!(unset(Format::Toml, toml, &steps(r#"["db"]["user"]"#)).unwrap(), "# c\n[db]\n");
+        assert_eq!(
+            set_ok(Format::Toml, toml, r#"["db"]["user"]"#, "root"),
+            "# c\n[db]\nuser = \"root\" # who\n"
+        );
+        assert_eq!(
+            set_ok(Format::Toml, toml, r#"["db"]["port"]"#, "5432"),
+            "# c\n[db]\nuser = \"app\" # who\nport = 5432\n"
+        );
+        assert_eq!(
+            unset(Format::Toml, toml, &steps(r#"["db"]["user"]"#)).unwrap(),
+            "# c\n[db]\n"
+        );
         let env = "# c\nA=1\nB=two\n";
-        assert_eq!(set_ok(Format::Dotenv, env, r#"["B"]"#, "three"), "# c\nA=1\nB=three\n");
-        assert_eq!(set_ok(Format::Dotenv, env, r#"["C"]"#, "x y"), "# c\nA=1\nB=two\nC=x y\n");
-        assert_eq!(unset(Format::Dotenv, env, &steps(r#"["A"]"#)).unwrap(), "# c\nB=two\n");
+        assert_eq!(
+            set_ok(Format::Dotenv, env, r#"["B"]"#, "three"),
+            "# c\nA=1\nB=three\n"
+        );
+        assert_eq!(
+            set_ok(Format::Dotenv, env, r#"["C"]"#, "x y"),
+            "# c\nA=1\nB=two\nC=x y\n"
+        );
+        assert_eq!(
+            unset(Format::Dotenv, env, &steps(r#"["A"]"#)).unwrap(),
+            "# c\nB=two\n"
+        );
         let ini = "[s]\na = 1\n\n[t]\nb = 2\n";
-        assert_eq!(set_ok(Format::Ini, ini, r#"["s"]["c"]"#, "3"), "[s]\na = 1\nc = 3\n\n[t]\nb = 2\n");
-        assert_eq!(set_ok(Format::Ini, ini, r#"["u"]["d"]"#, "4"), "[s]\na = 1\n\n[t]\nb = 2\n\n[u]\nd = 4\n");
-        assert_eq!(unset(Format::Ini, ini, &steps(r#"["t"]["b"]"#)).unwrap(), "[s]\na = 1\n\n[t]\n");
+        assert_eq!(
+            set_ok(Format::Ini, ini, r#"["s"]["c"]"#, "3"),
+            "[s]\na = 1\nc = 3\n\n[t]\nb = 2\n"
+        );
+        assert_eq!(
+            set_ok(Format::Ini, ini, r#"["u"]["d"]"#, "4"),
+            "[s]\na = 1\n\n[t]\nb = 2\n\n[u]\nd = 4\n"
+        );
+        assert_eq!(
+            unset(Format::Ini, ini, &steps(r#"["t"]["b"]"#)).unwrap(),
+            "[s]\na = 1\n\n[t]\n"
+        );
     }
 
     #[test]
     fn cases_that_need_a_rewrite_fail_without_changing_anything() {
         let text = "db: {user: app}\n";
-        let err = set(Format::Yaml, text, &steps(r#"["db"]["password"]"#), &NewValue::parse("x")).unwrap_err();
+        let err = set(
+            Format::Yaml,
+            text,
+            &steps(r#"["db"]["password"]"#),
+            &NewValue::parse("x"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("secrets edit"), "{err}");
         assert!(!err.to_string().contains("app"));
     }
