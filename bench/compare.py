@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sops-runs-large", type=int, default=1, help="sops runs for sizes >= 50,000 (it takes ~40 s each)")
     ap.add_argument("--rops", action="store_true")
+    ap.add_argument("--set-values", type=int, default=100000, help="values in the file for the `set` case (0 skips it)")
     ap.add_argument("--updatekeys-files", type=int, default=1000, help="files for the `updatekeys --all` case (0 skips it)")
     args = ap.parse_args()
 
@@ -96,11 +97,13 @@ def main():
                 size = os.path.getsize(enc) / 2**20
                 results[(kind, n, tool)] = (e_t, d_t)
                 print(f"{kind + ' ' + format(n, ','):<22}{tool:<9}{e_t:>11.3f}{e_m:>8.1f}{d_t:>11.3f}{d_m:>8.1f}{size:>14.2f}", flush=True)
+    if args.set_values:
+        bench_set(args.set_values, secrets, sops, recipient, env, work, results, args.runs)
     if args.updatekeys_files:
         bench_updatekeys(args.updatekeys_files, secrets, sops, key, recipient, env, work, results)
     print("\nratios (peer time / secrets time; higher means secrets is faster):")
     for (kind, n, tool), (e_t, d_t) in results.items():
-        if tool == "secrets" or kind == "updatekeys":
+        if tool == "secrets" or kind in ("updatekeys", "set"):
             continue
         s_e, s_d = results[(kind, n, "secrets")]
         print(f"  {kind} {n:,} vs {tool}: encrypt {e_t / s_e:.1f}x, decrypt {d_t / s_d:.1f}x")
@@ -108,7 +111,33 @@ def main():
         ours = results[("updatekeys", args.updatekeys_files, "secrets")][0]
         theirs = results[("updatekeys", args.updatekeys_files, "sops")][0]
         print(f"  updatekeys over {args.updatekeys_files:,} files vs sops (one call per file): {theirs / ours:.1f}x")
+    if ("set", args.set_values, "sops") in results:
+        ours = results[("set", args.set_values, "secrets")][0]
+        theirs = results[("set", args.set_values, "sops")][0]
+        verdict = "within" if ours <= 0.1 else "ABOVE"
+        print(f"  set of one value in {args.set_values:,} values vs sops set: {theirs / ours:.1f}x (secrets {ours:.3f} s, {verdict} the 0.1 s floor)")
     shutil.rmtree(work)
+
+
+def bench_set(n, secrets, sops, recipient, env, work, results, runs):
+    """`secrets set` of one value in a YAML file with n values, against `sops set` on a file sops
+    encrypted itself. Each run sets a different value, so every run writes the file."""
+    plain = os.path.join(work, f"set-{n}.yaml")
+    generate("yaml", n, plain)
+    timings = {}
+    for tool, exe in (("secrets", secrets), ("sops", sops)):
+        enc = os.path.join(work, f"set-{n}.{tool}.yaml")
+        run_timed([exe, "encrypt", "--age", recipient, plain], env, enc)
+        tool_runs = runs if tool == "secrets" else 1
+        samples = []
+        for r in range(tool_runs):
+            value = f"changed-{r}"
+            cmd = [exe, "set", enc, '["service"]["key_000042"]', json.dumps(value)]
+            samples.append(run_timed(cmd, env))
+        timings[tool] = statistics.median(s[0] for s in samples)
+        rss = max(s[1] for s in samples)
+        results[("set", n, tool)] = (timings[tool], 0.0)
+        print(f"{'set 1 of ' + format(n, ','):<22}{tool:<9}{timings[tool]:>11.3f}{rss:>8.1f}", flush=True)
 
 
 def bench_updatekeys(n, secrets, sops, key, recipient, env, work, results):

@@ -2,9 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{choose_format, display_name, env, load, write_output};
+use super::{
+    choose_format, decrypt_to_plaintext, display_name, env, load, load_encrypted, recover_key,
+    write_output,
+};
 use crate::config;
 use crate::crypto::{self, EncryptOptions, Rule};
+use crate::document::Format;
 use crate::document::metadata::RuleKind;
 use crate::error::Error;
 
@@ -27,6 +31,10 @@ pub struct EncryptArgs {
     /// The name that decides the format when reading standard input.
     #[arg(long, value_name = "NAME")]
     filename_override: Option<PathBuf>,
+    /// Re-encrypt an edited plaintext against its previous encrypted version: same data key,
+    /// recipients and rule, and every unchanged value keeps its exact ciphertext.
+    #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age"])]
+    reuse: Option<PathBuf>,
     #[command(flatten)]
     rule: RuleArgs,
 }
@@ -85,7 +93,11 @@ fn recipients(flags: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
+pub fn run(
+    args: EncryptArgs,
+    config_flag: Option<&Path>,
+    identities: &[PathBuf],
+) -> Result<(), Error> {
     if args.in_place && args.file.as_os_str() == "-" {
         return Err(Error::Usage(
             "--in-place cannot write to standard input".into(),
@@ -95,7 +107,21 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
     let name_for_type = args.filename_override.as_ref().unwrap_or(&args.file);
     let format = choose_format(args.input_type.as_deref(), name_for_type)?;
     let flag_rule = args.rule.resolve()?;
-    let settings = resolve_settings(&args, flag_rule, config_flag, name_for_type)?;
+    if let Some(old) = &args.reuse {
+        if flag_rule.is_some() || args.rule.mac_only_encrypted {
+            return Err(Error::Usage(
+                "--reuse keeps the old file's rule; it takes no rule flags".into(),
+            ));
+        }
+        return reuse(&args, old, format, identities);
+    }
+    let settings = resolve_settings(
+        &args.age,
+        args.rule.mac_only_encrypted,
+        flag_rule,
+        config_flag,
+        name_for_type,
+    )?;
     let (_, doc) = load(&args.file, format)?;
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted { file });
@@ -110,15 +136,52 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<(), Error> {
     Ok(())
 }
 
+/// `encrypt --reuse OLD PLAIN`: the old file as it is when nothing changed, else the plaintext
+/// encrypted with the old data key, keeping every unchanged value's ciphertext.
+fn reuse(
+    args: &EncryptArgs,
+    old: &Path,
+    format: Format,
+    identities: &[PathBuf],
+) -> Result<(), Error> {
+    let file = display_name(&args.file);
+    let old_name = display_name(old);
+    let old_bytes = crate::store::read_input(old).map_err(|source| Error::Read {
+        file: old_name.clone(),
+        source,
+    })?;
+    let (old_doc, meta) = load_encrypted(old, format)?;
+    let key = recover_key(&meta, identities, &old_name)?;
+    let before = decrypt_to_plaintext(old_doc.as_ref(), &meta, &key, true, &old_name)?;
+    let (plain, _) = load(&args.file, format)?;
+    let bytes = if plain[..] == before[..] {
+        old_bytes
+    } else {
+        super::edit::reencrypt(&plain, old_doc.as_ref(), &meta, &key, format, &file)?
+    };
+    let in_place = args.in_place.then_some(args.file.as_path());
+    write_output(&bytes, in_place, args.output.as_deref(), 0o644)
+}
+
+/// The settings a new file gets from its creation rule (and SOPS_AGE_RECIPIENTS), as `edit` of
+/// a file that does not exist yet uses them.
+pub(super) fn options_for_new_file(
+    config_flag: Option<&Path>,
+    target: &Path,
+) -> Result<EncryptOptions, Error> {
+    resolve_settings(&[], false, None, config_flag, target)
+}
+
 /// Recipients and rule: the command line (and SOPS_AGE_RECIPIENTS) first, then the creation rule
 /// of the nearest `.sops.yaml` for whatever the command line leaves open.
 fn resolve_settings(
-    args: &EncryptArgs,
+    age: &[String],
+    mac_only_flag: bool,
     flag_rule: Option<Rule>,
     config_flag: Option<&Path>,
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
-    let recipients = recipients(&args.age);
+    let recipients = recipients(age);
     let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
     let config_path = config::find(config_flag.or(env_config.as_deref()), target);
     let config = config_path.map(|p| config::Config::load(&p)).transpose()?;
@@ -161,8 +224,7 @@ fn resolve_settings(
         }
         (None, None) => Rule::default(),
     };
-    let mac_only_encrypted =
-        args.rule.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
+    let mac_only_encrypted = mac_only_flag || rule.is_some_and(|r| r.mac_only_encrypted);
     Ok(EncryptOptions {
         key_groups,
         shamir_threshold,

@@ -23,3 +23,10 @@ pub const HOME: &str = "HOME";
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+/// The editor for `secrets edit`, before `EDITOR` (as sops).
+pub const SOPS_EDITOR: &str = "SOPS_EDITOR";
+/// The editor for `secrets edit` when `SOPS_EDITOR` is not set; `vi` when neither is.
+pub const EDITOR: &str = "EDITOR";
+/// A private per-user runtime folder; `secrets edit` puts the plaintext there first.
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";

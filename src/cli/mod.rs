@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod decrypt;
+mod edit;
 mod encrypt;
 pub mod env;
 mod identities;
@@ -68,6 +69,14 @@ enum Command {
     Groups(rekey::GroupsArgs),
     /// Print {"encrypted":true} or {"encrypted":false}, as sops does.
     Filestatus(FilestatusArgs),
+    /// Edit an encrypted file in $SOPS_EDITOR, $EDITOR or vi; unchanged values keep their ciphertext.
+    Edit(edit::EditArgs),
+    /// Set one value of an encrypted file, e.g. `set f.yaml '["db"]["password"]' --value-stdin`.
+    Set(edit::SetArgs),
+    /// Remove one value (or subtree) of an encrypted file.
+    Unset(edit::UnsetArgs),
+    #[command(name = "__edit-cleanup", hide = true)]
+    EditCleanup(edit::CleanupArgs),
 }
 
 #[derive(clap::Args)]
@@ -109,12 +118,16 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
-        Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref()),
+        Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),
         Command::Decrypt(args) => decrypt::run(args, &cli.identity),
         Command::Filestatus(args) => filestatus(args),
         Command::Updatekeys(args) => rekey::updatekeys(args, cli.config.as_deref(), &cli.identity),
         Command::Rotate(args) => rekey::rotate(args, &cli.identity),
         Command::Groups(args) => rekey::groups(args, &cli.identity),
+        Command::Edit(args) => edit::edit(args, &cli.identity, cli.config.as_deref()),
+        Command::Set(args) => edit::set(args, &cli.identity),
+        Command::Unset(args) => edit::unset(args, &cli.identity),
+        Command::EditCleanup(args) => edit::cleanup(args),
     }
 }
 

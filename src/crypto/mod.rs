@@ -4,6 +4,7 @@
 pub mod data_key;
 pub mod keys;
 pub mod mac;
+pub mod reuse;
 pub mod rules;
 pub mod shamir;
 pub mod time;

@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod dotenv;
+pub mod edit;
 pub mod ini;
 pub mod json;
 pub mod metadata;
