@@ -204,9 +204,91 @@ pub fn set(args: SetArgs, identities: &[PathBuf]) -> Result<(), Error> {
     } else {
         edit::NewValue::parse(&raw)
     };
+    if let Some(new) = value.as_string() {
+        if set_string_in_place(&args.file, format, identities, &file, &steps, new)? {
+            return Ok(());
+        }
+    }
     change(&args.file, format, identities, &file, |text| {
         edit::set(format, text, &steps, &value)
     })
+}
+
+/// The common case, fast: a new string for an existing encrypted string value. Its `ENC[...]`
+/// text is replaced in the encrypted file (fresh IV), the MAC is recomputed from the plaintexts
+/// decrypted to check the old one, and nothing else is parsed or rewritten. Returns false when
+/// the case does not apply (the general path then handles it).
+fn set_string_in_place(
+    path: &Path,
+    format: Format,
+    identities: &[PathBuf],
+    file: &str,
+    steps: &[PathStep],
+    new: &str,
+) -> Result<bool, Error> {
+    let Some(keys) = steps
+        .iter()
+        .map(|s| match s {
+            PathStep::Key(k) => Some(k.clone()),
+            PathStep::Index(_) => None,
+        })
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Ok(false);
+    };
+    if format == Format::Binary {
+        return Ok(false);
+    }
+    let locked = open_locked(path, format, identities)?;
+    let leaves = locked.doc.leaves();
+    let mut matching = leaves
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.comment && l.path == keys);
+    let (Some((index, _)), None) = (matching.next(), matching.next()) else {
+        return Ok(false);
+    };
+    let crypto_err = |source| Error::from_crypto(file, source);
+    let mut decrypted =
+        crypto::decrypt_with_key(locked.doc.as_ref(), &locked.meta, &locked.key, true)
+            .map_err(crypto_err)?;
+    let current = match &decrypted.edits[index] {
+        Some(document::Replacement::Decrypted(p)) if p.kind == document::ValueType::Str => p,
+        _ => return Ok(false),
+    };
+    if &current.bytes[..] == new.as_bytes() {
+        return Ok(true); // the value is already set: nothing to write
+    }
+    decrypted.edits[index] = Some(document::Replacement::Decrypted(document::Plaintext {
+        kind: document::ValueType::Str,
+        bytes: Zeroizing::new(new.as_bytes().to_vec()),
+    }));
+    let mac_only = locked.meta.mac_only_encrypted;
+    let mac = crypto::decrypted_mac(leaves, &decrypted.edits, mac_only).map_err(crypto_err)?;
+    let cipher = crypto::ValueCipher::new(&locked.key);
+    let enc = cipher.encrypt(
+        new.as_bytes(),
+        &crypto::aad(&keys),
+        document::ValueType::Str,
+    );
+    let lastmodified = crypto::time::now_rfc3339();
+    let sealed = crypto::seal_mac(&cipher, &mac, &lastmodified).map_err(crypto_err)?;
+    let meta = Metadata {
+        lastmodified,
+        mac: sealed,
+        ..locked.meta.clone()
+    };
+    let mut edits: Vec<Option<document::Replacement>> = (0..leaves.len()).map(|_| None).collect();
+    edits[index] = Some(document::Replacement::Encrypted(enc));
+    let bytes = locked
+        .doc
+        .render(&mut edits, Some(&meta.to_meta()))
+        .map_err(|source| Error::Document {
+            file: file.to_string(),
+            source,
+        })?;
+    write(path, &bytes)?;
+    Ok(true)
 }
 
 pub fn unset(args: UnsetArgs, identities: &[PathBuf]) -> Result<(), Error> {

@@ -372,8 +372,19 @@ pub fn decrypt_leaves(
             }
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    let mac = decrypted_mac(leaves, &edits, mac_only)?;
+    Ok(Encrypted { edits, mac })
+}
+
+/// The MAC of a decrypted document: the plaintext of every decrypted leaf, and the value of
+/// every leaf left in plaintext (unless `mac_only`), in walk order.
+pub fn decrypted_mac(
+    leaves: &[Leaf],
+    edits: &[Option<Replacement>],
+    mac_only: bool,
+) -> Result<Zeroizing<String>, Error> {
     let mut hasher = mac::MacHasher::new(mac_only);
-    for (leaf, edit) in leaves.iter().zip(&edits) {
+    for (leaf, edit) in leaves.iter().zip(edits) {
         if leaf.comment {
             continue;
         }
@@ -389,10 +400,7 @@ pub fn decrypt_leaves(
             }
         }
     }
-    Ok(Encrypted {
-        edits,
-        mac: hasher.finish(),
-    })
+    Ok(hasher.finish())
 }
 
 /// Encrypt a plaintext document for the recipients; returns the encrypted file's bytes.

@@ -40,6 +40,14 @@ impl NewValue {
         }
     }
 
+    /// The new value when it is a string.
+    pub fn as_string(&self) -> Option<&str> {
+        match &self.node {
+            Node::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn string(raw: &str) -> NewValue {
         NewValue {
             node: Node::Str(raw.to_string()),
