@@ -23,3 +23,6 @@ pub const HOME: &str = "HOME";
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+/// GitHub Actions: the file that `decrypt --github-env` appends variables to.
+pub const GITHUB_ENV: &str = "GITHUB_ENV";
