@@ -17,6 +17,9 @@ pub enum VarsFormat {
     Shell,
     /// GitHub Actions: `::add-mask::` lines on stdout, the variables appended to $GITHUB_ENV.
     Github,
+    /// GitHub Actions: only the `::add-mask::` lines, for every value at any depth, whatever
+    /// its key (to mask a file decrypted with --output).
+    Mask,
 }
 
 #[derive(clap::Args)]
@@ -108,23 +111,23 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
             })?,
             None => &node,
         };
-        let vars = vars::collect(node, args.flatten, Names::Shell).map_err(|message| {
-            Error::EnvVar {
+        if vars_format == VarsFormat::Mask {
+            return write_output(vars::masks(node).as_bytes(), None, None, 0o600);
+        }
+        let vars =
+            vars::collect(node, args.flatten, Names::Shell).map_err(|message| Error::EnvVar {
                 file: file.clone(),
                 message,
-            }
-        })?;
+            })?;
         return match (vars_format, github_env) {
             (VarsFormat::Github, Some(env_file)) => {
                 // Masks first, so the runner knows them before any later step can print a value.
                 let (masks, env_text) = vars::github(&vars);
                 write_output(masks.as_bytes(), None, None, 0o600)?;
                 let env_path = std::path::Path::new(&env_file);
-                crate::store::append(env_path, env_text.as_bytes()).map_err(|source| {
-                    Error::Write {
-                        file: env_file.clone(),
-                        source,
-                    }
+                crate::store::append(env_path, env_text.as_bytes()).map_err(|source| Error::Write {
+                    file: env_file.clone(),
+                    source,
                 })
             }
             _ => write_output(

@@ -19,7 +19,12 @@ pub struct ExecEnvArgs {
     /// The encrypted file.
     file: PathBuf,
     /// The command and its arguments (after --).
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     command: Vec<OsString>,
     /// Give the command only the file's variables, not this process's environment.
     #[arg(long)]
@@ -41,7 +46,12 @@ pub struct ExecFileArgs {
     /// The encrypted file.
     file: PathBuf,
     /// The command and its arguments (after --); {} is replaced by the decrypted file's path.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     command: Vec<OsString>,
     /// Write a 0600 file in a private 0700 folder instead of a named pipe (for commands that
     /// seek or read the file twice); it is removed when the command exits.

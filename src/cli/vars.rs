@@ -122,13 +122,7 @@ pub fn github(vars: &[Var]) -> (Zeroizing<String>, Zeroizing<String>) {
     let mut masks = Zeroizing::new(String::new());
     let mut env_file = Zeroizing::new(String::new());
     for var in vars {
-        for line in var.value.split(['\n', '\r']) {
-            if !line.trim().is_empty() {
-                masks.push_str("::add-mask::");
-                masks.push_str(&escape_command_data(line));
-                masks.push('\n');
-            }
-        }
+        mask_lines(&var.value, &mut masks);
         let delimiter = loop {
             let d = format!("ghadelimiter_{:032x}", rand::random::<u128>());
             if !var.value.contains(&d) {
@@ -145,6 +139,33 @@ pub fn github(vars: &[Var]) -> (Zeroizing<String>, Zeroizing<String>) {
         env_file.push('\n');
     }
     (masks, env_file)
+}
+
+/// `::add-mask::` lines for every scalar value under `node`, at any depth.
+pub fn masks(node: &Node) -> Zeroizing<String> {
+    fn walk(node: &Node, out: &mut String) {
+        match node {
+            Node::Map(items) => items.iter().for_each(|(_, v)| walk(v, out)),
+            Node::List(items) => items.iter().for_each(|v| walk(v, out)),
+            scalar => {
+                let text = Zeroizing::new(scalar.scalar_text().unwrap_or_default());
+                mask_lines(&text, out);
+            }
+        }
+    }
+    let mut out = Zeroizing::new(String::new());
+    walk(node, &mut out);
+    out
+}
+
+fn mask_lines(value: &str, out: &mut String) {
+    for line in value.split(['\n', '\r']) {
+        if !line.trim().is_empty() {
+            out.push_str("::add-mask::");
+            out.push_str(&escape_command_data(line));
+            out.push('\n');
+        }
+    }
 }
 
 /// A workflow command's data, escaped as the runner unescapes it (actions/toolkit `escapeData`),
@@ -214,7 +235,10 @@ mod tests {
         let root = map(&[("my-key", Node::Str("s3cr3t".into()))]);
         assert!(collect(&root, false, Names::Os).is_ok());
         let err = collect(&root, false, Names::Shell).err().unwrap();
-        assert!(err.contains("\"my-key\"") && !err.contains("s3cr3t"), "{err}");
+        assert!(
+            err.contains("\"my-key\"") && !err.contains("s3cr3t"),
+            "{err}"
+        );
         let root = map(&[("a=b", Node::Str("s3cr3t".into()))]);
         assert!(collect(&root, false, Names::Os).is_err());
         let root = map(&[("1x", Node::Str("v".into()))]);

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod config;
+mod deploy;
 mod groups;
 mod identities;
 mod interop;
