@@ -182,6 +182,9 @@ impl Error {
             Error::EnvVar { message, .. } if message.contains("nested value") => {
                 "pass --flatten to join nested keys with _ (DB_PASSWORD), or --extract a mapping of scalars".into()
             }
+            Error::EnvVar { message, .. } if message.contains("need a mapping") => {
+                "point --extract at a mapping, or leave it out to use the top level".into()
+            }
             Error::EnvVar { .. } => "rename the key, or use exec-file to hand the whole file to the command".into(),
             Error::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 "check the command's name and PATH".into()
