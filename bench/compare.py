@@ -6,6 +6,10 @@ encrypt and decrypt of each with both tools, and prints medians, peak memory (ma
 ratios. Usage (from the repository root):
 
     python3 bench/compare.py [--sizes 10000,100000] [--runs 5] [--sops-runs-large 1]
+    python3 bench/compare.py --only-exec-env [--secrets-bin target/debug/secrets]
+
+It also measures `exec-env` overhead over running `true` directly, for a file with 100 values,
+against `sops exec-env` in the same run (floor: 10 ms).
 
 It builds `target/release/secrets` and installs sops via scripts/install-test-tools.sh (into
 target/, ignored by git). Optional peer: `--rops` installs rops-cli from crates.io into
@@ -57,11 +61,15 @@ def main():
     ap.add_argument("--rops", action="store_true")
     ap.add_argument("--set-values", type=int, default=100000, help="values in the file for the `set` case (0 skips it)")
     ap.add_argument("--updatekeys-files", type=int, default=1000, help="files for the `updatekeys --all` case (0 skips it)")
+    ap.add_argument("--exec-env-runs", type=int, default=20, help="runs for the exec-env overhead case (0 skips it)")
+    ap.add_argument("--only-exec-env", action="store_true", help="run only the exec-env overhead case")
+    ap.add_argument("--secrets-bin", help="use this secrets binary instead of building target/release/secrets")
     args = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if not args.secrets_bin:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     subprocess.run(["bash", "scripts/install-test-tools.sh"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
-    secrets = os.path.join(ROOT, "target/release/secrets")
+    secrets = args.secrets_bin or os.path.join(ROOT, "target/release/secrets")
     sops = os.path.join(ROOT, "target/sops-venv/bin/sops")
     tools = {"secrets": secrets, "sops": sops}
     if args.rops:
@@ -76,6 +84,11 @@ def main():
     recipient = [l.split(": ")[1].strip() for l in open(key) if l.startswith("# public key: ")][0]
     env = dict(os.environ, SOPS_AGE_KEY_FILE=key, SOPS_DISABLE_VERSION_CHECK="1", ROPS_AGE=open(key).read().splitlines()[-1])
 
+    if args.exec_env_runs:
+        bench_exec_env(args.exec_env_runs, secrets, sops, recipient, env, work)
+    if args.only_exec_env:
+        shutil.rmtree(work)
+        return
     print(f"machine: {os.cpu_count()} cores; runs: {args.runs} (median); time in seconds, peak RSS in MiB")
     print(f"{'case':<22}{'tool':<9}{'encrypt s':>11}{'RSS':>8}{'decrypt s':>11}{'RSS':>8}{'enc size MiB':>14}")
     results = {}
@@ -138,6 +151,34 @@ def bench_set(n, secrets, sops, recipient, env, work, results, runs):
         rss = max(s[1] for s in samples)
         results[("set", n, tool)] = (timings[tool], 0.0)
         print(f"{'set 1 of ' + format(n, ','):<22}{tool:<9}{timings[tool]:>11.3f}{rss:>8.1f}", flush=True)
+
+
+def bench_exec_env(runs, secrets, sops, recipient, env, work):
+    """Overhead of `exec-env` over running the command directly, for a file with 100 values:
+    median wall time of `secrets exec-env F -- true` and `sops exec-env F true` minus that of
+    `true` alone, measured in the same run. The floor is 10 ms for secrets."""
+    plain = os.path.join(work, "exec-100.yaml")
+    with open(plain, "w") as f:
+        for i in range(100):
+            f.write(f"KEY_{i:03d}: value-{i:03d}-s3cr3t-{i * 7919 % 100003:05d}\n")
+    enc = os.path.join(work, "exec-100.enc.yaml")
+    with open(enc, "wb") as out:
+        subprocess.run([secrets, "encrypt", "--age", recipient, plain], env=env, stdout=out, check=True)
+    true = shutil.which("true")
+    cases = {
+        "direct": [true],
+        "secrets": [secrets, "exec-env", enc, "--", true],
+        "sops": [sops, "exec-env", enc, true],
+    }
+    medians = {}
+    for name, cmd in cases.items():
+        run_timed(cmd, env)  # warm the page cache
+        medians[name] = statistics.median(run_timed(cmd, env)[0] for _ in range(runs))
+    base = medians["direct"]
+    ours = (medians["secrets"] - base) * 1000
+    theirs = (medians["sops"] - base) * 1000
+    print(f"exec-env overhead, 100 values, median of {runs} (ms over running `true` directly, {base * 1000:.1f} ms):")
+    print(f"  secrets exec-env: {ours:.1f} ms   sops exec-env: {theirs:.1f} ms   ratio sops/secrets: {theirs / max(ours, 0.001):.1f}x   floor 10 ms: {'met' if ours <= 10 else 'MISSED'}", flush=True)
 
 
 def bench_updatekeys(n, secrets, sops, key, recipient, env, work, results):

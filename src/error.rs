@@ -19,6 +19,12 @@
 //! | 13 | the input is empty |
 //! | 14 | a key file already exists (keygen never overwrites) |
 //! | 15 | `.sops.yaml` is invalid, or no creation rule matches the file |
+//! | 16 | a value cannot become an environment variable (bad name, nested without `--flatten`) |
+//! | 126 | `exec-env`, `exec-file`: the command cannot be run (as a shell says) |
+//! | 127 | `exec-env`, `exec-file`: the command is not found (as a shell says) |
+//!
+//! `exec-env` and `exec-file` otherwise exit with the command's own status (128 + N when it is
+//! killed by signal N).
 
 use std::io;
 
@@ -45,6 +51,9 @@ pub enum ExitStatus {
     EmptyInput = 13,
     KeyFileExists = 14,
     Config = 15,
+    EnvVar = 16,
+    CommandNotExecutable = 126,
+    CommandNotFound = 127,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +94,18 @@ pub enum Error {
     KeyFileExists { file: String },
     #[error(transparent)]
     Config(#[from] config::Error),
+    #[error("{file}: {message}")]
+    EnvVar { file: String, message: String },
+    #[error("{program}: {}", spawn_reason(.source))]
+    Spawn { program: String, source: io::Error },
+}
+
+fn spawn_reason(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::NotFound {
+        "command not found".into()
+    } else {
+        format!("cannot run the command: {e}")
+    }
 }
 
 fn searched_list(places: &[String]) -> String {
@@ -146,6 +167,11 @@ impl Error {
                 ExitStatus::ReadInput
             }
             Error::Config(_) => ExitStatus::Config,
+            Error::EnvVar { .. } => ExitStatus::EnvVar,
+            Error::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                ExitStatus::CommandNotFound
+            }
+            Error::Spawn { .. } => ExitStatus::CommandNotExecutable,
         }
     }
 
@@ -167,6 +193,16 @@ impl Error {
                 "choose another format with --input-type or --output-type".into()
             }
             Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => "check the file name".into(),
+            Error::EnvVar { message, .. } if message.contains("nested value") => {
+                "pass --flatten to join nested keys with _ (DB_PASSWORD), or --extract a mapping of scalars".into()
+            }
+            Error::EnvVar { message, .. } if message.contains("need a mapping") => {
+                "point --extract at a mapping, or leave it out to use the top level".into()
+            }
+            Error::EnvVar { .. } => "rename the key, or use exec-file to hand the whole file to the command".into(),
+            Error::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                "check the command's name and PATH".into()
+            }
             Error::KeyFileExists { .. } => "keep the existing file, or move it away first".into(),
             Error::Config(config::Error::NoMatchingRule { suggestion, .. }) => {
                 format!("pass --age age1... on the command line, or add a rule such as:\n{suggestion}")

@@ -79,6 +79,49 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))
 }
 
+/// A new private folder (0700) in the system's temporary directory, removed when dropped.
+pub fn private_temp_dir() -> io::Result<tempfile::TempDir> {
+    let base = std::env::temp_dir();
+    tempfile::Builder::new()
+        .prefix("secrets-exec-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(&base)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create a private folder in {}: {e}", base.display()),
+            )
+        })
+}
+
+/// Create a named pipe (FIFO) readable and writable by the owner only.
+pub fn make_fifo(path: &Path) -> io::Result<()> {
+    use nix::sys::stat::Mode;
+    nix::unistd::mkfifo(path, Mode::S_IRUSR | Mode::S_IWUSR).map_err(|errno| {
+        io::Error::new(
+            io::Error::from(errno).kind(),
+            format!("cannot create the named pipe {}: {errno}", path.display()),
+        )
+    })
+}
+
+/// Write `bytes` into a FIFO: blocks until a reader opens it, then writes everything.
+pub fn feed_fifo(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut pipe = fs_err::OpenOptions::new().write(true).open(path)?;
+    pipe.write_all(bytes)
+}
+
+/// Append to a file, creating it (0600) if needed: how GitHub Actions' `$GITHUB_ENV` is written.
+pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = fs_err::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,25 @@
 
 use std::path::PathBuf;
 
+use super::vars::{self, Names};
 use super::{
-    choose_format, decrypt_to_plaintext, display_name, load_encrypted, recover_key, write_output,
+    choose_format, decrypt_to_plaintext, display_name, env, load_encrypted, recover_key,
+    write_output,
 };
 use crate::document::{Format, tree};
 use crate::error::Error;
+
+/// `--format`: the document itself, or its values as variables.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VarsFormat {
+    /// `export NAME='value'` lines, quoted for any POSIX shell.
+    Shell,
+    /// GitHub Actions: `::add-mask::` lines on stdout, the variables appended to $GITHUB_ENV.
+    Github,
+    /// GitHub Actions: only the `::add-mask::` lines, for every value at any depth, whatever
+    /// its key (to mask a file decrypted with --output).
+    Mask,
+}
 
 #[derive(clap::Args)]
 pub struct DecryptArgs {
@@ -33,6 +47,15 @@ pub struct DecryptArgs {
     /// Decrypt even if the MAC does not match (the file may have been tampered with).
     #[arg(long)]
     ignore_mac: bool,
+    /// Print the top-level values (of --extract's mapping, if given) as variables.
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["output_type", "in_place"])]
+    format: Option<VarsFormat>,
+    /// Same as --format github: mask every value and append the variables to $GITHUB_ENV.
+    #[arg(long, conflicts_with_all = ["format", "output_type", "in_place", "output"])]
+    github_env: bool,
+    /// With --format: join nested keys with _ and upper-case them (db: {password} gives DB_PASSWORD).
+    #[arg(long)]
+    flatten: bool,
 }
 
 pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Error> {
@@ -57,9 +80,64 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
             file: file.clone(),
             message: format!("invalid --extract path: {message}"),
         })?;
+    let vars_format = if args.github_env {
+        Some(VarsFormat::Github)
+    } else {
+        args.format
+    };
+    if vars_format == Some(VarsFormat::Github) && args.output.is_some() {
+        return Err(Error::Usage(
+            "--format github writes to $GITHUB_ENV, not --output".into(),
+        ));
+    }
+    let github_env = match vars_format {
+        Some(VarsFormat::Github) => Some(env::var(env::GITHUB_ENV).ok_or_else(|| {
+            Error::Usage(format!(
+                "--github-env needs {} (the file GitHub Actions reads variables from); it is not set",
+                env::GITHUB_ENV
+            ))
+        })?),
+        _ => None,
+    };
     let (doc, meta) = load_encrypted(&args.file, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
     let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, !args.ignore_mac, &file)?;
+    if let Some(vars_format) = vars_format {
+        let node = load_tree(&plaintext, format, &file)?;
+        let node = match path.as_deref() {
+            Some(p) => tree::extract(&node, p).map_err(|message| Error::Path {
+                file: file.clone(),
+                message,
+            })?,
+            None => &node,
+        };
+        if vars_format == VarsFormat::Mask {
+            return write_output(vars::masks(node).as_bytes(), None, None, 0o600);
+        }
+        let vars =
+            vars::collect(node, args.flatten, Names::Shell).map_err(|message| Error::EnvVar {
+                file: file.clone(),
+                message,
+            })?;
+        return match (vars_format, github_env) {
+            (VarsFormat::Github, Some(env_file)) => {
+                // Masks first, so the runner knows them before any later step can print a value.
+                let (masks, env_text) = vars::github(&vars);
+                write_output(masks.as_bytes(), None, None, 0o600)?;
+                let env_path = std::path::Path::new(&env_file);
+                crate::store::append(env_path, env_text.as_bytes()).map_err(|source| Error::Write {
+                    file: env_file.clone(),
+                    source,
+                })
+            }
+            _ => write_output(
+                vars::shell(&vars).as_bytes(),
+                None,
+                args.output.as_deref(),
+                0o600,
+            ),
+        };
+    }
     let bytes = if path.is_none() && output_format == format {
         plaintext
     } else {
@@ -75,8 +153,18 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
     write_output(&bytes, in_place, args.output.as_deref(), 0o600)
 }
 
+/// The plaintext as a tree.
+fn load_tree(plaintext: &[u8], format: Format, file: &str) -> Result<tree::Node, Error> {
+    let doc_err = |source| Error::Document {
+        file: file.to_string(),
+        source,
+    };
+    let text = crate::document::utf8(plaintext).map_err(doc_err)?;
+    tree::load(format, text).map_err(doc_err)
+}
+
 /// Re-read the plaintext as a tree, follow `--extract`, and write it in the output format.
-fn convert(
+pub(super) fn convert(
     plaintext: &[u8],
     from: Format,
     to: Format,

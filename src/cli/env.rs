@@ -30,3 +30,5 @@ pub const SOPS_EDITOR: &str = "SOPS_EDITOR";
 pub const EDITOR: &str = "EDITOR";
 /// A private per-user runtime folder; `secrets edit` puts the plaintext there first.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// GitHub Actions: the file that `decrypt --github-env` appends variables to.
+pub const GITHUB_ENV: &str = "GITHUB_ENV";

@@ -5,10 +5,12 @@ mod decrypt;
 mod edit;
 mod encrypt;
 pub mod env;
+mod exec;
 mod identities;
 mod init;
 mod keygen;
 mod rekey;
+mod vars;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,7 +34,9 @@ Exit status:
   5  invalid document    12  --extract path invalid or not found
   6  not encrypted       13  empty input
   7  already encrypted   14  key file or config already exists
-                         15  .sops.yaml invalid, or no creation rule matches";
+                         15  .sops.yaml invalid, or no creation rule matches
+                         16  a value cannot be an environment variable
+exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
 
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
 #[derive(Parser)]
@@ -77,6 +81,16 @@ enum Command {
     Unset(edit::UnsetArgs),
     #[command(name = "__edit-cleanup", hide = true)]
     EditCleanup(edit::CleanupArgs),
+    /// Run a command with the file's top-level values added to its environment.
+    ///
+    /// Nothing is written to disk: this process becomes the command (exec), so its exit status
+    /// and the signals sent to it are the command's.
+    ExecEnv(exec::ExecEnvArgs),
+    /// Run a command with {} replaced by the path of a named pipe holding the decrypted file.
+    ///
+    /// With --no-fifo, a 0600 file in a private 0700 folder, removed when the command exits.
+    /// SIGINT, SIGTERM and SIGHUP are passed on to the command; its exit status becomes ours.
+    ExecFile(exec::ExecFileArgs),
 }
 
 #[derive(clap::Args)]
@@ -102,7 +116,7 @@ pub fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "error: {err}");
@@ -114,8 +128,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
-    match cli.command {
+/// Run the command; `Ok` holds the exit code (0, or the status of the command `exec-file` ran).
+fn run(cli: Cli) -> Result<u8, Error> {
+    let done = match cli.command {
+        Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
+        Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),
@@ -128,7 +145,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Set(args) => edit::set(args, &cli.identity),
         Command::Unset(args) => edit::unset(args, &cli.identity),
         Command::EditCleanup(args) => edit::cleanup(args),
-    }
+    };
+    done.map(|()| 0)
 }
 
 /// How a file is named in messages.
@@ -214,6 +232,19 @@ fn decrypt_to_plaintext(
             source,
         })?;
     Ok(Zeroizing::new(plaintext))
+}
+
+/// Read, check and decrypt an encrypted file: its plaintext, byte for byte.
+fn decrypt_file(
+    path: &Path,
+    format: Format,
+    explicit_identities: &[PathBuf],
+    check_mac: bool,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let file = display_name(path);
+    let (doc, meta) = load_encrypted(path, format)?;
+    let key = recover_key(&meta, explicit_identities, &file)?;
+    decrypt_to_plaintext(doc.as_ref(), &meta, &key, check_mac, &file)
 }
 
 /// Write the result: in place, to `--output`, or to stdout.

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod config;
+mod deploy;
 mod edit;
 mod groups;
 mod identities;
