@@ -36,16 +36,23 @@ def run_timed(cmd, env, stdout_path=None):
 
 
 def generate(kind, n, path):
+    """n string values in sections of 100 keys (one huge mapping makes sops quadratic, which
+    would measure that rather than the per-value work)."""
+    value = lambda i: f"value-{i:06d}-s3cr3t-{i * 7919 % 100003:05d}"
     if kind == "json":
-        data = {"service": {f"key_{i:06d}": f"value-{i:06d}-s3cr3t-{i * 7919 % 100003:05d}" for i in range(n)}}
+        data = {}
+        for i in range(n):
+            data.setdefault(f"service_{i // 100:04d}", {})[f"key_{i:06d}"] = value(i)
         with open(path, "w") as f:
             json.dump(data, f, indent=2)
             f.write("\n")
     else:
         with open(path, "w") as f:
-            f.write("# generated for the benchmark\nservice:\n")
+            f.write("# generated for the benchmark\n")
             for i in range(n):
-                f.write(f"  key_{i:06d}: value-{i:06d}-s3cr3t-{i * 7919 % 100003:05d}\n")
+                if i % 100 == 0:
+                    f.write(f"service_{i // 100:04d}:\n")
+                f.write(f"  key_{i:06d}: {value(i)}\n")
 
 
 def median_of(runs, fn):
@@ -145,7 +152,7 @@ def bench_set(n, secrets, sops, recipient, env, work, results, runs):
         samples = []
         for r in range(tool_runs):
             value = f"changed-{r}"
-            cmd = [exe, "set", enc, '["service"]["key_000042"]', json.dumps(value)]
+            cmd = [exe, "set", enc, '["service_0000"]["key_000042"]', json.dumps(value)]
             samples.append(run_timed(cmd, env))
         timings[tool] = statistics.median(s[0] for s in samples)
         rss = max(s[1] for s in samples)

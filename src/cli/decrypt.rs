@@ -150,7 +150,11 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         )?)
     };
     let in_place = args.in_place.then_some(args.file.as_path());
-    write_output(&bytes, in_place, args.output.as_deref(), 0o600)
+    write_output(&bytes, in_place, args.output.as_deref(), 0o600)?;
+    // The process ends here: the document holds only ciphertexts (the plaintext is zeroized as
+    // `bytes` drops), so skip freeing its many small allocations.
+    std::mem::forget(doc);
+    Ok(())
 }
 
 /// The plaintext as a tree.

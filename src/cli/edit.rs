@@ -205,9 +205,10 @@ pub fn set(args: SetArgs, identities: &[PathBuf]) -> Result<(), Error> {
         edit::NewValue::parse(&raw)
     };
     if let Some(new) = value.as_string()
-        && set_string_in_place(&args.file, format, identities, &file, &steps, new)? {
-            return Ok(());
-        }
+        && set_string_in_place(&args.file, format, identities, &file, &steps, new)?
+    {
+        return Ok(());
+    }
     change(&args.file, format, identities, &file, |text| {
         edit::set(format, text, &steps, &value)
     })

@@ -1,7 +1,7 @@
 //! One value: AES-256-GCM with sops's 32-byte IV, and the `ENC[AES256_GCM,...]` envelope.
 
 use aes_gcm::aead::consts::U32;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce};
 use base64::Engine;
@@ -91,28 +91,35 @@ impl ValueCipher {
     /// Decrypt an `ENC[...]` string bound to `aad`.
     pub fn decrypt(&self, enc: &str, aad: &[u8]) -> Result<Plaintext, Error> {
         let parts = Envelope::parse(enc)?;
-        let data = B64
-            .decode(parts.data)
-            .map_err(|_| Error::BadBase64("data"))?;
-        let iv = B64.decode(parts.iv).map_err(|_| Error::BadBase64("iv"))?;
-        let tag = B64.decode(parts.tag).map_err(|_| Error::BadBase64("tag"))?;
-        if iv.len() != 32 {
+        // IV and tag decode into stack buffers; the data is decrypted in place.
+        let mut bytes = Zeroizing::new(
+            B64.decode(parts.data)
+                .map_err(|_| Error::BadBase64("data"))?,
+        );
+        let mut iv = [0u8; 48];
+        let iv_len = B64
+            .decode_slice(parts.iv, &mut iv)
+            .map_err(|_| Error::BadBase64("iv"))?;
+        if iv_len != 32 {
             return Err(Error::Malformed("the IV is not 32 bytes"));
         }
-        if tag.len() != 16 {
+        let mut tag = [0u8; 24];
+        let tag_len = B64
+            .decode_slice(parts.tag, &mut tag)
+            .map_err(|_| Error::BadBase64("tag"))?;
+        if tag_len != 16 {
             return Err(Error::Malformed("the tag is not 16 bytes"));
         }
         let kind = ValueType::from_name(parts.kind).ok_or(Error::UnknownType)?;
-        let mut sealed = data;
-        sealed.extend_from_slice(&tag);
-        let bytes = self
-            .cipher
-            .decrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: &sealed, aad })
+        self.cipher
+            .decrypt_in_place_detached(
+                Nonce::<U32>::from_slice(&iv[..32]),
+                aad,
+                &mut bytes,
+                aes_gcm::Tag::from_slice(&tag[..16]),
+            )
             .map_err(|_| Error::Authentication)?;
-        Ok(Plaintext {
-            kind,
-            bytes: Zeroizing::new(bytes),
-        })
+        Ok(Plaintext { kind, bytes })
     }
 }
 
@@ -138,15 +145,22 @@ impl<'a> Envelope<'a> {
         } else {
             Error::NotEncrypted
         })?;
-        let (data, rest) = rest
-            .split_once(",iv:")
-            .ok_or(Error::Malformed("missing iv field"))?;
-        let (iv, rest) = rest
-            .split_once(",tag:")
-            .ok_or(Error::Malformed("missing tag field"))?;
-        let (tag, rest) = rest
-            .split_once(",type:")
-            .ok_or(Error::Malformed("missing type field"))?;
+        // Base64 has no commas, so each field ends at the next comma.
+        let field = |rest: &'a str,
+                     name: &str,
+                     missing: &'static str|
+         -> Result<(&'a str, &'a str), Error> {
+            let (value, tail) = rest.split_at(rest.find(',').ok_or(Error::Malformed(missing))?);
+            Ok((
+                value,
+                tail[1..]
+                    .strip_prefix(name)
+                    .ok_or(Error::Malformed(missing))?,
+            ))
+        };
+        let (data, rest) = field(rest, "iv:", "missing iv field")?;
+        let (iv, rest) = field(rest, "tag:", "missing tag field")?;
+        let (tag, rest) = field(rest, "type:", "missing type field")?;
         let end = rest
             .rfind(']')
             .ok_or(Error::Malformed("missing closing bracket"))?;

@@ -284,6 +284,14 @@ impl<'a> Tokenizer<'a> {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
+            // Skip ordinary bytes quickly: only quotes, backslashes and control bytes matter.
+            while self
+                .b
+                .get(i)
+                .is_some_and(|&c| c >= 0x20 && c != b'"' && c != b'\\')
+            {
+                i += 1;
+            }
             match self.b.get(i) {
                 None => return Err(self.error_at(start, "unterminated string")),
                 Some(b'"') => break,
