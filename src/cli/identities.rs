@@ -118,10 +118,16 @@ impl Found {
 
     fn load_command(&mut self, cmd: &str) {
         let label = format!("{} ({cmd})", env::SOPS_AGE_KEY_CMD);
-        let mut words = cmd.split_whitespace();
-        let Some(program) = words.next() else { return };
+        // Split like a shell (quotes, backslashes) and run without one, as sops does.
+        let Some(words) = super::edit::split_command(cmd) else {
+            self.searched.push(format!("{label}: unbalanced quotes"));
+            return;
+        };
+        let Some((program, args)) = words.split_first() else {
+            return;
+        };
         match Command::new(program)
-            .args(words)
+            .args(args)
             .stdin(std::process::Stdio::null())
             .output()
         {
