@@ -93,6 +93,24 @@ fn invalid(message: impl Into<String>) -> Error {
 /// secrets:alias *name`), so decryption can write the alias back.
 const ALIAS_MARKER: &str = " # secrets:alias *";
 
+/// Most nodes that aliases may expand to in one file: a "billion laughs" alias bomb (aliases of
+/// aliases, each doubling the size) is refused instead of filling the memory. go-yaml refuses
+/// excessive aliasing too.
+const MAX_ALIAS_NODES: usize = 100_000;
+
+fn alias_bomb(line: usize) -> Error {
+    invalid(format!(
+        "line {line}: aliases expand to more than {MAX_ALIAS_NODES} nodes"
+    ))
+}
+
+fn too_deep(line: usize) -> Error {
+    invalid(format!(
+        "line {line}: nesting (with aliases expanded) is deeper than {} levels",
+        parse::MAX_DEPTH
+    ))
+}
+
 /// An expanded alias copy that carries the marker comment.
 #[derive(Clone, Debug)]
 struct Marked {
@@ -190,6 +208,10 @@ struct Walker<'a> {
     /// without `type:comment]` cannot have).
     want_points: bool,
     alias_stack: Vec<usize>,
+    /// Nodes visited through aliases so far, against [`MAX_ALIAS_NODES`].
+    alias_nodes: usize,
+    /// Current recursion depth, against [`parse::MAX_DEPTH`].
+    depth: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -201,8 +223,21 @@ impl<'a> Walker<'a> {
         base_col: usize,
         root: bool,
     ) -> Result<(), Error> {
+        let line = self.parsed.nodes[id].line;
+        if alias.is_some() {
+            self.alias_nodes += 1;
+            if self.alias_nodes > MAX_ALIAS_NODES {
+                return Err(alias_bomb(line));
+            }
+        }
+        if self.depth >= parse::MAX_DEPTH {
+            return Err(too_deep(line));
+        }
         let first = self.leaves.len();
-        self.walk_node(id, path, alias, base_col, root)?;
+        self.depth += 1;
+        let walked = self.walk_node(id, path, alias, base_col, root);
+        self.depth -= 1;
+        walked?;
         if alias.is_none() {
             self.node_leaves[id] = Some(first..self.leaves.len());
         }
@@ -419,6 +454,8 @@ impl YamlDocument {
             points: Vec::new(),
             want_points: source.contains("type:comment]"),
             alias_stack: Vec::new(),
+            alias_nodes: 0,
+            depth: 0,
         };
         let mut blocks = Vec::new();
         let mut metadata = None;
@@ -1230,14 +1267,22 @@ impl Document for YamlDocument {
 pub fn load_tree(source: &str) -> Result<TreeNode, Error> {
     let parsed = parse::parse(source)?;
     let doc = parsed.docs.first().ok_or(Error::Empty)?;
-    to_tree(&parsed, doc.root, 0)
+    let mut budget = parsed.nodes.len() + MAX_ALIAS_NODES;
+    to_tree(&parsed, doc.root, 0, &mut budget)
 }
 
-fn to_tree(parsed: &Parsed, id: usize, depth: usize) -> Result<TreeNode, Error> {
-    if depth > 256 {
-        return Err(invalid("aliases nest too deeply"));
-    }
+/// The tree of node `id`; `budget` counts down the nodes still allowed (aliases expanded).
+fn to_tree(
+    parsed: &Parsed,
+    id: usize,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<TreeNode, Error> {
     let node = &parsed.nodes[id];
+    if depth >= parse::MAX_DEPTH {
+        return Err(too_deep(node.line));
+    }
+    *budget = budget.checked_sub(1).ok_or_else(|| alias_bomb(node.line))?;
     Ok(match &node.kind {
         Kind::Scalar(s) => match typed(s)
             .map_err(|m| invalid(format!("line {}: {m}", node.line)))?
@@ -1254,13 +1299,13 @@ fn to_tree(parsed: &Parsed, id: usize, depth: usize) -> Result<TreeNode, Error> 
         Kind::Seq(items) => TreeNode::List(
             items
                 .iter()
-                .map(|&i| to_tree(parsed, i, depth + 1))
+                .map(|&i| to_tree(parsed, i, depth + 1, budget))
                 .collect::<Result<_, _>>()?,
         ),
         Kind::Map(pairs) => {
             let mut out = Vec::new();
             for &(k, v) in pairs {
-                let key = match to_tree(parsed, k, depth + 1)? {
+                let key = match to_tree(parsed, k, depth + 1, budget)? {
                     TreeNode::Map(_) | TreeNode::List(_) => {
                         return Err(invalid(format!(
                             "line {}: a mapping key must be a scalar",
@@ -1270,11 +1315,11 @@ fn to_tree(parsed: &Parsed, id: usize, depth: usize) -> Result<TreeNode, Error> 
                     TreeNode::Str(s) => s,
                     other => other.scalar_text().unwrap_or_default(),
                 };
-                out.push((key, to_tree(parsed, v, depth + 1)?));
+                out.push((key, to_tree(parsed, v, depth + 1, budget)?));
             }
             TreeNode::Map(out)
         }
-        Kind::Alias(t) => to_tree(parsed, *t, depth + 1)?,
+        Kind::Alias(t) => to_tree(parsed, *t, depth + 1, budget)?,
     })
 }
 

@@ -7,9 +7,13 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, SpannedEventReceiver, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
 use crate::document::{Error, Format};
+
+/// Deepest nesting of collections accepted. go-yaml (sops) stops at 10,000; the tree is walked
+/// recursively here, so the bound is lower, and far above any real configuration file.
+pub const MAX_DEPTH: usize = 1_000;
 
 /// Where a block scalar's pieces are.
 #[derive(Clone, Debug)]
@@ -113,9 +117,30 @@ struct Collect<'a> {
     events: Vec<(Event<'a>, Span)>,
 }
 
-impl<'a> SpannedEventReceiver<'a> for Collect<'a> {
-    fn on_event(&mut self, ev: Event<'a>, span: Span) {
-        self.events.push((ev, span));
+impl<'a> Collect<'a> {
+    /// All events of `text`, from saphyr's event iterator: its state machine keeps its own stack,
+    /// where `Parser::load` recurses once per nesting level and overflows the thread's stack on
+    /// a few thousand levels. Collection stops one level past [`MAX_DEPTH`]; `Builder` reports it.
+    fn load(text: &'a str) -> (Collect<'a>, Result<(), ScanError>) {
+        let mut events = Vec::new();
+        let mut depth = 0usize;
+        for item in Parser::new_from_str(text) {
+            match item {
+                Ok((ev, span)) => {
+                    match ev {
+                        Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+                        Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    events.push((ev, span));
+                    if depth > MAX_DEPTH {
+                        break;
+                    }
+                }
+                Err(e) => return (Collect { events }, Err(e)),
+            }
+        }
+        (Collect { events }, Ok(()))
     }
 }
 
@@ -246,8 +271,8 @@ fn lenient_indentation(
 
 /// Parse all documents of `text`.
 pub fn parse(text: &str) -> Result<Parsed, Error> {
-    let mut collect = Collect { events: Vec::new() };
-    let error = match Parser::new_from_str(text).load(&mut collect, true) {
+    let (collect, loaded) = Collect::load(text);
+    let error = match loaded {
         Ok(()) => return Builder::new(text, Shift::default()).build(collect.events),
         Err(e) => e,
     };
@@ -258,8 +283,8 @@ pub fn parse(text: &str) -> Result<Parsed, Error> {
     inserts.sort_unstable();
     loop {
         let (shift, copy) = Shift::new(text, &inserts);
-        let mut collect = Collect { events: Vec::new() };
-        let error = match Parser::new_from_str(&copy).load(&mut collect, true) {
+        let (collect, loaded) = Collect::load(&copy);
+        let error = match loaded {
             Ok(()) => return Builder::new(text, shift).build(collect.events),
             Err(e) => e,
         };
@@ -363,6 +388,13 @@ impl<'t> Builder<'t> {
                     self.attach(id)?;
                 }
                 Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    if self.stack.len() >= MAX_DEPTH {
+                        return Err(syntax(
+                            line,
+                            col + 1,
+                            format!("nesting is too deep (more than {MAX_DEPTH} levels)"),
+                        ));
+                    }
                     let is_map = matches!(ev, Event::MappingStart(..));
                     let own = skip_properties(self.text, start);
                     let flow = self.text[own..].starts_with(if is_map { '{' } else { '[' });
