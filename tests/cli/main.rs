@@ -9,6 +9,8 @@ mod groups;
 mod identities;
 mod interop;
 mod keygen;
+mod limits;
 mod rekey;
 mod roundtrip;
+mod tamper;
 mod util;

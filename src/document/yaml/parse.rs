@@ -111,6 +111,14 @@ impl Offsets {
             Some(t) => t.get(char_index).copied().unwrap_or(self.len),
         }
     }
+
+    /// Byte offset → character index, in O(log n) (a long line would make counting quadratic).
+    fn char_index(&self, byte: usize) -> usize {
+        match &self.table {
+            None => byte.min(self.len),
+            Some(t) => t.partition_point(|&b| b < byte),
+        }
+    }
 }
 
 struct Collect<'a> {
@@ -344,7 +352,10 @@ impl<'t> Builder<'t> {
     fn line_col(&self, at: usize) -> (usize, usize) {
         let line = self.line_starts.partition_point(|&s| s <= at);
         let start = self.line_starts[line - 1];
-        (line, self.text[start..at].chars().count())
+        (
+            line,
+            self.offsets.char_index(at) - self.offsets.char_index(start),
+        )
     }
 
     fn build(mut self, events: Vec<(Event<'_>, Span)>) -> Result<Parsed, Error> {
