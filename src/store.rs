@@ -31,8 +31,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
         Err(e) => return Err(e),
     };
+    sweep_stale_temp_files(dir);
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".secrets-tmp-")
+        .prefix(&prefix)
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| {
@@ -52,6 +54,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
         )
     })?;
     Ok(())
+}
+
+/// Temporary files are named `.secrets-tmp-<pid>-<random>`: the process id lets a later write
+/// tell the files of a killed process from those of one still running.
+const TEMP_PREFIX: &str = ".secrets-tmp-";
+
+/// Remove the temporary files that a killed `secrets` left in `dir` (a SIGKILL between creating
+/// the temporary file and renaming it leaves it behind; nothing runs on SIGKILL). A file is
+/// stale when the process named in it no longer exists. Best effort: errors are ignored.
+fn sweep_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let gone = pid > 0
+            && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                == Err(nix::errno::Errno::ESRCH);
+        if gone && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Create a new file with mode 0600; fails if it exists (key files are never overwritten).
@@ -139,6 +171,22 @@ mod tests {
             0o640
         );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_write_removes_temp_files_of_dead_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join(format!("{TEMP_PREFIX}{}-abc", i32::MAX));
+        let alive = dir
+            .path()
+            .join(format!("{TEMP_PREFIX}{}-abc", std::process::id()));
+        let other = dir.path().join(".secrets-tmp-notapid");
+        for p in [&dead, &alive, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        write_atomic(&dir.path().join("f"), b"new", 0o600).unwrap();
+        assert!(!dead.exists());
+        assert!(alive.exists() && other.exists());
     }
 
     #[test]

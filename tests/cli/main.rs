@@ -9,6 +9,7 @@ mod groups;
 mod identities;
 mod interop;
 mod keygen;
+mod kill;
 mod limits;
 mod rekey;
 mod roundtrip;

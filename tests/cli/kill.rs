@@ -1,0 +1,153 @@
+//! Kill tests: `set`, `encrypt -i`, `rotate` and `updatekeys -y` killed with SIGKILL at a random
+//! instant, 50 runs each. The file must always decrypt to the old or the new content, and no
+//! plaintext may be left in the folder. A SIGKILL between creating the temporary file and
+//! renaming it can leave that file (encrypted content only, named with the dead process's id);
+//! the next write in the folder removes it, which the end of each series checks.
+
+#![allow(clippy::print_stderr)] // the series' figures, shown with --nocapture
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use crate::util::{Env, ok};
+
+const RUNS: usize = 50;
+const OLD: &str = "a: 1\nsecret: Canary-old-Q7x\n";
+const NEW: &str = "a: 1\nsecret: Canary-new-Q7x\n";
+
+fn recipient_of(key_file: &Path) -> String {
+    std::fs::read_to_string(key_file)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// The plaintext of `f.yaml` now: its bytes if it is not encrypted, else its decryption.
+fn content(env: &Env) -> String {
+    let bytes = std::fs::read(env.path("f.yaml")).unwrap();
+    if !bytes.windows(4).any(|w| w == b"sops") {
+        return String::from_utf8(bytes).unwrap();
+    }
+    String::from_utf8(ok(env.secrets_with_key().args(["decrypt", "f.yaml"]))).unwrap()
+}
+
+/// Files in the folder other than the fixed ones; checks no leftover holds plaintext.
+fn leftovers(env: &Env) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(env.dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ["key.txt", "home", "f.yaml", ".sops.yaml"].contains(&name.as_str()) {
+            continue;
+        }
+        assert!(
+            name.starts_with(".secrets-tmp-"),
+            "unexpected file {name} left in the folder"
+        );
+        let bytes = std::fs::read(entry.path()).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("Canary-"),
+            "plaintext left in {name}"
+        );
+        out.push(name);
+    }
+    out
+}
+
+/// Run `args` on a fresh `f.yaml` (`initial`) `RUNS` times, killing it at a random instant.
+fn series(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str]) {
+    let command = || {
+        let mut cmd: Command = env.secrets_with_key();
+        cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
+    };
+    // How long an uninterrupted run takes, to spread the kills over it.
+    std::fs::write(env.path("f.yaml"), initial).unwrap();
+    let start = Instant::now();
+    assert!(command().status().unwrap().success(), "{args:?} failed");
+    let span = start.elapsed().as_micros() as u64 * 6 / 5 + 1;
+    assert!(allowed.contains(&content(env).as_str()));
+    let mut rng = rand::thread_rng();
+    let mut killed = 0;
+    let (mut changed, mut left) = (0, 0);
+    for _ in 0..RUNS {
+        std::fs::write(env.path("f.yaml"), initial).unwrap();
+        let mut child = command().spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.gen_range(0..span)));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        let now = content(env);
+        assert!(
+            allowed.contains(&now.as_str()),
+            "{args:?}: after a kill the file holds {now:?}"
+        );
+        left += leftovers(env).len();
+        changed += usize::from(std::fs::read(env.path("f.yaml")).unwrap() != initial);
+    }
+    eprintln!(
+        "{args:?}: {killed}/{RUNS} killed while running, {changed} files replaced, {left} temporary files left (span {span} us)"
+    );
+    assert!(
+        killed > RUNS / 4,
+        "{args:?}: only {killed} runs were killed"
+    );
+    // One more run completes and removes what the killed ones left.
+    std::fs::write(env.path("f.yaml"), initial).unwrap();
+    assert!(command().status().unwrap().success());
+    assert_eq!(leftovers(env), Vec::<String>::new(), "{args:?}");
+}
+
+fn encrypted(env: &Env, plain: &str) -> Vec<u8> {
+    env.write("p.yaml", plain);
+    let enc = ok(env
+        .secrets()
+        .args(["encrypt", "--age", &env.recipient, "p.yaml"]));
+    std::fs::remove_file(env.path("p.yaml")).unwrap();
+    enc
+}
+
+#[test]
+fn set_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let old = encrypted(&env, OLD);
+    series(
+        &env,
+        &old,
+        &["set", "f.yaml", "[\"secret\"]", "Canary-new-Q7x"],
+        &[OLD, NEW],
+    );
+}
+
+#[test]
+fn encrypt_in_place_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let rule = format!("creation_rules:\n  - age: {}\n", env.recipient);
+    env.write(".sops.yaml", rule);
+    series(&env, OLD.as_bytes(), &["encrypt", "-i", "f.yaml"], &[OLD]);
+}
+
+#[test]
+fn rotate_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let old = encrypted(&env, OLD);
+    series(&env, &old, &["rotate", "f.yaml"], &[OLD]);
+}
+
+#[test]
+fn updatekeys_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let old = encrypted(&env, OLD);
+    let other = recipient_of(&crate::util::root().join("fixtures/keys/group1.txt"));
+    let rule = format!("creation_rules:\n  - age: {},{other}\n", env.recipient);
+    env.write(".sops.yaml", rule);
+    series(&env, &old, &["updatekeys", "-y", "f.yaml"], &[OLD]);
+}
