@@ -102,8 +102,22 @@ struct FilestatusArgs {
     input_type: Option<String>,
 }
 
+/// Keep plaintext and keys out of core dumps: the core file size limit goes to 0 (inherited by
+/// the commands `exec-env` and `exec-file` run, which see the plaintext too) and this process is
+/// marked not dumpable (which also keeps other processes of the same user from attaching to it
+/// with ptrace, or reading its memory through /proc). Best effort: a failure is only reported.
+fn disable_core_dumps() {
+    use nix::sys::resource::{Resource, setrlimit};
+    let done =
+        setrlimit(Resource::RLIMIT_CORE, 0, 0).and_then(|()| nix::sys::prctl::set_dumpable(false));
+    if let Err(errno) = done {
+        eprintln!("warning: cannot disable core dumps: {errno}");
+    }
+}
+
 /// Parse the arguments, run the command, and turn the outcome into an exit code.
 pub fn main() -> ExitCode {
+    disable_core_dumps();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -283,4 +297,16 @@ fn filestatus(args: FilestatusArgs) -> Result<(), Error> {
         .is_some_and(|m| m.looks_encrypted());
     println!("{{\"encrypted\":{encrypted}}}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn core_dumps_are_disabled_and_the_process_not_dumpable() {
+        super::disable_core_dumps();
+        let (soft, hard) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_CORE).unwrap();
+        assert_eq!((soft, hard), (0, 0));
+        assert!(!nix::sys::prctl::get_dumpable().unwrap());
+    }
 }
