@@ -1,7 +1,9 @@
 //! Reading input and writing output: the only module that writes files.
 //!
 //! Every write goes to a temporary file in the target's own directory, is synced, and is renamed
-//! into place, so an interrupted command leaves either the old file or the new one.
+//! into place, so an interrupted command leaves either the old file or the new one. On Linux the
+//! temporary file has no name until just before the rename (O_TMPFILE), and a later write
+//! removes the temporary files of killed processes.
 
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -32,6 +34,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
         Err(e) => return Err(e),
     };
     sweep_stale_temp_files(dir);
+    #[cfg(target_os = "linux")]
+    if write_unnamed(dir, path, bytes, mode)? {
+        return Ok(());
+    }
     let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
@@ -54,6 +60,49 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
         )
     })?;
     Ok(())
+}
+
+/// Linux: write into an unnamed file in `dir` (O_TMPFILE), and give it a name only to rename
+/// it over `path`, so that a SIGKILL leaves a temporary file behind only in the window between
+/// those two calls, not while the bytes are written and synced. `Ok(false)` when the system
+/// cannot do this (no O_TMPFILE on that file system, or no /proc): the caller writes a named
+/// temporary file instead.
+#[cfg(target_os = "linux")]
+fn write_unnamed(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> io::Result<bool> {
+    use nix::fcntl::{AT_FDCWD, AtFlags};
+    use std::os::fd::AsRawFd;
+    let cannot = |e: io::Error| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot write a temporary file in {}: {e}", dir.display()),
+        )
+    };
+    let mut file = tempfile::tempfile_in(dir).map_err(cannot)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    let name = dir.join(format!(
+        "{TEMP_PREFIX}{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    // Fails on a file tempfile had to create with a name and unlink (no O_TMPFILE here).
+    if nix::unistd::linkat(
+        AT_FDCWD,
+        fd_path.as_str(),
+        AT_FDCWD,
+        &name,
+        AtFlags::AT_SYMLINK_FOLLOW,
+    )
+    .is_err()
+    {
+        return Ok(false);
+    }
+    fs_err::rename(&name, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&name);
+    })?;
+    Ok(true)
 }
 
 /// Temporary files are named `.secrets-tmp-<pid>-<random>`: the process id lets a later write
