@@ -230,7 +230,8 @@ impl<'a> Walker<'a> {
                 return Err(alias_bomb(line));
             }
         }
-        if self.depth >= parse::MAX_DEPTH {
+        // Collections nest MAX_DEPTH deep, and their scalars are one level further.
+        if self.depth > parse::MAX_DEPTH {
             return Err(too_deep(line));
         }
         let first = self.leaves.len();
@@ -1279,7 +1280,7 @@ fn to_tree(
     budget: &mut usize,
 ) -> Result<TreeNode, Error> {
     let node = &parsed.nodes[id];
-    if depth >= parse::MAX_DEPTH {
+    if depth > parse::MAX_DEPTH {
         return Err(too_deep(node.line));
     }
     *budget = budget.checked_sub(1).ok_or_else(|| alias_bomb(node.line))?;

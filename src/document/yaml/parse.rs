@@ -11,9 +11,11 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
 use crate::document::{Error, Format};
 
-/// Deepest nesting of collections accepted. go-yaml (sops) stops at 10,000; the tree is walked
-/// recursively here, so the bound is lower, and far above any real configuration file.
-pub const MAX_DEPTH: usize = 1_000;
+/// Deepest nesting of collections accepted. go-yaml (sops) stops at 10,000, but saphyr already
+/// refuses flow collections nested deeper than this, and the tree is walked recursively (a
+/// level costs a few KiB of stack in a debug build; 256 levels fit a 2 MiB thread stack). Far
+/// above any real configuration file.
+pub const MAX_DEPTH: usize = 256;
 
 /// Where a block scalar's pieces are.
 #[derive(Clone, Debug)]

@@ -1008,3 +1008,71 @@ fn a_marked_copy_that_differs_from_its_anchor_stays_expanded() {
     let out = String::from_utf8(doc3.render(&mut vec![plain("x")], None).unwrap()).unwrap();
     assert_eq!(out, "e: x\n");
 }
+
+#[test]
+fn columns_count_characters_and_stay_linear_on_a_long_line() {
+    let p = parse::parse("k: [é, ü, x]\nm: {ä: 1, b: 2}\n").unwrap();
+    let at = |v: &str| {
+        p.nodes
+            .iter()
+            .find(|n| matches!(&n.kind, Kind::Scalar(s) if s.value == v))
+            .map(|n| (n.line, n.col))
+            .unwrap()
+    };
+    assert_eq!(at("x"), (1, 10));
+    assert_eq!(at("b"), (2, 10));
+    // 200,000 values on one line: each column used to be counted from the line's start, which
+    // made this quadratic (minutes); it is an index lookup now.
+    let line = format!("k: [{}]\n", vec!["ab"; 200_000].join(", "));
+    let p = parse::parse(&line).unwrap();
+    assert_eq!(p.nodes.last().unwrap().col, 4 + 4 * 199_999);
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_errors() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10u8 {
+        let (p, c) = ((b'a' + i - 1) as char, (b'a' + i) as char);
+        bomb.push_str(&format!(
+            "{c}: &{c} [{}]\n",
+            vec![format!("*{p}"); 9].join(", ")
+        ));
+    }
+    let err = YamlDocument::parse(&bomb).err().unwrap().to_string();
+    assert!(
+        err.contains("aliases expand to more than 100000 nodes"),
+        "{err}"
+    );
+    let err = load_tree(&bomb).err().unwrap().to_string();
+    assert!(
+        err.contains("aliases expand to more than 100000 nodes"),
+        "{err}"
+    );
+    // Block nesting past the limit, deep enough to have overflowed saphyr's recursive loader.
+    let mut deep = String::new();
+    for i in 0..2_100 {
+        deep.push_str(&format!("{}k:\n", " ".repeat(i)));
+    }
+    deep.push_str(&format!("{}k: v\n", " ".repeat(2_100)));
+    let err = YamlDocument::parse(&deep).err().unwrap().to_string();
+    assert!(
+        err.contains("line 257") && err.contains("nesting is too deep"),
+        "{err}"
+    );
+    // At the limit, it parses.
+    let mut ok = String::new();
+    for i in 0..255 {
+        ok.push_str(&format!("{}k:\n", " ".repeat(i)));
+    }
+    ok.push_str(&format!("{}k: v\n", " ".repeat(255)));
+    assert_eq!(YamlDocument::parse(&ok).unwrap().leaves().len(), 1);
+    assert!(load_tree(&ok).is_ok());
+    // Aliases may not take the walk past the nesting limit either.
+    let mut chain = String::from("a0: &a0 [x]\n");
+    for i in 1..40 {
+        let inner = format!("{}*a{}{}", "[".repeat(30), i - 1, "]".repeat(30));
+        chain.push_str(&format!("a{i}: &a{i} {inner}\n"));
+    }
+    let err = YamlDocument::parse(&chain).err().unwrap().to_string();
+    assert!(err.contains("deeper than 256 levels"), "{err}");
+}
