@@ -22,36 +22,73 @@ pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
 /// Replace `path` with `bytes` atomically. An existing file keeps its permissions; a new one gets
 /// `new_mode` (0600 for plaintext, 0644 for encrypted files).
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mode = match fs_err::metadata(path) {
-        Ok(meta) => meta.permissions().mode() & 0o7777,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
-        Err(e) => return Err(e),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".secrets-tmp-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(|e| {
+    let mut file = AtomicFile::create(path, new_mode)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// A file being written: a 0600 temporary file in the target's folder, renamed over the target
+/// by [`AtomicFile::commit`] (after an fsync, with the target's permissions). Dropped without a
+/// commit, the temporary file is removed and the target is untouched.
+pub struct AtomicFile {
+    tmp: io::BufWriter<tempfile::NamedTempFile>,
+    path: std::path::PathBuf,
+    mode: u32,
+}
+
+impl AtomicFile {
+    /// Start writing `path`. An existing file keeps its permissions; a new one gets `new_mode`.
+    pub fn create(path: &Path, new_mode: u32) -> io::Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mode = match fs_err::metadata(path) {
+            Ok(meta) => meta.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
+            Err(e) => return Err(e),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".secrets-tmp-")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create a temporary file in {}: {e}", dir.display()),
+                )
+            })?;
+        Ok(AtomicFile {
+            tmp: io::BufWriter::with_capacity(1 << 16, tmp),
+            path: path.to_path_buf(),
+            mode,
+        })
+    }
+
+    /// Flush, fsync, set the permissions and rename the file into place.
+    pub fn commit(self) -> io::Result<()> {
+        let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+        tmp.persist(&self.path).map_err(|e| {
             io::Error::new(
-                e.kind(),
-                format!("cannot create a temporary file in {}: {e}", dir.display()),
+                e.error.kind(),
+                format!("cannot replace {}: {}", self.path.display(), e.error),
             )
         })?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.persist(path).map_err(|e| {
-        io::Error::new(
-            e.error.kind(),
-            format!("cannot replace {}: {}", path.display(), e.error),
-        )
-    })?;
-    Ok(())
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
 }
 
 /// Create a new file with mode 0600; fails if it exists (key files are never overwritten).
