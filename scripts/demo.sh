@@ -16,7 +16,7 @@ for file in fixtures/examples/*; do
 done
 echo
 echo "== fixtures/examples/app.yaml, encrypted:"
-secrets encrypt --age "$recipient" fixtures/examples/app.yaml | sed -E 's/(ENC\[AES256_GCM,data:.{12})[^]]*/\1.../'
+secrets encrypt --age "$recipient" fixtures/examples/app.yaml | sed -E 's/(ENC\[AES256_GCM,data:.{12})[^]]*/\1.../g'
 echo
 echo "== one value: secrets decrypt --extract '[\"database\"][\"password\"]'"
 secrets encrypt --age "$recipient" fixtures/examples/app.yaml > "$out/app.enc.yaml"

@@ -24,23 +24,146 @@ pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
 /// Replace `path` with `bytes` atomically. An existing file keeps its permissions; a new one gets
 /// `new_mode` (0600 for plaintext, 0644 for encrypted files).
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mode = match fs_err::metadata(path) {
-        Ok(meta) => meta.permissions().mode() & 0o7777,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
-        Err(e) => return Err(e),
-    };
-    sweep_stale_temp_files(dir);
+    let mut file = AtomicFile::create(path, new_mode)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// Temporary files are named `.secrets-tmp-<pid>-<random>`: the process id lets a later write
+/// tell the files of a killed process from those of one still running.
+const TEMP_PREFIX: &str = ".secrets-tmp-";
+
+/// The temporary file behind an [`AtomicFile`].
+enum Tmp {
+    /// Linux: a file without a name (O_TMPFILE), named only just before the rename, so that a
+    /// SIGKILL while the bytes are written and synced leaves nothing behind.
     #[cfg(target_os = "linux")]
-    if write_unnamed(dir, path, bytes, mode)? {
-        return Ok(());
+    Unnamed(std::fs::File),
+    /// Elsewhere, or where the file system has no O_TMPFILE: a named 0600 file.
+    Named(tempfile::NamedTempFile),
+}
+
+impl Tmp {
+    fn file(&self) -> &std::fs::File {
+        match self {
+            #[cfg(target_os = "linux")]
+            Tmp::Unnamed(f) => f,
+            Tmp::Named(t) => t.as_file(),
+        }
     }
-    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
+}
+
+impl Write for Tmp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Tmp::Unnamed(f) => f.write(buf),
+            Tmp::Named(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Tmp::Unnamed(f) => f.flush(),
+            Tmp::Named(t) => t.flush(),
+        }
+    }
+}
+
+/// A file being written: a 0600 temporary file in the target's folder, renamed over the target
+/// by [`AtomicFile::commit`] (after an fsync, with the target's permissions). Dropped without a
+/// commit, the temporary file is removed and the target is untouched. Killed with SIGKILL, a
+/// process can leave a `.secrets-tmp-<pid>-*` file (on Linux only between naming the file and
+/// renaming it); the next `AtomicFile` in that folder removes it.
+pub struct AtomicFile {
+    tmp: io::BufWriter<Tmp>,
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+    mode: u32,
+}
+
+impl AtomicFile {
+    /// Start writing `path`. An existing file keeps its permissions; a new one gets `new_mode`.
+    pub fn create(path: &Path, new_mode: u32) -> io::Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mode = match fs_err::metadata(path) {
+            Ok(meta) => meta.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
+            Err(e) => return Err(e),
+        };
+        sweep_stale_temp_files(dir);
+        #[cfg(target_os = "linux")]
+        let tmp = match unnamed_in(dir) {
+            Some(file) => Tmp::Unnamed(file),
+            None => Tmp::Named(named_in(dir)?),
+        };
+        #[cfg(not(target_os = "linux"))]
+        let tmp = Tmp::Named(named_in(dir)?);
+        Ok(AtomicFile {
+            tmp: io::BufWriter::with_capacity(1 << 16, tmp),
+            dir: dir.to_path_buf(),
+            path: path.to_path_buf(),
+            mode,
+        })
+    }
+
+    /// Flush, fsync, set the permissions and rename the file into place.
+    pub fn commit(self) -> io::Result<()> {
+        let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+        tmp.file().sync_all()?;
+        tmp.file()
+            .set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+        let tmp = match tmp {
+            #[cfg(target_os = "linux")]
+            Tmp::Unnamed(file) => match name_unnamed(&file, &self.dir) {
+                Some(name) => {
+                    return fs_err::rename(&name, &self.path).inspect_err(|_| {
+                        let _ = std::fs::remove_file(&name);
+                    });
+                }
+                // No /proc to name it through: copy it to a named temporary file.
+                None => {
+                    let mut named = named_in(&self.dir)?;
+                    let mut file = file;
+                    io::Seek::rewind(&mut file)?;
+                    io::copy(&mut file, &mut named)?;
+                    named.as_file().sync_all()?;
+                    named
+                        .as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+                    named
+                }
+            },
+            Tmp::Named(named) => named,
+        };
+        tmp.persist(&self.path).map_err(|e| {
+            io::Error::new(
+                e.error.kind(),
+                format!("cannot replace {}: {}", self.path.display(), e.error),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+/// A named 0600 temporary file in `dir`, carrying this process's id.
+fn named_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| {
@@ -48,70 +171,48 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> 
                 e.kind(),
                 format!("cannot create a temporary file in {}: {e}", dir.display()),
             )
-        })?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.persist(path).map_err(|e| {
-        io::Error::new(
-            e.error.kind(),
-            format!("cannot replace {}: {}", path.display(), e.error),
-        )
-    })?;
-    Ok(())
+        })
 }
 
-/// Linux: write into an unnamed file in `dir` (O_TMPFILE), and give it a name only to rename
-/// it over `path`, so that a SIGKILL leaves a temporary file behind only in the window between
-/// those two calls, not while the bytes are written and synced. `Ok(false)` when the system
-/// cannot do this (no O_TMPFILE on that file system, or no /proc): the caller writes a named
-/// temporary file instead.
+/// An O_TMPFILE file in `dir` (mode 0600), or `None` where the file system has none.
 #[cfg(target_os = "linux")]
-fn write_unnamed(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> io::Result<bool> {
+fn unnamed_in(dir: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(nix::fcntl::OFlag::O_TMPFILE.bits())
+        .open(dir)
+        .ok()
+}
+
+/// Give an O_TMPFILE file a temporary name in `dir` (through /proc/self/fd); `None` if that
+/// cannot be done.
+#[cfg(target_os = "linux")]
+fn name_unnamed(file: &std::fs::File, dir: &Path) -> Option<std::path::PathBuf> {
     use nix::fcntl::{AT_FDCWD, AtFlags};
     use std::os::fd::AsRawFd;
-    let cannot = |e: io::Error| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot write a temporary file in {}: {e}", dir.display()),
-        )
-    };
-    let mut file = tempfile::tempfile_in(dir).map_err(cannot)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     let name = dir.join(format!(
         "{TEMP_PREFIX}{}-{:016x}",
         std::process::id(),
         rand::random::<u64>()
     ));
     let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    // Fails on a file tempfile had to create with a name and unlink (no O_TMPFILE here).
-    if nix::unistd::linkat(
+    nix::unistd::linkat(
         AT_FDCWD,
         fd_path.as_str(),
         AT_FDCWD,
         &name,
         AtFlags::AT_SYMLINK_FOLLOW,
     )
-    .is_err()
-    {
-        return Ok(false);
-    }
-    fs_err::rename(&name, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&name);
-    })?;
-    Ok(true)
+    .ok()
+    .map(|()| name)
 }
 
-/// Temporary files are named `.secrets-tmp-<pid>-<random>`: the process id lets a later write
-/// tell the files of a killed process from those of one still running.
-const TEMP_PREFIX: &str = ".secrets-tmp-";
-
-/// Remove the temporary files that a killed `secrets` left in `dir` (a SIGKILL between creating
-/// the temporary file and renaming it leaves it behind; nothing runs on SIGKILL). A file is
-/// stale when the process named in it no longer exists. Best effort: errors are ignored.
+/// Remove the temporary files that a killed `secrets` left in `dir` (nothing runs on SIGKILL).
+/// A file is stale when the process named in it no longer exists. Best effort: errors are
+/// ignored.
 fn sweep_stale_temp_files(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

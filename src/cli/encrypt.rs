@@ -1,5 +1,6 @@
 //! `secrets encrypt`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{
@@ -126,10 +127,31 @@ pub fn run(
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted { file });
     }
-    let bytes = crypto::encrypt_document(doc.as_ref(), &settings)
-        .map_err(|source| Error::from_crypto(&file, source))?;
+    // The encrypted file goes straight to its destination as it is produced (atomically for a
+    // file), so a large file is never held whole in memory.
     let in_place = args.in_place.then_some(args.file.as_path());
-    write_output(&bytes, in_place, args.output.as_deref(), 0o644)?;
+    match in_place.or(args.output.as_deref()) {
+        Some(target) => {
+            let write_err = |source| Error::Write {
+                file: display_name(target),
+                source,
+            };
+            let mut out = crate::store::AtomicFile::create(target, 0o644).map_err(write_err)?;
+            crypto::encrypt_document_to(doc.as_ref(), &settings, &mut out)
+                .map_err(|source| Error::from_crypto(&file, source))?;
+            out.commit().map_err(write_err)?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            crypto::encrypt_document_to(doc.as_ref(), &settings, &mut out)
+                .map_err(|source| Error::from_crypto(&file, source))?;
+            out.flush().map_err(|source| Error::Write {
+                file: "<stdout>".into(),
+                source,
+            })?;
+        }
+    }
     // The process ends here: freeing a large document's many small allocations one by one
     // would only cost time.
     std::mem::forget(doc);

@@ -405,6 +405,17 @@ pub fn decrypted_mac(
 
 /// Encrypt a plaintext document for the recipients; returns the encrypted file's bytes.
 pub fn encrypt_document(doc: &dyn Document, options: &EncryptOptions) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    encrypt_document_to(doc, options, &mut out)?;
+    Ok(out)
+}
+
+/// Encrypt a plaintext document, handing the encrypted file to `out` as it is written.
+pub fn encrypt_document_to(
+    doc: &dyn Document,
+    options: &EncryptOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
     let key = DataKey::generate();
     let key_groups = keys::wrap_for_groups(&key, &options.key_groups, options.shamir_threshold)?;
     let shamir_threshold = match key_groups.len() {
@@ -430,7 +441,7 @@ pub fn encrypt_document(doc: &dyn Document, options: &EncryptOptions) -> Result<
         version: SOPS_VERSION.to_string(),
     };
     let mut edits = LazyEncryption::new(doc.leaves(), &cipher, &rule);
-    Ok(doc.render(&mut edits, Some(&metadata.to_meta()))?)
+    Ok(doc.render_to(&mut edits, Some(&metadata.to_meta()), out)?)
 }
 
 /// Encrypt the MAC with `lastmodified` as AAD.

@@ -686,6 +686,17 @@ impl Document for JsonDocument {
         edits: &mut dyn Edits,
         metadata: Option<&MetaValue>,
     ) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(self.source.len());
+        self.render_to(edits, metadata, &mut out)?;
+        Ok(out)
+    }
+
+    fn render_to(
+        &self,
+        edits: &mut dyn Edits,
+        metadata: Option<&MetaValue>,
+        sink: &mut dyn std::io::Write,
+    ) -> Result<(), Error> {
         let mut meta_change = match (self.sops_member, metadata) {
             (Some(i), Some(meta)) => Some((
                 self.members[i].value.clone(),
@@ -699,6 +710,10 @@ impl Document for JsonDocument {
         // held at once; the metadata change goes in at its place.
         let mut out = Splicer::new(&self.source);
         for (i, (span, leaf)) in self.spans.iter().zip(&self.leaves).enumerate() {
+            // Hand the output over in pieces: a large file is never held whole in memory.
+            if out.buffered() >= 1 << 20 {
+                out.drain_to(sink)?;
+            }
             if meta_change
                 .as_ref()
                 .is_some_and(|(r, _)| r.start <= span.start)
@@ -719,7 +734,8 @@ impl Document for JsonDocument {
         if let Some((range, text)) = meta_change {
             out.replace(range, &text);
         }
-        Ok(out.finish().into_bytes())
+        sink.write_all(out.finish().as_bytes())
+            .map_err(Error::write)
     }
 }
 

@@ -225,6 +225,18 @@ pub trait Document: Send + Sync {
     /// block is removed.
     fn render(&self, edits: &mut dyn Edits, metadata: Option<&MetaValue>)
     -> Result<Vec<u8>, Error>;
+
+    /// Like [`Document::render`], handing the output to `out` as it is produced where the
+    /// adapter can (JSON does), so a large file is not held in memory beside its source.
+    fn render_to(
+        &self,
+        edits: &mut dyn Edits,
+        metadata: Option<&MetaValue>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), Error> {
+        let bytes = self.render(edits, metadata)?;
+        out.write_all(&bytes).map_err(Error::write)
+    }
 }
 
 /// Where `render` gets each leaf's replacement.
@@ -273,6 +285,18 @@ impl<'a> Splicer<'a> {
             self.out.push_str(part);
         }
         self.at = range.end;
+    }
+
+    /// Bytes of output held, not yet handed over.
+    pub fn buffered(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Hand the output so far to `sink` and forget it.
+    pub fn drain_to(&mut self, sink: &mut dyn std::io::Write) -> Result<(), Error> {
+        sink.write_all(self.out.as_bytes()).map_err(Error::write)?;
+        self.out.clear();
+        Ok(())
     }
 
     /// Where the source has been copied up to.
@@ -329,6 +353,14 @@ pub enum Error {
     AtPath { path: String, message: String },
     #[error("invalid sops metadata: {0}")]
     Metadata(String),
+    #[error("cannot write the output: {0}")]
+    Write(String),
+}
+
+impl Error {
+    fn write(e: std::io::Error) -> Error {
+        Error::Write(e.to_string())
+    }
 }
 
 /// Splice replacement texts into `source`. `edits` are (byte range, new text), in any order;
