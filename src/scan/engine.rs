@@ -72,10 +72,10 @@ impl Engine {
             }
             start = floor_char(text, start);
             let mut end = (m.end() + rule.after).min(bytes.len());
-            if !rule.multiline {
-                if let Some(nl) = memchr::memchr(b'\n', &bytes[m.end()..end]) {
-                    end = m.end() + nl;
-                }
+            if !rule.multiline
+                && let Some(nl) = memchr::memchr(b'\n', &bytes[m.end()..end])
+            {
+                end = m.end() + nl;
             }
             end = ceil_char(text, end);
             searched_to[ri] = end;
@@ -88,12 +88,17 @@ impl Engine {
                 } else {
                     continue;
                 };
-                if let Some(k) = caps.name("k") {
-                    if rules::is_non_secret_key(k.as_str()) {
-                        continue;
-                    }
+                if caps
+                    .name("k")
+                    .is_some_and(|k| rules::is_non_secret_key(k.as_str()))
+                {
+                    continue;
                 }
                 let value = group.as_str();
+                // `user:user@` is a development default, not a leaked password.
+                if caps.name("u").is_some_and(|u| u.as_str() == value) {
+                    continue;
+                }
                 let value = if rule.multiline { value.trim() } else { value };
                 if !rules::check(rule, value, quoted) {
                     continue;
@@ -170,14 +175,18 @@ mod tests {
 
     #[test]
     fn encrypted_values_are_not_findings() {
-        let t = "password: ENC[AES256_GCM,data:Zm9vYmFy,iv:aXZpdml2aXZpdml2,tag:dGFndGFn,type:str]\n";
+        let t =
+            "password: ENC[AES256_GCM,data:Zm9vYmFy,iv:aXZpdml2aXZpdml2,tag:dGFndGFn,type:str]\n";
         assert!(ids(t).is_empty());
     }
 
     #[test]
     fn doc_example_aws_key_is_not_a_finding() {
         assert!(ids("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n").is_empty());
-        assert_eq!(ids("aws_access_key_id = AKIAZ7QW3ERT5YUI2OPL\n"), ["aws-access-key-id"]);
+        assert_eq!(
+            ids("aws_access_key_id = AKIAZ7QW3ERT5YUI2OPL\n"),
+            ["aws-access-key-id"]
+        );
     }
 
     #[test]

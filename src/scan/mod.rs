@@ -104,12 +104,7 @@ pub fn scan_text(engine: &Engine, file: &str, text: &str) -> Vec<Finding> {
 }
 
 /// The line around `at`, every hit on it replaced by `[REDACTED]`, clipped to some context.
-fn excerpt(
-    text: &str,
-    line: std::ops::Range<usize>,
-    at: usize,
-    hits: &[engine::Hit],
-) -> String {
+fn excerpt(text: &str, line: std::ops::Range<usize>, at: usize, hits: &[engine::Hit]) -> String {
     let mut pieces = String::new();
     let mut cursor = line.start;
     let mut secret_at = 0;
@@ -162,7 +157,9 @@ fn hint_for(rule: &str, file: &str) -> String {
 #[derive(Default)]
 pub struct CreationRules {
     explicit: Option<PathBuf>,
-    loaded: std::sync::Mutex<std::collections::HashMap<PathBuf, Option<std::sync::Arc<config::Config>>>>,
+    loaded: std::sync::Mutex<
+        std::collections::HashMap<PathBuf, Option<std::sync::Arc<config::Config>>>,
+    >,
 }
 
 impl CreationRules {
@@ -187,11 +184,10 @@ impl CreationRules {
             match loaded.get(&cfg_path) {
                 Some(c) => c.clone(),
                 None => {
-                    let c = config::Config::load(&cfg_path)
-                        .map_err(|source| Error::Config {
-                            config: cfg_path.clone(),
-                            source,
-                        })?;
+                    let c = config::Config::load(&cfg_path).map_err(|source| Error::Config {
+                        config: cfg_path.clone(),
+                        source,
+                    })?;
                     let c = Some(std::sync::Arc::new(c));
                     loaded.insert(cfg_path.clone(), c.clone());
                     c

@@ -7,7 +7,11 @@ use super::sources::Outcome;
 /// The text report: one block per finding, then a summary line.
 pub fn text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
     for f in &outcome.findings {
-        writeln!(out, "{}:{}:{}: {} ({})", f.file, f.line, f.column, f.description, f.rule)?;
+        writeln!(
+            out,
+            "{}:{}:{}: {} ({})",
+            f.file, f.line, f.column, f.description, f.rule
+        )?;
         if !f.excerpt.is_empty() {
             writeln!(out, "    {}", f.excerpt)?;
         }

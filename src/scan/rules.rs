@@ -98,7 +98,9 @@ pub static RULES: &[Rule] = &[
     rule(
         "slack-token",
         "Slack token",
-        &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxe."],
+        &[
+            "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxe.",
+        ],
         r"\b(?P<s>xox(?:[abprs]|e\.xox[bp]|e)-[0-9A-Za-z-]{20,250})",
         Check::NotPlaceholder,
     ),
@@ -312,7 +314,7 @@ pub static RULES: &[Rule] = &[
         id: "url-password",
         description: "Password in a URL or connection string",
         anchors: &["://"],
-        regex: r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@'\x22]{1,128}:(?P<s>[^\s@/'\x22]{3,256})@[A-Za-z0-9\[_-]",
+        regex: r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://(?P<u>[^\s:/?#@'\x22]{1,128}):(?P<s>[^\s@/'\x22]{3,256})@[A-Za-z0-9\[_-]",
         before: 40,
         after: 512,
         multiline: false,
@@ -322,12 +324,50 @@ pub static RULES: &[Rule] = &[
         id: "generic-secret",
         description: "Secret assigned to a password, secret or token setting",
         anchors: &[
-            "pass", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key",
-            "accesskey", "auth", "credential", "private_key", "_key",
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "api_key",
+            "apikey",
+            "api-key",
+            "access_key",
+            "accesskey",
+            "auth",
+            "credential",
+            "private_key",
+            "_key",
         ],
         regex: r#"(?i)(?P<k>[A-Za-z0-9_.-]*(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key|_key)[A-Za-z0-9_.-]*)["']?\]?\s*(?::=|=>|[:=]|\s+=)[ \t]*(?:"(?P<dq>[^"\n]{1,300})"|'(?P<sq>[^'\n]{1,300})'|(?P<s>[^\s"'`,;]{1,300}))"#,
         before: 64,
         after: 360,
+        multiline: false,
+        check: Check::Generic,
+    },
+    Rule {
+        id: "generic-secret",
+        description: "Secret in a password, secret or token element",
+        anchors: &[
+            "password>",
+            "secret>",
+            "token>",
+            "apikey>",
+            "api_key>",
+            "passwd>",
+        ],
+        regex: r"(?i)<(?P<k>[A-Za-z0-9_.:-]*(?:passw(?:or)?d|secret|token|api_?key)[A-Za-z0-9_.-]*)>(?P<dq>[^<\n]{1,300})</",
+        before: 64,
+        after: 360,
+        multiline: false,
+        check: Check::Generic,
+    },
+    Rule {
+        id: "netrc-password",
+        description: "Password in a .netrc-style `password VALUE` line",
+        anchors: &["password ", "password\t", "passwd "],
+        regex: r"(?i)(?:^|\s)passw(?:or)?d[ \t]+(?P<s>[^\s]{6,200})",
+        before: 1,
+        after: 256,
         multiline: false,
         check: Check::Generic,
     },
@@ -361,7 +401,8 @@ pub fn crc32_checksum_ok(token: &str) -> bool {
 /// A JWT whose header is base64url JSON naming an `alg`.
 pub fn jwt_ok(token: &str) -> bool {
     let header = token.split('.').next().unwrap_or_default();
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header.trim_end_matches('='))
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header.trim_end_matches('='))
     else {
         return false;
     };
@@ -375,19 +416,72 @@ pub fn jwt_ok(token: &str) -> bool {
 pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     const WORDS: &[&str] = &[
-        "example", "changeme", "change_me", "change-me", "placeholder", "your_", "your-", "yourpass",
-        "<", ">", "${", "{{", "}}", "%(", "$(", "xxxx", "****", "....", "redacted", "dummy",
-        "sample", "fake", "replace", "insert", "todo", "fixme", "notreal", "not-real", "mypassword",
-        "my_password", "secretpassword", "password123", "passw0rd", "p@ssw0rd", "123456", "abcdef",
-        "qwerty", "letmein", "enc[aes256_gcm",
+        "example",
+        "changeme",
+        "change_me",
+        "change-me",
+        "placeholder",
+        "your_",
+        "your-",
+        "yourpass",
+        "<",
+        ">",
+        "${",
+        "{{",
+        "}}",
+        "%(",
+        "$(",
+        "xxxx",
+        "****",
+        "....",
+        "redacted",
+        "dummy",
+        "sample",
+        "fake",
+        "replace",
+        "insert",
+        "todo",
+        "fixme",
+        "notreal",
+        "not-real",
+        "mypassword",
+        "my_password",
+        "secretpassword",
+        "password123",
+        "passw0rd",
+        "p@ssw0rd",
+        "123456",
+        "abcdef",
+        "qwerty",
+        "letmein",
+        "enc[aes256_gcm",
     ];
     if WORDS.iter().any(|w| lower.contains(w)) {
         return true;
     }
     const EXACT: &[&str] = &[
-        "password", "secret", "token", "null", "none", "nil", "true", "false", "undefined",
-        "empty", "pass", "test", "admin", "root", "user", "username", "default", "required",
-        "string", "str", "bytes", "optional",
+        "password",
+        "secret",
+        "token",
+        "null",
+        "none",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "empty",
+        "pass",
+        "test",
+        "admin",
+        "root",
+        "user",
+        "username",
+        "default",
+        "required",
+        "string",
+        "str",
+        "bytes",
+        "optional",
     ];
     if EXACT.contains(&lower.as_str()) {
         return true;
@@ -435,17 +529,63 @@ fn classes(value: &str) -> usize {
 pub fn is_non_secret_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     const SUFFIXES: &[&str] = &[
-        "url", "uri", "file", "path", "name", "type", "id", "env", "length", "len", "hash",
-        "field", "header", "prefix", "regex", "pattern", "policy", "endpoint", "expiry",
-        "expires", "expiration", "ttl", "count", "min", "max", "size", "format", "mode",
-        "version", "provider", "method", "strategy", "dir", "host", "port", "label", "key_id",
-        "keyid", "ref", "arn", "enabled", "required", "sha256", "sha512", "digest", "checksum",
-        "algorithm", "alg", "timeout", "limit", "scope", "scopes", "manager", "store", "source",
+        "url",
+        "uri",
+        "file",
+        "path",
+        "name",
+        "type",
+        "id",
+        "env",
+        "length",
+        "len",
+        "hash",
+        "field",
+        "header",
+        "prefix",
+        "regex",
+        "pattern",
+        "policy",
+        "endpoint",
+        "expiry",
+        "expires",
+        "expiration",
+        "ttl",
+        "count",
+        "min",
+        "max",
+        "size",
+        "format",
+        "mode",
+        "version",
+        "provider",
+        "method",
+        "strategy",
+        "dir",
+        "host",
+        "port",
+        "label",
+        "key_id",
+        "keyid",
+        "ref",
+        "arn",
+        "enabled",
+        "required",
+        "sha256",
+        "sha512",
+        "digest",
+        "checksum",
+        "algorithm",
+        "alg",
+        "timeout",
+        "limit",
+        "scope",
+        "scopes",
+        "manager",
+        "store",
+        "source",
     ];
-    let last = lower
-        .rsplit(|c: char| c == '_' || c == '-' || c == '.')
-        .next()
-        .unwrap_or(&lower);
+    let last = lower.rsplit(['_', '-', '.']).next().unwrap_or(&lower);
     SUFFIXES.contains(&last)
         || lower.ends_with("url")
         || lower.ends_with("name")
@@ -459,6 +599,19 @@ pub fn is_non_secret_key(key: &str) -> bool {
 pub fn generic_value_ok(value: &str, quoted: bool) -> bool {
     let len = value.len();
     if !(8..=200).contains(&len) || is_placeholder(value) {
+        return false;
+    }
+    // Formats with a checksum are their own rule's call: a bad checksum is not a secret.
+    const CHECKSUMMED: &[&str] = &[
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "npm_",
+    ];
+    if CHECKSUMMED.iter().any(|p| value.starts_with(p)) {
         return false;
     }
     if !quoted {
@@ -529,7 +682,10 @@ mod tests {
         let mut bad = good.clone();
         bad.replace_range(5..6, "Z");
         assert!(!crc32_checksum_ok(&bad));
-        assert!(crc32_checksum_ok(&make_token("npm_", "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0")));
+        assert!(crc32_checksum_ok(&make_token(
+            "npm_",
+            "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0"
+        )));
     }
 
     #[test]

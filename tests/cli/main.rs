@@ -11,4 +11,5 @@ mod interop;
 mod keygen;
 mod rekey;
 mod roundtrip;
+mod scan;
 mod util;
