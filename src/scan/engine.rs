@@ -94,6 +94,15 @@ impl Engine {
                 {
                     continue;
                 }
+                // `name: Type = ...`, `fn f(token: Token)`: a type annotation, not a value.
+                if !quoted
+                    && caps.name("op").is_some_and(|op| op.as_str() == ":")
+                    && window[group.end()..]
+                        .trim_start_matches([' ', '\t'])
+                        .starts_with(['=', ',', ')', ';', '{', '>'])
+                {
+                    continue;
+                }
                 let value = group.as_str();
                 // `user:user@` is a development default, not a leaked password.
                 if caps.name("u").is_some_and(|u| u.as_str() == value) {
@@ -187,6 +196,14 @@ mod tests {
             ids("aws_access_key_id = AKIAZ7QW3ERT5YUI2OPL\n"),
             ["aws-access-key-id"]
         );
+    }
+
+    #[test]
+    fn type_annotations_are_not_values() {
+        assert!(
+            ids("pub const TOKEN_X: Win32Error9 = 5;\nfn f(token: TokenTree9x) {}\n").is_empty()
+        );
+        assert_eq!(ids("token: Xk29dkLmQ2xxPq\n"), ["generic-secret"]);
     }
 
     #[test]

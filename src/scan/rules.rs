@@ -338,7 +338,7 @@ pub static RULES: &[Rule] = &[
             "private_key",
             "_key",
         ],
-        regex: r#"(?i)(?P<k>[A-Za-z0-9_.-]*(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key|_key)[A-Za-z0-9_.-]*)["']?\]?\s*(?::=|=>|[:=]|\s+=)[ \t]*(?:"(?P<dq>[^"\n]{1,300})"|'(?P<sq>[^'\n]{1,300})'|(?P<s>[^\s"'`,;]{1,300}))"#,
+        regex: r#"(?i)(?P<k>[A-Za-z0-9_.-]*(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key|_key)[A-Za-z0-9_.-]*)["']?\]?\s*(?P<op>:=|=>|[:=]|\s+=)[ \t]*(?:"(?P<dq>[^"\n]{1,300})"|'(?P<sq>[^'\n]{1,300})'|(?P<s>[^\s"'`,;]{1,300}))"#,
         before: 64,
         after: 360,
         multiline: false,
@@ -615,8 +615,14 @@ pub fn generic_value_ok(value: &str, quoted: bool) -> bool {
         return false;
     }
     if !quoted {
-        // Code: function calls, attribute paths, indexing, env lookups.
-        if value.contains('(') || value.contains('[') || value.contains("::") {
+        // Code: function calls, attribute paths, indexing, env lookups, `a::b` paths.
+        if value.starts_with(':')
+            || value.ends_with(')')
+            || value.contains('(')
+            || value.contains('[')
+            || value.contains("::")
+            || looks_like_identifier(value)
+        {
             return false;
         }
         let ident_path = value
@@ -640,6 +646,43 @@ pub fn generic_value_ok(value: &str, quoted: bool) -> bool {
         return len >= 20 && h >= 3.0;
     }
     (c >= 3 && h >= 2.5) || (len >= 16 && c >= 2 && h >= 3.2)
+}
+
+/// A code identifier rather than a random value: `snake_case_words`, `CONSTANT_CASE_9`,
+/// `CamelCaseWords`, `_bindgen_ty_5`, `u32`-suffixed numbers.
+fn looks_like_identifier(value: &str) -> bool {
+    if !value
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+    {
+        return false;
+    }
+    let b = value.as_bytes();
+    // CONSTANT_CASE or snake_case names (`WIN32_ERROR`, `nl80211_auth_type`).
+    let one_case = !b.iter().any(u8::is_ascii_uppercase) || !b.iter().any(u8::is_ascii_lowercase);
+    if value.contains('_') && one_case && value.split('_').all(|w| w.len() <= 12) {
+        return true;
+    }
+    // Words joined by `_`, each letters only or a short number.
+    if value.contains('_') {
+        return value.split('_').all(|w| {
+            w.bytes().all(|c| c.is_ascii_alphabetic())
+                || (w.len() <= 3 && w.bytes().all(|c| c.is_ascii_digit()))
+        });
+    }
+    // CamelCase words without digits, or a number with a type suffix.
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        // Random tokens switch case often; identifiers about once per word (≥ 3 letters).
+        let switches = b
+            .windows(2)
+            .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+            .count();
+        return switches * 3 <= b.len() / 2;
+    }
+    let trimmed =
+        value.trim_end_matches(|c: char| c.is_ascii_alphanumeric() && !c.is_ascii_digit());
+    trimmed.bytes().all(|c| c.is_ascii_digit()) && value.len() - trimmed.len() <= 5
 }
 
 /// Bech32 data characters (age secret keys are upper-case bech32).
@@ -703,6 +746,13 @@ mod tests {
         assert!(!generic_value_ok("settings.db.password", false));
         assert!(!generic_value_ok("get_password()", false));
         assert!(!generic_value_ok("<your-token>", true));
+        assert!(!generic_value_ok(":Semi", false));
+        assert!(!generic_value_ok("_bindgen_ty_5", false));
+        assert!(!generic_value_ok("AcquireCredentialsHandleA", false));
+        assert!(!generic_value_ok("536870912u32", false));
+        assert!(!generic_value_ok("WIN32_ERROR", false));
+        assert!(generic_value_ok("Xk29dkLmQ2xxPq", false));
+        assert!(generic_value_ok("qWeRtZuIoPaSdFgHjK", false));
     }
 
     #[test]
