@@ -65,8 +65,11 @@ impl Engine {
         for m in self.prefilter.find_overlapping_iter(text) {
             let ri = self.pattern_rule[m.pattern().as_usize()];
             let rule = &RULES[ri];
-            let line_start = memchr_rev(bytes, m.start()).map_or(0, |i| i + 1);
-            let mut start = m.start().saturating_sub(rule.before).max(line_start);
+            // Look back at most `before` bytes for the line start: on a minified file (one long
+            // line) each hit costs a bounded amount of work.
+            let lookback = m.start().saturating_sub(rule.before);
+            let mut start = memchr::memrchr(b'\n', &bytes[lookback..m.start()])
+                .map_or(lookback, |i| lookback + i + 1);
             if start < searched_to[ri] && m.end() <= searched_to[ri] {
                 continue;
             }
@@ -147,10 +150,6 @@ impl Default for Engine {
 
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
-}
-
-fn memchr_rev(bytes: &[u8], before: usize) -> Option<usize> {
-    memchr::memrchr(b'\n', &bytes[..before])
 }
 
 fn floor_char(text: &str, mut i: usize) -> usize {
