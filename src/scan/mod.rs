@@ -87,6 +87,20 @@ pub fn fingerprint(rule: &str, secret: &str) -> String {
         .collect()
 }
 
+/// Inline markers that silence findings on their line (ours, and the ones gitleaks and
+/// detect-secrets users already have in their code).
+pub const ALLOW_MARKERS: &[&str] = &[
+    "secrets:allow",
+    "gitleaks:allow",
+    "pragma: allowlist secret",
+];
+
+fn is_allowed(line: &[u8]) -> bool {
+    ALLOW_MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(line, m.as_bytes()).is_some())
+}
+
 /// Scan one text and describe what was found, with no secret in the result.
 pub fn scan_text(engine: &Engine, file: &str, text: &str) -> Vec<Finding> {
     let hits = engine.scan(text);
@@ -98,6 +112,8 @@ pub fn scan_text(engine: &Engine, file: &str, text: &str) -> Vec<Finding> {
     // The column of `pos`, counted incrementally so many hits on one long line stay linear.
     let mut col_pos = 0;
     let mut col = 1;
+    // Whether the current line carries an inline allow comment (looked up once per line).
+    let mut allowed_line: Option<(usize, bool)> = None;
     for hit in &hits {
         // Hits are in position order: count lines incrementally.
         for nl in memchr::memchr_iter(b'\n', &bytes[pos..hit.span.start]) {
@@ -108,6 +124,14 @@ pub fn scan_text(engine: &Engine, file: &str, text: &str) -> Vec<Finding> {
         if col_pos < line_start {
             col_pos = line_start;
             col = 1;
+        }
+        if allowed_line.map(|(start, _)| start) != Some(line_start) {
+            let end =
+                memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
+            allowed_line = Some((line_start, is_allowed(&bytes[line_start..end])));
+        }
+        if allowed_line.is_some_and(|(_, allowed)| allowed) {
+            continue;
         }
         col += text[col_pos..hit.span.start].chars().count();
         col_pos = hit.span.start;
@@ -302,6 +326,16 @@ mod tests {
         for f in [&f[0], &f[f.len() / 2], &f[f.len() - 1]] {
             assert!(text[..f.column - 1].ends_with("\"secret\":\""));
         }
+    }
+
+    #[test]
+    fn inline_allow_markers_silence_their_line_only() {
+        let text = "api_key = \"Vq8#rT2!mZ6pLwX\" # secrets:allow\n\
+                    b_password = \"Wq8#rT2!mZ6pLwX\" // gitleaks:allow\n\
+                    c_secret = \"Xq8#rT2!mZ6pLwX\"  # pragma: allowlist secret\n\
+                    d_token = \"Yq8#rT2!mZ6pLwX\"\n";
+        let f = scan_text(&Engine::new(), "f.py", text);
+        assert_eq!(f.iter().map(|f| f.line).collect::<Vec<_>>(), [4]);
     }
 
     #[test]
