@@ -338,7 +338,7 @@ pub static RULES: &[Rule] = &[
             "private_key",
             "_key",
         ],
-        regex: r#"(?i)(?P<k>[A-Za-z0-9_.-]*(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key|_key)[A-Za-z0-9_.-]*)["']?\]?\s*(?P<op>:=|=>|[:=]|\s+=)[ \t]*(?:"(?P<dq>[^"\n]{1,300})"|'(?P<sq>[^'\n]{1,300})'|(?P<s>[^\s"'`,;]{1,300}))"#,
+        regex: r#"(?i)(?P<k>[A-Za-z0-9_.-]*(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key|_key)[A-Za-z0-9_.-]*)["']?\]?\s*(?P<op>:=|=>|[:=]|\s+=)[ \t]*(?:"(?P<dq>[^"\n]{1,300})"|'(?P<sq>[^'\n]{1,300})'|(?P<s>[^\s"'`,;\\]{1,300}))"#,
         before: 64,
         after: 360,
         multiline: false,
@@ -487,6 +487,10 @@ pub fn is_placeholder(value: &str) -> bool {
         return true;
     }
     if value.starts_with('$') || value.starts_with('%') || value.starts_with('&') {
+        return true;
+    }
+    // Template and format strings: `{name}`, `{0}`, `%s`.
+    if (value.contains('{') && value.contains('}')) || value.contains("%s") {
         return true;
     }
     // One repeated character, or a run like 0123456789 / abcdefgh.
