@@ -122,6 +122,13 @@ pos("generic-password-xml.xml", f"<datasource>\n  <password>{password()}</passwo
 pos("generic-password-kwarg.py", f"conn = psycopg2.connect(host='db', user='app', password='{password()}')\n")
 pos("generic-access-key.cs", f"var accessKey = \"{rnd(32)}\";\n")
 pos("generic-db-password.env", f"DB_PASSWORD={password()}\n")
+pos("terraform-cloud.tfrc", f"credentials \"app.terraform.io\" {{\n  token = \"{rnd(14)}.atlasv1.{rnd(67, ALNUM + '_-')}\"\n}}\n")
+pos("grafana.ini", f"[grafana]\nurl = https://grafana.example.org\nsa = glsa_{rnd(32)}_{rnd(8, HEX)}\n")
+pos("atlassian.sh", f"curl -u me@example.org:ATATT3{rnd(186, ALNUM + '_-')} https://example.atlassian.net/rest/api/3/myself\n")
+pos("square.rb", f"client = Square::Client.new(access_token: 'EAAA{rnd(60, ALNUM + '_-')}')\n")
+pos("mailgun.php", f"<?php\n$mg = Mailgun::create('key-{rnd(32, HEX)}');\n")
+pos("k8s-secret-stringdata.yaml", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  DB_PASSWORD: \"{password()}\"\n")
+pos("compose-env.yaml", f"services:\n  db:\n    environment:\n      - POSTGRES_PASSWORD={rnd(20)}\n")
 
 # --- negatives ---
 neg("placeholders.env", "DB_PASSWORD=changeme\nAPI_TOKEN=${API_TOKEN}\nSECRET_KEY=<your-secret-key>\nGITHUB_TOKEN={{ github_token }}\nPASSWORD=\nAWS_SECRET_ACCESS_KEY=YOUR_SECRET_ACCESS_KEY\n")
@@ -163,6 +170,14 @@ neg("prose.md", "Tokens are rotated every 90 days. Never commit a password or se
 neg("css-and-svg.css", ".token-list { color: #3b82f6; }\n.password-field::after { content: \"\"; }\n")
 neg("i18n.json", json.dumps({"login.password": "Password", "login.token_expired": "Your session token has expired", "reset.secret_question": "What is your first pet's name?"}, indent=2) + "\n")
 neg("minified.js", "!function(e){var t={};" + ";".join(f"function n{i}(r){{return r.token&&r.password?t[r.id]:void 0}}" for i in range(50)) + "}(window);\n")
+neg("env-example.env", "STRIPE_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxx\nSLACK_TOKEN=xoxb-your-token-here\nDATABASE_URL=postgres://user:password@localhost:5432/app\n")
+neg("bcrypt-hash.yaml", "users:\n  - name: alice\n    password_hash: \"$2b$12$" + rnd(53, ALNUM + "./") + "\"\n")
+neg("java-code.java", "String password = request.getParameter(\"password\");\nString token = headers.get(AUTH_HEADER);\nif (secret == null) throw new IllegalStateException();\n")
+neg("python-code.py", "password = getpass.getpass(\"Password: \")\ntoken = response.json()[\"access_token\"]\napi_key: str = Field(default=None)\n")
+neg("sql.sql", "SELECT id FROM sessions WHERE token = ? AND expires_at > now();\nUPDATE users SET password_hash = $1 WHERE id = $2;\n")
+neg("go-struct.go", "package auth\n\ntype Login struct {\n\tUser     string `json:\"user\"`\n\tPassword string `json:\"password\"`\n}\n")
+neg("checksums.toml", "[release]\nsecret_sha256 = \"" + rnd(64, HEX) + "\"\ntoken_digest = \"sha256:" + rnd(64, HEX) + "\"\n")
+neg("stripe-test-docs.md", "Use the test card 4242 4242 4242 4242 and a key like `sk_test_<your key>`.\n")
 neg("hex-colors-and-ids.yaml", "theme:\n  primary: \"#1e40af\"\nbuild:\n  commit_sha: " + rnd(40, HEX) + "\n  image_digest: sha256:" + rnd(64, HEX) + "\n")
 
 shutil.rmtree(ROOT, ignore_errors=True)
