@@ -22,6 +22,8 @@ pub struct ScanArgs {
 enum ScanFormat {
     Text,
     Json,
+    /// SARIF 2.1.0, for code scanning (GitHub, GitLab, IDEs).
+    Sarif,
 }
 
 /// Exit 0 when clean, 1 when something was found, 2 when a file could not be scanned.
@@ -43,6 +45,7 @@ pub fn run(args: ScanArgs, config: Option<&std::path::Path>) -> Result<u8, Error
     let written = match args.format {
         ScanFormat::Text => report::text(&mut out, &outcome),
         ScanFormat::Json => report::json(&mut out, &outcome),
+        ScanFormat::Sarif => report::sarif(&mut out, &outcome),
     };
     written
         .and_then(|()| out.flush())

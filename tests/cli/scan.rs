@@ -113,6 +113,40 @@ fn clean_tree_exits_0_and_secrets_exit_1_never_printing_them() {
 }
 
 #[test]
+fn sarif_report_names_rules_and_locations_without_secrets() {
+    let env = Env::new();
+    let dir = repo(&env);
+    let token = github_token();
+    env.write("repo/ci.env", format!("X=1\nGITHUB_TOKEN={token}\n"));
+    let out = run(
+        env.secrets()
+            .args(["scan", "--format", "sarif", "."])
+            .current_dir(&dir),
+        1,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(&token));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run0 = &v["runs"][0];
+    assert_eq!(run0["tool"]["driver"]["rules"][0]["id"], "github-token");
+    let result = &run0["results"][0];
+    assert_eq!(result["ruleId"], "github-token");
+    assert_eq!(result["ruleIndex"], 0);
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "ci.env");
+    assert_eq!(loc["region"]["startLine"], 2);
+    assert_eq!(loc["region"]["startColumn"], 14);
+    assert_eq!(
+        result["partialFingerprints"]["secretFingerprint/v1"]
+            .as_str()
+            .unwrap()
+            .len(),
+        32
+    );
+}
+
+#[test]
 fn hidden_files_scanned_gitignore_honoured_unless_no_ignore() {
     let env = Env::new();
     let token = github_token();
