@@ -221,6 +221,37 @@ fn hint_for(rule: &str, file: &str) -> String {
     }
 }
 
+/// The default baseline file, in the folder `secrets scan` runs in.
+pub const BASELINE_FILE: &str = ".secrets-baseline";
+
+/// The fingerprints a baseline file accepts: lines `FINGERPRINT RULE`; `#` starts a comment.
+pub fn parse_baseline(text: &str) -> std::collections::HashSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A baseline accepting `findings`: sorted, one line per fingerprint, so it diffs cleanly and
+/// holds no path, line number, time or secret.
+pub fn render_baseline(findings: &[Finding]) -> String {
+    let lines: std::collections::BTreeSet<String> = findings
+        .iter()
+        .map(|f| format!("{} {}", f.fingerprint, f.rule))
+        .collect();
+    let mut out = String::from(
+        "# secrets scan baseline: accepted findings (fingerprint = SHA-256 of rule and value).\n\
+         # Regenerate with `secrets scan --update-baseline`.\n",
+    );
+    for l in lines {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
 /// Creation-rule awareness: the `.sops.yaml` configs met so far, by path.
 #[derive(Default)]
 pub struct CreationRules {

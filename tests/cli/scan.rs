@@ -147,6 +147,47 @@ fn sarif_report_names_rules_and_locations_without_secrets() {
 }
 
 #[test]
+fn baseline_accepts_known_findings_and_reports_new_ones() {
+    let env = Env::new();
+    let dir = repo(&env);
+    let old = "Vq8#rT2!mZ6pLwXe";
+    env.write("repo/a.env", format!("DB_PASSWORD={old}\n"));
+    let out = run(
+        env.secrets()
+            .args(["scan", "--update-baseline", "."])
+            .current_dir(&dir),
+        0,
+    );
+    assert_eq!(stderr(&out), ".secrets-baseline: 1 finding accepted\n");
+    let baseline = std::fs::read_to_string(dir.join(".secrets-baseline")).unwrap();
+    assert!(!baseline.contains(old));
+    assert!(
+        !baseline.contains("a.env"),
+        "no paths in the baseline: {baseline}"
+    );
+    assert!(baseline.ends_with(" generic-secret\n"), "{baseline}");
+    // Moving the secret to another line keeps it accepted.
+    env.write("repo/a.env", format!("# moved\n\nDB_PASSWORD={old}\n"));
+    run(env.secrets().args(["scan", "."]).current_dir(&dir), 0);
+    // A new secret is reported.
+    env.write("repo/b.env", "API_TOKEN=Zk3$pW9!qR7tLm2X\n");
+    let out = run(
+        env.secrets()
+            .args(["scan", "--format", "json", "."])
+            .current_dir(&dir),
+        1,
+    );
+    assert_eq!(flagged(&out.stdout), BTreeSet::from(["b.env".to_string()]));
+    // An explicit baseline that does not exist is an error.
+    run(
+        env.secrets()
+            .args(["scan", "--baseline", "missing", "."])
+            .current_dir(&dir),
+        2,
+    );
+}
+
+#[test]
 fn hidden_files_scanned_gitignore_honoured_unless_no_ignore() {
     let env = Env::new();
     let token = github_token();
