@@ -60,7 +60,10 @@ fn scan(args: ScanArgs, config: Option<&std::path::Path>) -> Result<u8, Error> {
         no_ignore: args.no_ignore,
         config: config.map(PathBuf::from),
     };
-    let (files, mut errors) = sources::collect(&paths, &settings);
+    let scan_config = scan::ScanConfig::load(std::path::Path::new(scan::SCAN_CONFIG_FILE))
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let (mut files, mut errors) = sources::collect(&paths, &settings);
+    files.retain(|f| f.as_deref().is_none_or(|p| !scan_config.allows(p)));
     let mut outcome = sources::scan(&files, &settings);
     errors.append(&mut outcome.errors);
     outcome.errors = errors;

@@ -67,6 +67,8 @@ pub enum Error {
     },
     #[error("{path}: {message}")]
     Walk { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    ScanConfig { path: PathBuf, message: String },
     #[error("{config}: {source}")]
     Config {
         config: PathBuf,
@@ -218,6 +220,94 @@ fn hint_for(rule: &str, file: &str) -> String {
         _ => format!(
             "revoke the credential, then keep it in an encrypted file (`secrets encrypt -i {file}`) or the environment"
         ),
+    }
+}
+
+/// The scanner's own settings file, read from the folder `secrets scan` runs in.
+pub const SCAN_CONFIG_FILE: &str = ".secrets-scan.toml";
+
+/// `.secrets-scan.toml`: `[allow] paths = ["glob", ...]`, globs matched against paths relative
+/// to the file's folder (`**` crosses folders).
+#[derive(Default)]
+pub struct ScanConfig {
+    allow_paths: Option<globset::GlobSet>,
+    base: PathBuf,
+}
+
+impl ScanConfig {
+    /// Read the settings; a missing file means no settings.
+    pub fn load(path: &Path) -> Result<ScanConfig, Error> {
+        let text = match fs_err::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ScanConfig::default()),
+            Err(source) => {
+                return Err(Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let bad = |message: String| Error::ScanConfig {
+            path: path.to_path_buf(),
+            message,
+        };
+        let doc = toml_edit::Document::parse(text.as_str())
+            .map_err(|e| bad(format!("invalid TOML: {}", e.message())))?;
+        let mut builder = globset::GlobSetBuilder::new();
+        let mut any = false;
+        for (key, item) in doc.iter() {
+            if key != "allow" {
+                return Err(bad(format!("unknown section {key:?} (known: allow)")));
+            }
+            let table = item
+                .as_table()
+                .ok_or_else(|| bad("`allow` must be a table".into()))?;
+            for (k, v) in table.iter() {
+                if k != "paths" {
+                    return Err(bad(format!("unknown key allow.{k} (known: paths)")));
+                }
+                let list = v
+                    .as_array()
+                    .ok_or_else(|| bad("allow.paths must be a list of globs".into()))?;
+                for g in list.iter() {
+                    let g = g
+                        .as_str()
+                        .ok_or_else(|| bad("allow.paths must be a list of globs".into()))?;
+                    let glob = globset::GlobBuilder::new(g)
+                        .literal_separator(true)
+                        .build()
+                        .map_err(|e| bad(format!("allow.paths: {e}")))?;
+                    builder.add(glob);
+                    any = true;
+                }
+            }
+        }
+        let set = builder
+            .build()
+            .map_err(|e| bad(format!("allow.paths: {e}")))?;
+        let base = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        Ok(ScanConfig {
+            allow_paths: any.then_some(set),
+            base,
+        })
+    }
+
+    /// Whether an allowlist glob covers `path`.
+    pub fn allows(&self, path: &Path) -> bool {
+        let Some(set) = &self.allow_paths else {
+            return false;
+        };
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let rel = absolute.strip_prefix(&self.base).unwrap_or(&absolute);
+        // `a/./b` from a walk of `.` normalises to `a/b`.
+        let rel: PathBuf = rel
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
+        set.is_match(&rel)
     }
 }
 

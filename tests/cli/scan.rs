@@ -188,6 +188,36 @@ fn baseline_accepts_known_findings_and_reports_new_ones() {
 }
 
 #[test]
+fn scan_config_allows_paths_by_glob() {
+    let env = Env::new();
+    let dir = repo(&env);
+    std::fs::create_dir_all(dir.join("testdata/keys")).unwrap();
+    let token = github_token();
+    env.write("repo/testdata/keys/a.env", format!("GH={token}\n"));
+    env.write("repo/real.env", format!("GH={token}\n"));
+    env.write(
+        "repo/.secrets-scan.toml",
+        "[allow]\npaths = [\"testdata/**\"]\n",
+    );
+    let out = run(
+        env.secrets()
+            .args(["scan", "--format", "json", "."])
+            .current_dir(&dir),
+        1,
+    );
+    assert_eq!(
+        flagged(&out.stdout),
+        BTreeSet::from(["real.env".to_string()])
+    );
+    env.write("repo/.secrets-scan.toml", "[allow]\npath = []\n");
+    let out = run(env.secrets().args(["scan", "."]).current_dir(&dir), 2);
+    assert_eq!(
+        stderr(&out),
+        "error: .secrets-scan.toml: unknown key allow.path (known: paths)\n"
+    );
+}
+
+#[test]
 fn hidden_files_scanned_gitignore_honoured_unless_no_ignore() {
     let env = Env::new();
     let token = github_token();
