@@ -10,6 +10,7 @@ mod identities;
 mod init;
 mod keygen;
 mod rekey;
+mod scan;
 mod vars;
 
 use std::io::Write;
@@ -91,6 +92,11 @@ enum Command {
     /// With --no-fifo, a 0600 file in a private 0700 folder, removed when the command exits.
     /// SIGINT, SIGTERM and SIGHUP are passed on to the command; its exit status becomes ours.
     ExecFile(exec::ExecFileArgs),
+    /// Look for secrets (tokens, keys, passwords) in files, folders or standard input.
+    ///
+    /// Exit status: 0 nothing found, 1 secrets found, 2 an error (a file could not be read).
+    /// Reports never print a secret: excerpts are redacted and findings carry a fingerprint.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(clap::Args)]
@@ -147,6 +153,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let done = match cli.command {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
+        Command::Scan(args) => return scan::run(args, cli.config.as_deref()),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),

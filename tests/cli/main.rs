@@ -14,5 +14,6 @@ mod kill;
 mod limits;
 mod rekey;
 mod roundtrip;
+mod scan;
 mod tamper;
 mod util;

@@ -1,0 +1,214 @@
+//! The matcher: an Aho-Corasick prefilter over the rules' literal anchors, then each hit rule's
+//! regex on a bounded window around the hit.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+
+use super::rules::{self, RULES, Rule};
+
+/// One secret found in a text: which rule, and the byte range of the secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub rule: usize,
+    pub span: Range<usize>,
+}
+
+/// The compiled rules.
+pub struct Engine {
+    prefilter: AhoCorasick,
+    /// For each prefilter pattern, the rule it anchors.
+    pattern_rule: Vec<usize>,
+    regexes: Vec<Regex>,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        let mut patterns = Vec::new();
+        let mut pattern_rule = Vec::new();
+        for (i, rule) in RULES.iter().enumerate() {
+            for anchor in rule.anchors {
+                patterns.push(*anchor);
+                pattern_rule.push(i);
+            }
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .expect("the rules' anchors form a valid automaton");
+        let regexes = RULES
+            .iter()
+            .map(|r| Regex::new(r.regex).expect("built-in rules compile"))
+            .collect();
+        Engine {
+            prefilter,
+            pattern_rule,
+            regexes,
+        }
+    }
+
+    pub fn rule(&self, i: usize) -> &'static Rule {
+        &RULES[i]
+    }
+
+    /// Every secret in `text`, in order of position; one hit per secret (the first rule wins).
+    pub fn scan(&self, text: &str) -> Vec<Hit> {
+        let bytes = text.as_bytes();
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut seen: HashSet<(usize, usize, usize)> = HashSet::new();
+        // Per rule, the end of the last window searched: overlapping anchor hits on one line
+        // (a keyword-dense minified file) do not search the same bytes again.
+        let mut searched_to = vec![0usize; RULES.len()];
+        for m in self.prefilter.find_overlapping_iter(text) {
+            let ri = self.pattern_rule[m.pattern().as_usize()];
+            let rule = &RULES[ri];
+            // Look back at most `before` bytes for the line start: on a minified file (one long
+            // line) each hit costs a bounded amount of work.
+            let lookback = m.start().saturating_sub(rule.before);
+            let mut start = memchr::memrchr(b'\n', &bytes[lookback..m.start()])
+                .map_or(lookback, |i| lookback + i + 1);
+            if start < searched_to[ri] && m.end() <= searched_to[ri] {
+                continue;
+            }
+            start = floor_char(text, start);
+            let mut end = (m.end() + rule.after).min(bytes.len());
+            if !rule.multiline
+                && let Some(nl) = memchr::memchr(b'\n', &bytes[m.end()..end])
+            {
+                end = m.end() + nl;
+            }
+            end = ceil_char(text, end);
+            searched_to[ri] = end;
+            let window = &text[start..end];
+            for caps in self.regexes[ri].captures_iter(window) {
+                let (group, quoted) = if let Some(g) = caps.name("dq").or(caps.name("sq")) {
+                    (g, true)
+                } else if let Some(g) = caps.name("s") {
+                    (g, false)
+                } else {
+                    continue;
+                };
+                if caps
+                    .name("k")
+                    .is_some_and(|k| rules::is_non_secret_key(k.as_str()))
+                {
+                    continue;
+                }
+                // `name: Type = ...`, `fn f(token: Token)`: a type annotation, not a value.
+                if !quoted
+                    && caps.name("op").is_some_and(|op| op.as_str() == ":")
+                    && window[group.end()..]
+                        .trim_start_matches([' ', '\t'])
+                        .starts_with(['=', ',', ')', ';', '{', '>'])
+                {
+                    continue;
+                }
+                let value = group.as_str();
+                // `user:user@` is a development default, not a leaked password.
+                if caps.name("u").is_some_and(|u| u.as_str() == value) {
+                    continue;
+                }
+                let value = if rule.multiline { value.trim() } else { value };
+                if !rules::check(rule, value, quoted) {
+                    continue;
+                }
+                let abs = start + group.start()..start + group.end();
+                if !seen.insert((ri, abs.start, abs.end)) {
+                    continue;
+                }
+                hits.push(Hit {
+                    rule: ri,
+                    span: abs,
+                });
+            }
+        }
+        // A provider rule and the generic rule may both report one secret: keep the first rule
+        // (providers come first) for any overlapping pair.
+        hits.sort_by_key(|h| (h.span.start, h.rule));
+        let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+        for h in hits {
+            if let Some(prev) = kept.iter_mut().rev().find(|p| overlaps(&p.span, &h.span)) {
+                if h.rule < prev.rule {
+                    *prev = h;
+                }
+                continue;
+            }
+            kept.push(h);
+        }
+        kept
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(text: &str) -> Vec<&'static str> {
+        let e = Engine::new();
+        e.scan(text).iter().map(|h| e.rule(h.rule).id).collect()
+    }
+
+    #[test]
+    fn provider_beats_generic() {
+        let t = "SLACK_BOT_TOKEN=xoxb-2048613351-8312917750-Zq7xR4mT9kLp2VwY8sNc3dFe\n";
+        assert_eq!(ids(t), ["slack-token"]);
+    }
+
+    #[test]
+    fn encrypted_values_are_not_findings() {
+        let t =
+            "password: ENC[AES256_GCM,data:Zm9vYmFy,iv:aXZpdml2aXZpdml2,tag:dGFndGFn,type:str]\n";
+        assert!(ids(t).is_empty());
+    }
+
+    #[test]
+    fn doc_example_aws_key_is_not_a_finding() {
+        assert!(ids("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n").is_empty());
+        assert_eq!(
+            ids("aws_access_key_id = AKIAZ7QW3ERT5YUI2OPL\n"),
+            ["aws-access-key-id"]
+        );
+    }
+
+    #[test]
+    fn type_annotations_are_not_values() {
+        assert!(
+            ids("pub const TOKEN_X: Win32Error9 = 5;\nfn f(token: TokenTree9x) {}\n").is_empty()
+        );
+        assert_eq!(ids("token: Xk29dkLmQ2xxPq\n"), ["generic-secret"]);
+    }
+
+    #[test]
+    fn long_lines_are_bounded() {
+        let mut t = "password=x; ".repeat(20_000);
+        t.push_str("db_password = \"Vq8#rT2!mZ6pLw\"");
+        assert_eq!(ids(&t), ["generic-secret"]);
+    }
+}
