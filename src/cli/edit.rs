@@ -131,13 +131,7 @@ fn parse_encrypted(
         file: file.to_string(),
         source,
     })?;
-    let meta = doc.metadata().ok_or_else(|| Error::NotEncrypted {
-        file: file.to_string(),
-    })?;
-    let meta = Metadata::from_meta(meta).map_err(|source| Error::Metadata {
-        file: file.to_string(),
-        source,
-    })?;
+    let meta = super::metadata_of(doc.as_ref(), file)?;
     Ok((doc, meta))
 }
 

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::env;
 use crate::config;
-use crate::crypto::keys::age::{generate_identity, public_key_of};
-use crate::crypto::time::now_rfc3339;
+use crate::crypto::keys::age::public_key_of;
 use crate::error::Error;
 
 #[derive(clap::Args)]
@@ -42,18 +41,13 @@ pub fn run(args: InitArgs) -> Result<(), Error> {
         })?;
         (public, false)
     } else {
-        let (secret, public) = generate_identity();
+        let (text, public) = super::keygen::new_keys_file();
         if let Some(parent) = keys_path.parent() {
             crate::store::create_private_dir_all(parent).map_err(|source| Error::Write {
                 file: keys_file.clone(),
                 source,
             })?;
         }
-        let text = zeroize::Zeroizing::new(format!(
-            "# created: {}\n# public key: {public}\n{}\n",
-            now_rfc3339(),
-            *secret
-        ));
         crate::store::create_private_new(&keys_path, text.as_bytes()).map_err(|source| {
             Error::Write {
                 file: keys_file.clone(),

@@ -14,13 +14,19 @@ pub struct KeygenArgs {
     output: Option<PathBuf>,
 }
 
-pub fn run(args: KeygenArgs) -> Result<(), Error> {
+/// A new identity as age-keygen writes a keys file: (the file's text, the public key).
+pub(super) fn new_keys_file() -> (zeroize::Zeroizing<String>, String) {
     let (secret, public) = generate_identity();
     let text = zeroize::Zeroizing::new(format!(
         "# created: {}\n# public key: {public}\n{}\n",
         now_rfc3339(),
         *secret
     ));
+    (text, public)
+}
+
+pub fn run(args: KeygenArgs) -> Result<(), Error> {
+    let (text, public) = new_keys_file();
     match &args.output {
         Some(path) => {
             let file = path.display().to_string();

@@ -210,13 +210,20 @@ fn load(path: &Path, format: Format) -> Result<(Vec<u8>, Box<dyn Document>), Err
 
 /// Read an encrypted file: the document and its metadata.
 fn load_encrypted(path: &Path, format: Format) -> Result<(Box<dyn Document>, Metadata), Error> {
-    let file = display_name(path);
     let (_, doc) = load(path, format)?;
-    let meta = doc
-        .metadata()
-        .ok_or_else(|| Error::NotEncrypted { file: file.clone() })?;
-    let meta = Metadata::from_meta(meta).map_err(|source| Error::Metadata { file, source })?;
+    let meta = metadata_of(doc.as_ref(), &display_name(path))?;
     Ok((doc, meta))
+}
+
+/// An encrypted document's metadata; an error when it has none or it is invalid.
+fn metadata_of(doc: &dyn Document, file: &str) -> Result<Metadata, Error> {
+    let meta = doc.metadata().ok_or_else(|| Error::NotEncrypted {
+        file: file.to_string(),
+    })?;
+    Metadata::from_meta(meta).map_err(|source| Error::Metadata {
+        file: file.to_string(),
+        source,
+    })
 }
 
 /// The file's data key, from the identities found where sops looks (and `--identity`).

@@ -275,13 +275,7 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     let file = display_name(path);
     let format = choose_format(args.input_type.as_deref(), path)?;
     let (doc, meta) = load_encrypted(path, format)?;
-    if let Some(group) = meta.key_groups.iter().find(|g| !g.others.is_empty()) {
-        let kinds: Vec<&str> = group.others.iter().map(|(k, _)| k.as_str()).collect();
-        return Err(Error::Usage(format!(
-            "{file}: it also has {} keys, which this tool cannot re-encrypt a new data key for; rotate it with sops",
-            kinds.join(", ")
-        )));
-    }
+    refuse_other_key_types(&meta, &file, "a new data key for; rotate it with sops")?;
     let key = recover_key(&meta, identities, &file)?;
     let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
     let mut groups = recipients(&meta.key_groups);
@@ -354,13 +348,7 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
     let file = display_name(path);
     let format = Format::from_path(path);
     let (doc, meta) = load_encrypted(path, format)?;
-    if let Some(group) = meta.key_groups.iter().find(|g| !g.others.is_empty()) {
-        let kinds: Vec<&str> = group.others.iter().map(|(k, _)| k.as_str()).collect();
-        return Err(Error::Usage(format!(
-            "{file}: it has {} keys, which this tool cannot re-encrypt a new share for; change its groups with sops",
-            kinds.join(", ")
-        )));
-    }
+    refuse_other_key_types(&meta, &file, "a new share for; change its groups with sops")?;
     let mut groups = recipients(&meta.key_groups);
     // A file that needs every group keeps needing every group.
     let all_needed = meta.shamir_threshold == 0 || meta.shamir_threshold as usize >= groups.len();
@@ -429,4 +417,19 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
         threshold.max(1)
     );
     Ok(())
+}
+
+/// Commands that wrap a new secret for every key fail on keys of types this tool cannot use
+/// (pgp, kms, ...): dropping them would lock a teammate out.
+fn refuse_other_key_types(meta: &Metadata, file: &str, what: &str) -> Result<(), Error> {
+    match meta.key_groups.iter().find(|g| !g.others.is_empty()) {
+        Some(group) => {
+            let kinds: Vec<&str> = group.others.iter().map(|(k, _)| k.as_str()).collect();
+            Err(Error::Usage(format!(
+                "{file}: it has {} keys, which this tool cannot re-encrypt {what}",
+                kinds.join(", ")
+            )))
+        }
+        None => Ok(()),
+    }
 }
