@@ -173,11 +173,9 @@ pub(super) fn reencrypt(
     Ok(out.bytes)
 }
 
+/// Replace `path` atomically (an encrypted file: 0644 when new).
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    crate::store::write_atomic(path, bytes, 0o644).map_err(|source| Error::Write {
-        file: display_name(path),
-        source,
-    })
+    super::write_output(bytes, Some(path), None, 0o644)
 }
 
 pub fn set(args: SetArgs, identities: &[PathBuf]) -> Result<(), Error> {
