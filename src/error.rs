@@ -20,6 +20,7 @@
 //! | 14 | a key file already exists (keygen never overwrites) |
 //! | 15 | `.sops.yaml` is invalid, or no creation rule matches the file |
 //! | 16 | a value cannot become an environment variable (bad name, nested without `--flatten`) |
+//! | 17 | Git: not a repository, a revision that does not exist, a path never committed |
 //! | 126 | `exec-env`, `exec-file`: the command cannot be run (as a shell says) |
 //! | 127 | `exec-env`, `exec-file`: the command is not found (as a shell says) |
 //!
@@ -31,6 +32,7 @@ use std::io;
 use crate::config;
 use crate::crypto;
 use crate::document;
+use crate::git;
 
 /// Exit codes, one per kind of failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +54,7 @@ pub enum ExitStatus {
     KeyFileExists = 14,
     Config = 15,
     EnvVar = 16,
+    Git = 17,
     CommandNotExecutable = 126,
     CommandNotFound = 127,
 }
@@ -96,6 +99,8 @@ pub enum Error {
     Config(#[from] config::Error),
     #[error("{file}: {message}")]
     EnvVar { file: String, message: String },
+    #[error(transparent)]
+    Git(#[from] git::Error),
     #[error("{program}: {}", spawn_reason(.source))]
     Spawn { program: String, source: io::Error },
 }
@@ -168,6 +173,7 @@ impl Error {
             }
             Error::Config(_) => ExitStatus::Config,
             Error::EnvVar { .. } => ExitStatus::EnvVar,
+            Error::Git(_) => ExitStatus::Git,
             Error::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => {
                 ExitStatus::CommandNotFound
             }

@@ -10,5 +10,6 @@ pub mod config;
 pub mod crypto;
 pub mod document;
 pub mod error;
+pub mod git;
 pub mod scan;
 pub mod store;

@@ -37,6 +37,7 @@ Exit status:
   7  already encrypted   14  key file or config already exists
                          15  .sops.yaml invalid, or no creation rule matches
                          16  a value cannot be an environment variable
+                         17  Git: not a repository, no such revision, path never committed
 exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
 
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
