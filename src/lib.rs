@@ -11,5 +11,6 @@ pub mod crypto;
 pub mod document;
 pub mod error;
 pub mod git;
+pub mod history;
 pub mod scan;
 pub mod store;
