@@ -10,5 +10,6 @@ pub mod config;
 pub mod crypto;
 pub mod document;
 pub mod error;
+pub mod lifecycle;
 pub mod scan;
 pub mod store;
