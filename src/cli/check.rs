@@ -65,6 +65,12 @@ fn files(paths: &[PathBuf], config: Option<&Path>) -> Result<(Vec<PathBuf>, Vec<
     } else {
         paths
     };
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+        return Err(Error::Read {
+            file: display_name(missing),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+        });
+    }
     let settings = crate::scan::sources::WalkSettings {
         no_ignore: false,
         config: config.map(Path::to_path_buf),

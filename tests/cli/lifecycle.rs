@@ -499,6 +499,11 @@ fn without_a_key_check_reports_unencrypted_files_and_skips_values() {
     );
     // Without --fail the findings are reported and the exit status is 0.
     run(env.secrets().args(["check"]), 0);
+    // A path that does not exist is an input error, not a clean check.
+    run(
+        env.secrets().args(["check", "--fail", "secrets/nope.yaml"]),
+        3,
+    );
 }
 
 #[test]
