@@ -12,5 +12,6 @@ pub mod document;
 pub mod error;
 pub mod git;
 pub mod history;
+pub mod lifecycle;
 pub mod scan;
 pub mod store;

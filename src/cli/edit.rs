@@ -302,7 +302,7 @@ fn read_value(res: std::io::Result<Vec<u8>>, name: &str) -> Result<Zeroizing<Str
         .map_err(|_| Error::Usage(format!("{name}: the value is not UTF-8 text")))
 }
 
-fn parse_steps(spec: &str, file: &str) -> Result<Vec<PathStep>, Error> {
+pub(super) fn parse_steps(spec: &str, file: &str) -> Result<Vec<PathStep>, Error> {
     tree::parse_path(spec).map_err(|message| Error::Path {
         file: file.to_string(),
         message: format!("invalid path: {message}"),
@@ -349,6 +349,143 @@ fn change(
     )?;
     write(path, &bytes)?;
     drop(locked.bytes);
+    Ok(())
+}
+
+/// Set several new values in one locked, atomic write, for `generate` (a secret and the public
+/// half of its key pair). `values` gets the file's encryption rule and makes the values, so
+/// nothing is generated for a file that cannot be opened. Without `force`, a path that already
+/// holds a value is refused. A file that does not exist yet is created with its creation rule's
+/// settings, as `edit` does. The plaintext only ever lives in memory.
+pub(super) fn set_new_values(
+    path: &Path,
+    format: Format,
+    identities: &[PathBuf],
+    config_flag: Option<&Path>,
+    force: bool,
+    values: impl FnOnce(&crypto::Rule) -> Result<Vec<(Vec<PathStep>, edit::NewValue)>, Error>,
+) -> Result<(), Error> {
+    let file = display_name(path);
+    let doc_err = |source| Error::Document {
+        file: file.clone(),
+        source,
+    };
+    if format == Format::Binary {
+        return Err(Error::Usage(
+            "generate needs a structured format (yaml, json, toml, dotenv or ini)".into(),
+        ));
+    }
+    if !path.exists() {
+        let options = encrypt::options_for_new_file(config_flag, path)?;
+        let values = values(&options.rule)?;
+        let mut root = tree::Node::Map(Vec::new());
+        for (steps, value) in &values {
+            insert_node(
+                &mut root,
+                steps,
+                value.as_string().unwrap_or_default(),
+                &file,
+            )?;
+        }
+        let text = tree::emit(format, &root).map(Zeroizing::new);
+        wipe(&mut root);
+        let text = text.map_err(doc_err)?;
+        let doc = parse_plaintext(text.as_bytes(), format, &file)?;
+        let bytes = crypto::encrypt_document(doc.as_ref(), &options)
+            .map_err(|source| Error::from_crypto(&file, source))?;
+        return crate::store::create_new(path, &bytes, 0o644).map_err(|source| Error::Write {
+            file: file.clone(),
+            source,
+        });
+    }
+    let locked = open_locked(path, format, identities)?;
+    let rule = crypto::rule_of(&locked.meta, format).map_err(|source| Error::Crypto {
+        file: file.clone(),
+        source,
+    })?;
+    let plaintext =
+        decrypt_to_plaintext(locked.doc.as_ref(), &locked.meta, &locked.key, true, &file)?;
+    let mut text = Zeroizing::new(document::utf8(&plaintext).map_err(doc_err)?.to_string());
+    let values = values(&rule)?;
+    if !force {
+        let root = tree::load(format, &text).map_err(doc_err)?;
+        for (steps, _) in &values {
+            if tree::extract(&root, steps).is_ok() {
+                return Err(Error::Usage(format!(
+                    "{file}: {} already holds a value; pass --force to replace it (a rotation)",
+                    tree::format_steps(steps)
+                )));
+            }
+        }
+    }
+    for (steps, value) in &values {
+        if let Some(next) = edit::set(format, &text, steps, value).map_err(doc_err)? {
+            text = Zeroizing::new(next);
+        }
+    }
+    if text.as_bytes() == &plaintext[..] {
+        return Ok(());
+    }
+    let bytes = reencrypt(
+        text.as_bytes(),
+        locked.doc.as_ref(),
+        &locked.meta,
+        &locked.key,
+        format,
+        &file,
+    )?;
+    write(path, &bytes)
+}
+
+/// Overwrite the strings of a tree that held new secrets, before it is dropped.
+fn wipe(node: &mut tree::Node) {
+    use zeroize::Zeroize;
+    match node {
+        tree::Node::Str(s) => s.zeroize(),
+        tree::Node::Map(entries) => entries.iter_mut().for_each(|(_, v)| wipe(v)),
+        tree::Node::List(items) => items.iter_mut().for_each(wipe),
+        _ => {}
+    }
+}
+
+/// Put a string at `steps` (mapping keys only) in a new tree.
+fn insert_node(
+    root: &mut tree::Node,
+    steps: &[PathStep],
+    value: &str,
+    file: &str,
+) -> Result<(), Error> {
+    let mut node = root;
+    for (i, step) in steps.iter().enumerate() {
+        let PathStep::Key(k) = step else {
+            return Err(Error::Path {
+                file: file.to_string(),
+                message: "a new file has no lists: the path must name mapping keys only".into(),
+            });
+        };
+        let tree::Node::Map(entries) = node else {
+            return Err(Error::Path {
+                file: file.to_string(),
+                message: format!(
+                    "{} is a value, not a mapping",
+                    tree::format_steps(&steps[..i])
+                ),
+            });
+        };
+        let at = match entries.iter().position(|(key, _)| key == k) {
+            Some(at) => at,
+            None => {
+                let next = if i + 1 == steps.len() {
+                    tree::Node::Str(value.to_string())
+                } else {
+                    tree::Node::Map(Vec::new())
+                };
+                entries.push((k.clone(), next));
+                entries.len() - 1
+            }
+        };
+        node = &mut entries[at].1;
+    }
     Ok(())
 }
 

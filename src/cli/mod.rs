@@ -1,11 +1,13 @@
 //! The command line: the only module that knows clap, reads the environment, or prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod check;
 mod decrypt;
 mod edit;
 mod encrypt;
 pub mod env;
 mod exec;
+mod generate;
 mod identities;
 mod init;
 mod keygen;
@@ -98,6 +100,12 @@ enum Command {
     /// Exit status: 0 nothing found, 1 secrets found, 2 an error (a file could not be read).
     /// Reports never print a secret: excerpts are redacted and findings carry a fingerprint.
     Scan(scan::ScanArgs),
+    /// Generate a secret (password, token, key pair...) from the OS CSPRNG straight into the encrypted file; it is never shown unless --show.
+    Generate(generate::GenerateArgs),
+    /// Check secrets against their types and the `secrets:` policies of .sops.yaml; --fail exits 1 on any finding (values are never printed).
+    Check(check::CheckArgs),
+    /// The secrets inventory, without decrypting: file, key, type, owner, last change, expiry.
+    List(check::ListArgs),
 }
 
 #[derive(clap::Args)]
@@ -155,6 +163,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
         Command::Scan(args) => return scan::run(args, cli.config.as_deref()),
+        Command::Check(args) => return check::check(args, &cli.identity, cli.config.as_deref()),
+        Command::Generate(args) => generate::run(args, &cli.identity, cli.config.as_deref()),
+        Command::List(args) => check::list(args, cli.config.as_deref()),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),

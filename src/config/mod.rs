@@ -6,6 +6,7 @@
 //! an unknown key, a bad regex or a rule without a usable key is an error naming the line
 //! (sops ignores unknown keys, so a typo such as `agee:` silently yields a rule with no keys).
 
+pub mod policy;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ pub struct RuleKeyGroup {
 pub struct Config {
     pub path: PathBuf,
     pub rules: Vec<CreationRule>,
+    /// The `secrets:` section: typed policies (see [`policy`]).
+    pub policies: Vec<policy::Policy>,
 }
 
 /// Find the config: `explicit` (`--config` or `SOPS_CONFIG`), else the nearest `.sops.yaml`
@@ -157,6 +160,7 @@ impl Config {
             return Ok(Config {
                 path: path.to_path_buf(),
                 rules,
+                policies: Vec::new(),
             });
         };
         let Node::Map(top) = &root.node else {
@@ -175,9 +179,16 @@ impl Config {
                 rules.push(parse_rule(item).map_err(|(line, message)| invalid(line, message))?);
             }
         }
+        let policies = match top.iter().find(|(k, _)| k == "secrets") {
+            Some((_, value)) => {
+                policy::parse_policies(value).map_err(|(line, message)| invalid(line, message))?
+            }
+            None => Vec::new(),
+        };
         Ok(Config {
             path: path.to_path_buf(),
             rules,
+            policies,
         })
     }
 

@@ -11,6 +11,7 @@ mod identities;
 mod interop;
 mod keygen;
 mod kill;
+mod lifecycle;
 mod limits;
 mod rekey;
 mod roundtrip;
