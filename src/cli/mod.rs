@@ -2,10 +2,12 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod decrypt;
+mod diff;
 mod edit;
 mod encrypt;
 pub mod env;
 mod exec;
+mod git;
 mod identities;
 mod init;
 mod keygen;
@@ -98,6 +100,10 @@ enum Command {
     /// Exit status: 0 nothing found, 1 secrets found, 2 an error (a file could not be read).
     /// Reports never print a secret: excerpts are redacted and findings carry a fingerprint.
     Scan(scan::ScanArgs),
+    /// Show the decrypted, key-sorted difference between two versions in Git (default: HEAD and the working tree).
+    Diff(diff::DiffArgs),
+    /// Git integration: decrypted diffs (textconv), a per-key merge driver, and their setup.
+    Git(git::GitArgs),
 }
 
 #[derive(clap::Args)]
@@ -155,6 +161,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
         Command::Scan(args) => return scan::run(args, cli.config.as_deref()),
+        Command::Diff(args) => return diff::run(args, &cli.identity),
+        Command::Git(args) => return git::run(args, &cli.identity, cli.config.as_deref()),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),
