@@ -110,14 +110,19 @@ pub fn run(args: DiffArgs, explicit: &[PathBuf]) -> Result<u8, Error> {
         }
     }
     if [&va, &vb].into_iter().flatten().any(|v| v.no_key) {
-        eprintln!("{file}: no key decrypts it: showing fingerprints of the values (a changed fingerprint is a changed value)");
+        eprintln!(
+            "{file}: no key decrypts it: showing fingerprints of the values (a changed fingerprint is a changed value)"
+        );
     }
     let text = |v: &Option<super::git::View>| {
         v.as_ref()
             .map(|v| String::from_utf8_lossy(&v.text).into_owned())
             .unwrap_or_default()
     };
-    let (ta, tb) = (zeroize::Zeroizing::new(text(&va)), zeroize::Zeroizing::new(text(&vb)));
+    let (ta, tb) = (
+        zeroize::Zeroizing::new(text(&va)),
+        zeroize::Zeroizing::new(text(&vb)),
+    );
     if ta == tb {
         return Ok(0);
     }
@@ -145,7 +150,11 @@ pub fn run(args: DiffArgs, explicit: &[PathBuf]) -> Result<u8, Error> {
     out.push('\n');
     out.push_str(&paint("1", &format!("+++ {new_name}")));
     out.push('\n');
-    for hunk in diff.unified_diff().context_radius(args.unified).iter_hunks() {
+    for hunk in diff
+        .unified_diff()
+        .context_radius(args.unified)
+        .iter_hunks()
+    {
         out.push_str(&paint("36", &hunk.header().to_string()));
         out.push('\n');
         for change in hunk.iter_changes() {

@@ -46,6 +46,17 @@ enum GitCommand {
     /// Called by Git as `secrets git merge-driver %O %A %B %L %P`; writes the result to %A.
     /// Exit status: 0 merged, 1 conflicts (markers around the conflicting keys only).
     MergeDriver(MergeDriverArgs),
+    /// After resolving a merge conflict by hand: give FILE a fresh MAC.
+    ///
+    /// Only when every encrypted value in it is ours' or theirs' (index stages 2 and 3 of the
+    /// merge in progress) and both of those authenticate; then `git add` the file.
+    Resolve(ResolveArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ResolveArgs {
+    /// The conflicted file, markers removed.
+    file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -90,6 +101,7 @@ pub fn run(args: GitArgs, identities: &[PathBuf], config: Option<&Path>) -> Resu
         GitCommand::Textconv(args) => Ok(textconv(args, identities)),
         GitCommand::Setup(args) => setup(args, config),
         GitCommand::MergeDriver(args) => merge_driver(args, identities),
+        GitCommand::Resolve(args) => resolve(args, identities).map(|()| 0),
     }
 }
 
@@ -156,7 +168,11 @@ pub(super) fn view_of(
     let mut note = None;
     let decrypted = match crypto::decrypt_with_key(enc.doc.as_ref(), &enc.meta, &key, true) {
         Ok(d) => d,
-        Err(e @ (crypto::Error::MacMismatch | crypto::Error::MacUndecryptable | crypto::Error::NoMac)) => {
+        Err(
+            e @ (crypto::Error::MacMismatch
+            | crypto::Error::MacUndecryptable
+            | crypto::Error::NoMac),
+        ) => {
             note = Some(format!("{file}: warning: {e}"));
             match crypto::decrypt_with_key(enc.doc.as_ref(), &enc.meta, &key, false) {
                 Ok(d) => d,
@@ -193,7 +209,10 @@ fn textconv(args: TextconvArgs, explicit: &[PathBuf]) -> u8 {
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("secrets git textconv: {}: cannot read: {e}", args.file.display());
+            eprintln!(
+                "secrets git textconv: {}: cannot read: {e}",
+                args.file.display()
+            );
             return 0;
         }
     };
@@ -334,18 +353,23 @@ fn looks_encrypted(top: &Path, rel: &str) -> bool {
 }
 
 fn plan(top: &Path, explicit_config: Option<&Path>) -> Result<Plan, Error> {
-    let config_path = config::find(explicit_config, &top.join(".gitattributes")).ok_or_else(|| {
-        Error::Config(config::Error::NotFound {
-            target: top.display().to_string(),
-        })
-    })?;
+    let config_path =
+        config::find(explicit_config, &top.join(".gitattributes")).ok_or_else(|| {
+            Error::Config(config::Error::NotFound {
+                target: top.display().to_string(),
+            })
+        })?;
     let cfg = config::Config::load(&config_path)?;
     let top_abs = std::fs::canonicalize(top).unwrap_or_else(|_| top.to_path_buf());
     let base = std::fs::canonicalize(cfg.base_dir()).unwrap_or_else(|_| cfg.base_dir());
     // The config's folder inside the repository (`""` or `dir/`); None when it is outside.
     let prefix = base.strip_prefix(&top_abs).ok().map(|rel| {
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if rel.is_empty() { rel } else { format!("{rel}/") }
+        if rel.is_empty() {
+            rel
+        } else {
+            format!("{rel}/")
+        }
     });
     let tracked = tracked_files(top)?;
     // The rule each tracked file falls under (first match wins, as when encrypting).
@@ -508,7 +532,9 @@ fn check(top: &Path, plan: &Plan) -> Result<u8, Error> {
             if let [path, attr, value] = triple
                 && *value != "secrets"
             {
-                missing.push(format!("{path}: attribute {attr}=secrets is not set (it is {value})"));
+                missing.push(format!(
+                    "{path}: attribute {attr}=secrets is not set (it is {value})"
+                ));
             }
         }
     }
@@ -527,7 +553,14 @@ fn check(top: &Path, plan: &Plan) -> Result<u8, Error> {
             missing.push(format!("{key} is not set"));
         }
     }
-    let notes = git_ok(top, &["for-each-ref", "--format=%(refname)", "refs/notes/textconv/"])?;
+    let notes = git_ok(
+        top,
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/notes/textconv/",
+        ],
+    )?;
     for r in notes.lines().filter(|l| !l.is_empty()) {
         missing.push(format!(
             "{r} exists: cached textconv output (may hold decrypted values); delete it with `git update-ref -d {r}`"
@@ -568,7 +601,16 @@ fn merge_file(args: &MergeDriverArgs, why: &str) -> Result<u8, Error> {
     eprintln!("secrets git merge-driver: {name}: {why}; falling back to a line merge");
     let size = format!("--marker-size={}", args.marker_size);
     let status = Command::new("git")
-        .args(["merge-file", &size, "-L", "ours", "-L", "base", "-L", "theirs"])
+        .args([
+            "merge-file",
+            &size,
+            "-L",
+            "ours",
+            "-L",
+            "base",
+            "-L",
+            "theirs",
+        ])
         .arg(&args.ours)
         .arg(&args.base)
         .arg(&args.theirs)
@@ -672,11 +714,14 @@ fn merge_driver(args: MergeDriverArgs, explicit: &[PathBuf]) -> Result<u8, Error
         let found = identities::discover(explicit);
         match keys::recover_data_key(&ours.meta, &found.identities) {
             Ok(k) => {
-                let bad = [("ours", &ours), ("theirs", &theirs)].into_iter().find_map(|(side, v)| {
-                    crypto::decrypt_with_key(v.doc.as_ref(), &v.meta, &k, true)
-                        .err()
-                        .map(|e| format!("{side}: {e}"))
-                });
+                let bad =
+                    [("ours", &ours), ("theirs", &theirs)]
+                        .into_iter()
+                        .find_map(|(side, v)| {
+                            crypto::decrypt_with_key(v.doc.as_ref(), &v.meta, &k, true)
+                                .err()
+                                .map(|e| format!("{side}: {e}"))
+                        });
                 match bad {
                     None => key = Some(k),
                     Some(e) => {
@@ -763,7 +808,13 @@ fn report_conflicts(name: &str, conflicts: &[Conflict], mac: &str) {
 
 /// Decrypt the merged values, and write the file with a fresh `lastmodified` and MAC; then
 /// check the result decrypts and verifies.
-fn reseal(format: Format, text: &str, meta: &Metadata, key: &DataKey, name: &str) -> Result<Vec<u8>, Error> {
+fn reseal(
+    format: Format,
+    text: &str,
+    meta: &Metadata,
+    key: &DataKey,
+    name: &str,
+) -> Result<Vec<u8>, Error> {
     let doc_err = |source| Error::Document {
         file: name.to_string(),
         source,
@@ -783,7 +834,9 @@ fn reseal(format: Format, text: &str, meta: &Metadata, key: &DataKey, name: &str
         ..meta.clone()
     };
     let mut none: Vec<Option<document::Replacement>> = Vec::new();
-    let out = doc.render(&mut none, Some(&sealed.to_meta())).map_err(doc_err)?;
+    let out = doc
+        .render(&mut none, Some(&sealed.to_meta()))
+        .map_err(doc_err)?;
     let check = document::parse(format, &out).map_err(doc_err)?;
     crypto::decrypt_with_key(check.as_ref(), &sealed, key, true).map_err(crypto_err)?;
     Ok(out)
@@ -792,4 +845,76 @@ fn reseal(format: Format, text: &str, meta: &Metadata, key: &DataKey, name: &str
 /// Whether colours go to stdout: a terminal, and NO_COLOR not set.
 pub(super) fn colour_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os(env::NO_COLOR).is_none_or(|v| v.is_empty())
+}
+
+fn resolve(args: ResolveArgs, explicit: &[PathBuf]) -> Result<(), Error> {
+    let name = display_name(&args.file);
+    let repo = git::Repo::discover(&args.file)?;
+    let rel = repo.relative_path(&args.file)?;
+    let top = repo.workdir().to_path_buf();
+    let stage = |n: u8, side: &'static str| -> Result<Vec<u8>, Error> {
+        let out = git_output(&top, &["show", &format!(":{n}:{rel}")])?;
+        if !out.status.success() {
+            return Err(Error::Usage(format!(
+                "{name}: no merge conflict in progress for this file (no {side} version in the index)"
+            )));
+        }
+        Ok(out.stdout)
+    };
+    let (ours_b, theirs_b) = (stage(2, "ours")?, stage(3, "theirs")?);
+    let resolved_b = read(&args.file)?;
+    let format = view::detect(&args.file, &ours_b)
+        .map(|f| f.format)
+        .ok_or_else(|| Error::NotEncrypted { file: name.clone() })?;
+    let usage = |e: merge::Error| Error::Usage(format!("{name}: {e}"));
+    if String::from_utf8_lossy(&resolved_b)
+        .lines()
+        .any(|l| l.starts_with("<<<<<<<") || l.starts_with(">>>>>>>"))
+    {
+        return Err(Error::Usage(format!(
+            "{name}: conflict markers are still in the file"
+        )));
+    }
+    let ours = Version::parse(format, &ours_b, "ours").map_err(usage)?;
+    let theirs = Version::parse(format, &theirs_b, "theirs").map_err(usage)?;
+    let resolved = Version::parse(format, &resolved_b, "resolved").map_err(usage)?;
+    let found = identities::discover(explicit);
+    let key =
+        keys::recover_data_key(&ours.meta, &found.identities).map_err(|source| Error::Keys {
+            file: name.clone(),
+            source,
+            searched: found.searched,
+        })?;
+    for (side, v) in [("ours", &ours), ("theirs", &theirs)] {
+        crypto::decrypt_with_key(v.doc.as_ref(), &v.meta, &key, true)
+            .map_err(|e| Error::from_crypto(&format!("{name} ({side})"), e))?;
+    }
+    if !merge::same_data_key(&resolved.meta, &ours.meta) {
+        return Err(Error::Usage(format!("{name}: the data key is not ours'")));
+    }
+    // Every encrypted value must be one of the authenticated sides', at the same key path.
+    let map = |b: &[u8]| {
+        crate::history::keymap::key_map(format, b).map_err(|source| Error::Document {
+            file: name.clone(),
+            source,
+        })
+    };
+    let (km_r, km_a, km_b) = (map(&resolved_b)?, map(&ours_b)?, map(&theirs_b)?);
+    for e in km_r.entries.iter().filter(|e| e.is_encrypted()) {
+        if km_a.get(&e.path) != Some(e.stored.as_str())
+            && km_b.get(&e.path) != Some(e.stored.as_str())
+        {
+            return Err(Error::Usage(format!(
+                "{name}: the value at {} is neither ours nor theirs; resolve by keeping one side's line, then change it with `secrets set`",
+                e.path
+            )));
+        }
+    }
+    let sealed = reseal(format, &resolved.text, &resolved.meta, &key, &name)?;
+    crate::store::write_atomic(&args.file, &sealed, 0o644).map_err(|source| Error::Write {
+        file: name.clone(),
+        source,
+    })?;
+    eprintln!("{name}: MAC recomputed; `git add {rel}` to mark it resolved");
+    Ok(())
 }

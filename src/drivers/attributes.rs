@@ -47,7 +47,8 @@ fn expand(regex: &str) -> Option<Vec<String>> {
     let bytes = regex.as_bytes();
     for i in 1..bytes.len() {
         if bytes[i] == b'?' && bytes[i - 1].is_ascii_alphanumeric() && !escaped(regex, i) {
-            let before = i >= 2 && (bytes[i - 2] == b'\\' || bytes[i - 2] == b'*' || bytes[i - 2] == b'+');
+            let before =
+                i >= 2 && (bytes[i - 2] == b'\\' || bytes[i - 2] == b'*' || bytes[i - 2] == b'+');
             if before {
                 return None;
             }
@@ -149,7 +150,7 @@ fn glob_of(regex: &str, prefix: &str) -> Option<String> {
             Tok::Segment => glob.push('*'),
             Tok::Any => {
                 let at_segment_start = glob.is_empty() || glob.ends_with('/');
-                let rest_has_slash = toks[i + 1..].iter().any(|t| *t == Tok::Lit('/'));
+                let rest_has_slash = toks[i + 1..].contains(&Tok::Lit('/'));
                 if at_segment_start && matches!(toks.get(i + 1), Some(Tok::Lit('/'))) {
                     // `.*/x` or `dir/.*/x`: any folders.
                     glob.push_str("**");
@@ -296,13 +297,25 @@ mod tests {
         assert_eq!(g(r"(dev|prod)\.env$").unwrap(), ["*dev.env", "*prod.env"]);
         assert_eq!(g(r"^prod/").unwrap(), ["prod/**"]);
         assert_eq!(g(r"^secrets/.*$").unwrap(), ["secrets/**/*"]);
-        assert_eq!(globs_for_regex(r"\.enc\.yaml$", "deploy/").unwrap(), ["deploy/**/*.enc.yaml"]);
-        assert_eq!(globs_for_regex(r"^x/.*\.yaml$", "deploy/").unwrap(), ["deploy/x/**/*.yaml"]);
+        assert_eq!(
+            globs_for_regex(r"\.enc\.yaml$", "deploy/").unwrap(),
+            ["deploy/**/*.enc.yaml"]
+        );
+        assert_eq!(
+            globs_for_regex(r"^x/.*\.yaml$", "deploy/").unwrap(),
+            ["deploy/x/**/*.yaml"]
+        );
     }
 
     #[test]
     fn other_regexes_are_not_guessed() {
-        for re in [r"\d+\.yaml$", r"^a.b$", r"(a|(b|c))", r"x{2}", r".*/.*secret.*/x"] {
+        for re in [
+            r"\d+\.yaml$",
+            r"^a.b$",
+            r"(a|(b|c))",
+            r"x{2}",
+            r".*/.*secret.*/x",
+        ] {
             assert_eq!(g(re), None, "{re}");
         }
     }

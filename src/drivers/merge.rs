@@ -108,7 +108,7 @@ pub struct Merged {
 }
 
 /// The units of a tree, in document order: (mapping keys, value).
-fn units<'a>(format: Format, root: &'a Node) -> Result<Vec<(Vec<String>, &'a Node)>, Error> {
+fn units(format: Format, root: &Node) -> Result<Vec<(Vec<String>, &Node)>, Error> {
     fn walk<'a>(node: &'a Node, at: &mut Vec<String>, out: &mut Vec<(Vec<String>, &'a Node)>) {
         match node {
             Node::Map(items) if !items.is_empty() => {
@@ -164,12 +164,7 @@ fn json_of(node: &Node) -> serde_json::Value {
         Node::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Node::Str(s) => J::String(s.clone()),
         Node::List(items) => J::Array(items.iter().map(json_of).collect()),
-        Node::Map(items) => J::Object(
-            items
-                .iter()
-                .map(|(k, v)| (k.clone(), json_of(v)))
-                .collect(),
-        ),
+        Node::Map(items) => J::Object(items.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
     }
 }
 
@@ -205,7 +200,11 @@ pub fn same_data_key(a: &Metadata, b: &Metadata) -> bool {
 }
 
 /// The recipients: base with both sides' additions and removals applied.
-fn merge_groups(base: &Metadata, ours: &Metadata, theirs: &Metadata) -> Result<Vec<KeyGroup>, Error> {
+fn merge_groups(
+    base: &Metadata,
+    ours: &Metadata,
+    theirs: &Metadata,
+) -> Result<Vec<KeyGroup>, Error> {
     let (o, a, b) = (&base.key_groups, &ours.key_groups, &theirs.key_groups);
     if a == b || o == b {
         return Ok(a.clone());
@@ -225,7 +224,7 @@ fn merge_groups(base: &Metadata, ours: &Metadata, theirs: &Metadata) -> Result<V
         let mut group = ga.clone();
         group
             .age
-            .retain(|k| !(has(go, &k.recipient) && !has(gb, &k.recipient)));
+            .retain(|k| !has(go, &k.recipient) || has(gb, &k.recipient));
         for k in &gb.age {
             if !has(go, &k.recipient) && !has(&group, &k.recipient) {
                 group.age.push(k.clone());
@@ -237,7 +236,12 @@ fn merge_groups(base: &Metadata, ours: &Metadata, theirs: &Metadata) -> Result<V
 }
 
 /// Merge theirs into ours, per key, keylessly.
-pub fn merge(format: Format, base: &Version, ours: &Version, theirs: &Version) -> Result<Merged, Error> {
+pub fn merge(
+    format: Format,
+    base: &Version,
+    ours: &Version,
+    theirs: &Version,
+) -> Result<Merged, Error> {
     if format == Format::Binary {
         return Err(Error::Unsupported("a binary file is one value".into()));
     }
@@ -284,12 +288,9 @@ pub fn merge(format: Format, base: &Version, ours: &Version, theirs: &Version) -
                 in_ours: a.is_some(),
                 in_theirs: b.is_some(),
             });
-            match (a, b) {
-                // Ours deleted it, theirs changed it: show theirs' value inside the markers.
-                (None, Some(b)) => {
-                    insert.push((steps.clone(), b));
-                }
-                _ => {}
+            // Ours deleted it, theirs changed it: show theirs' value inside the markers.
+            if let (None, Some(b)) = (a, b) {
+                insert.push((steps.clone(), b));
             }
             continue;
         };
@@ -471,7 +472,13 @@ fn line_range(text: &str, (first, last): (usize, usize)) -> String {
     text.split_inclusive('\n')
         .skip(first)
         .take(last - first + 1)
-        .map(|l| if l.ends_with('\n') { l.to_string() } else { format!("{l}\n") })
+        .map(|l| {
+            if l.ends_with('\n') {
+                l.to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
         .collect()
 }
 
@@ -525,7 +532,14 @@ pub fn conflict_blocks(
 
 /// A marker block around the MAC line: ours' MAC against theirs', for a merge whose MAC could
 /// not be recomputed.
-pub fn mac_block(merged: &str, ours: &str, theirs: &str, ours_mac: &str, theirs_mac: &str, why: &str) -> Option<Marked> {
+pub fn mac_block(
+    merged: &str,
+    ours: &str,
+    theirs: &str,
+    ours_mac: &str,
+    theirs_mac: &str,
+    why: &str,
+) -> Option<Marked> {
     let at = line_with(merged, ours_mac)?;
     let theirs_line = line_with(theirs, theirs_mac)?;
     Some(Marked {
@@ -546,7 +560,9 @@ pub fn insert_markers(text: &str, mut blocks: Vec<Marked>, size: usize) -> Strin
     let mut out = String::with_capacity(text.len() + blocks.len() * 200);
     let mut at = 0;
     for b in blocks {
-        let (start, end) = b.replaces.unwrap_or((b.insert_at, b.insert_at.wrapping_sub(1)));
+        let (start, end) = b
+            .replaces
+            .unwrap_or((b.insert_at, b.insert_at.wrapping_sub(1)));
         if start < at {
             continue; // overlapping blocks (nested units): keep the first
         }
@@ -609,20 +625,36 @@ mod tests {
         assert_eq!(m.conflicts.len(), 1);
         assert_eq!(m.conflicts[0].path, "a");
         let full = finish(Format::Yaml, &m.body, &m.meta).unwrap();
-        let blocks = conflict_blocks(Format::Yaml, &full, &ours.text, &theirs.text, &m.conflicts, |_, o| {
-            if o { "ours".into() } else { "theirs".into() }
-        });
+        let blocks = conflict_blocks(
+            Format::Yaml,
+            &full,
+            &ours.text,
+            &theirs.text,
+            &m.conflicts,
+            |_, o| {
+                if o { "ours".into() } else { "theirs".into() }
+            },
+        );
         let marked = insert_markers(&full, blocks, 7);
-        assert!(marked.starts_with(&format!(
-            "<<<<<<< ours\na: {d}\n=======\na: {c}\n>>>>>>> theirs\nb: {b}\nc: {c}\nsops:\n"
-        )), "{marked}");
+        assert!(
+            marked.starts_with(&format!(
+                "<<<<<<< ours\na: {d}\n=======\na: {c}\n>>>>>>> theirs\nb: {b}\nc: {c}\nsops:\n"
+            )),
+            "{marked}"
+        );
     }
 
     #[test]
     fn a_mapping_deleted_by_theirs_goes_with_its_key() {
         let (a, b) = (enc("A"), enc("B"));
-        let base = v(&format!("db:\n    user: {a}\n    pw: {b}\nx: {a}\n{}", yaml(&[]) ), "base");
-        let ours = v(&format!("db:\n    user: {a}\n    pw: {b}\nx: {b}\n{}", yaml(&[])), "ours");
+        let base = v(
+            &format!("db:\n    user: {a}\n    pw: {b}\nx: {a}\n{}", yaml(&[])),
+            "base",
+        );
+        let ours = v(
+            &format!("db:\n    user: {a}\n    pw: {b}\nx: {b}\n{}", yaml(&[])),
+            "ours",
+        );
         let theirs = v(&format!("x: {a}\n{}", yaml(&[])), "theirs");
         let m = merge(Format::Yaml, &base, &ours, &theirs).unwrap();
         assert_eq!(m.body, format!("x: {b}\n"));

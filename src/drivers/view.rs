@@ -255,7 +255,10 @@ mod tests {
     #[test]
     fn awkward_strings_are_quoted() {
         assert_eq!(show_scalar(&Node::Str("a b".into())), "a b");
-        assert_eq!(show_scalar(&Node::Str("two\nlines".into())), "\"two\\nlines\"");
+        assert_eq!(
+            show_scalar(&Node::Str("two\nlines".into())),
+            "\"two\\nlines\""
+        );
         assert_eq!(show_scalar(&Node::Str(" pad".into())), "\" pad\"");
         assert_eq!(show_scalar(&Node::Str(String::new())), "\"\"");
     }

@@ -109,7 +109,10 @@ impl Repo {
             "app.enc.yaml",
             "db:\n    user: admin\n    password: p1\n    host: h1\napi:\n    token: t1\n",
         );
-        repo.encrypt("app.enc.json", "{\n  \"a\": \"a1\",\n  \"b\": \"b1\",\n  \"c\": \"c1\"\n}\n");
+        repo.encrypt(
+            "app.enc.json",
+            "{\n  \"a\": \"a1\",\n  \"b\": \"b1\",\n  \"c\": \"c1\"\n}\n",
+        );
         repo.commit("init");
         run(repo.secrets(false).args(["git", "setup"]), 0);
         repo.commit("attributes");
@@ -142,21 +145,33 @@ fn setup_writes_attributes_and_drivers_check_passes_and_remove_restores() {
 
     let before = run(repo.secrets(false).args(["git", "setup", "--check"]), 1);
     let report = String::from_utf8_lossy(&before.stdout);
-    assert!(report.contains("prod.enc.yaml: attribute diff=secrets is not set"), "{report}");
-    assert!(report.contains("merge.secrets.driver is not set"), "{report}");
+    assert!(
+        report.contains("prod.enc.yaml: attribute diff=secrets is not set"),
+        "{report}"
+    );
+    assert!(
+        report.contains("merge.secrets.driver is not set"),
+        "{report}"
+    );
 
     run(repo.secrets(false).args(["git", "setup"]), 0);
     let attrs = repo.read(".gitattributes");
     assert!(attrs.starts_with("*.png binary\n"), "{attrs}");
     assert!(attrs.contains("# managed by secrets git setup\n*.enc.yaml diff=secrets merge=secrets\n*.enc.json diff=secrets merge=secrets\n# end\n"), "{attrs}");
-    assert_eq!(repo.git_ok(&["config", "--local", "diff.secrets.cachetextconv"]), "false\n");
+    assert_eq!(
+        repo.git_ok(&["config", "--local", "diff.secrets.cachetextconv"]),
+        "false\n"
+    );
     let textconv = repo.git_ok(&["config", "--local", "diff.secrets.textconv"]);
     assert_eq!(textconv, format!("{BIN} git textconv\n"));
     assert_eq!(
         repo.git_ok(&["config", "--local", "merge.secrets-base.driver"]),
         format!("{BIN} git merge-driver --keyless %O %A %B %L %P\n")
     );
-    assert_eq!(repo.git_ok(&["config", "--local", "merge.secrets.recursive"]), "secrets-base\n");
+    assert_eq!(
+        repo.git_ok(&["config", "--local", "merge.secrets.recursive"]),
+        "secrets-base\n"
+    );
     let checked = run(repo.secrets(false).args(["git", "setup", "--check"]), 0);
     assert!(String::from_utf8_lossy(&checked.stdout).starts_with("ok: 1 file(s) covered"));
     // Setting up twice changes nothing.
@@ -171,7 +186,9 @@ fn setup_writes_attributes_and_drivers_check_passes_and_remove_restores() {
     repo.git_ok(&["update-ref", "-d", "refs/notes/textconv/secrets"]);
     repo.git_ok(&["config", "--local", "diff.secrets.cachetextconv", "true"]);
     let caching = run(repo.secrets(false).args(["git", "setup", "--check"]), 1);
-    assert!(String::from_utf8_lossy(&caching.stdout).contains("diff.secrets.cachetextconv is true"));
+    assert!(
+        String::from_utf8_lossy(&caching.stdout).contains("diff.secrets.cachetextconv is true")
+    );
 
     run(repo.secrets(false).args(["git", "setup", "--remove"]), 0);
     assert_eq!(repo.read(".gitattributes"), "*.png binary\n");
@@ -185,7 +202,10 @@ fn setup_lists_files_when_a_regex_has_no_glob() {
     let repo = Repo::new();
     std::fs::write(
         repo.path(".sops.yaml"),
-        format!("creation_rules:\n  - path_regex: ^s\\d+\\.yaml$\n    age: {}\n", repo.env.recipient),
+        format!(
+            "creation_rules:\n  - path_regex: ^s\\d+\\.yaml$\n    age: {}\n",
+            repo.env.recipient
+        ),
     )
     .unwrap();
     repo.encrypt("s1.yaml", "a: 1\n");
@@ -194,7 +214,10 @@ fn setup_lists_files_when_a_regex_has_no_glob() {
     let out = run(repo.secrets(false).args(["git", "setup"]), 0);
     assert!(crate::util::stderr(&out).contains("has no glob equivalent"));
     let attrs = repo.read(".gitattributes");
-    assert!(attrs.contains("\n/s1.yaml diff=secrets merge=secrets\n"), "{attrs}");
+    assert!(
+        attrs.contains("\n/s1.yaml diff=secrets merge=secrets\n"),
+        "{attrs}"
+    );
     assert!(!attrs.contains("plain.yaml"));
     run(repo.secrets(false).args(["git", "setup", "--check"]), 0);
 }
@@ -206,16 +229,39 @@ fn textconv_shows_decrypted_sorted_values_with_a_key_and_fingerprints_without() 
     repo.commit("rotate password");
 
     let with_key = repo.git_ok(&["log", "-p", "-1", "--", "app.enc.yaml"]);
-    assert!(with_key.contains("\n-db.password: p1\n+db.password: p2\n"), "{with_key}");
+    assert!(
+        with_key.contains("\n-db.password: p1\n+db.password: p2\n"),
+        "{with_key}"
+    );
     assert!(with_key.contains("\n api.token: t1\n"), "{with_key}");
     assert!(!with_key.contains("ENC["), "{with_key}");
-    assert!(!with_key.contains("mac") && !with_key.contains("lastmodified"), "{with_key}");
+    assert!(
+        !with_key.contains("mac") && !with_key.contains("lastmodified"),
+        "{with_key}"
+    );
 
-    let keyless = String::from_utf8(ok(repo.git(false).args(["log", "-p", "-1", "--", "app.enc.yaml"]))).unwrap();
-    let changed: Vec<&str> = keyless.lines().filter(|l| l.starts_with(['-', '+']) && !l.starts_with("---") && !l.starts_with("+++")).collect();
+    let keyless = String::from_utf8(ok(repo.git(false).args([
+        "log",
+        "-p",
+        "-1",
+        "--",
+        "app.enc.yaml",
+    ])))
+    .unwrap();
+    let changed: Vec<&str> = keyless
+        .lines()
+        .filter(|l| l.starts_with(['-', '+']) && !l.starts_with("---") && !l.starts_with("+++"))
+        .collect();
     assert_eq!(changed.len(), 2, "{keyless}");
-    assert!(changed[0].starts_with("-db.password: <enc ") && changed[1].starts_with("+db.password: <enc "), "{keyless}");
-    assert!(!keyless.contains("p1") && !keyless.contains("p2"), "{keyless}");
+    assert!(
+        changed[0].starts_with("-db.password: <enc ")
+            && changed[1].starts_with("+db.password: <enc "),
+        "{keyless}"
+    );
+    assert!(
+        !keyless.contains("p1") && !keyless.contains("p2"),
+        "{keyless}"
+    );
 
     // Forced redaction, even with a key.
     let forced = String::from_utf8(ok(repo
@@ -223,7 +269,10 @@ fn textconv_shows_decrypted_sorted_values_with_a_key_and_fingerprints_without() 
         .env("SECRETS_TEXTCONV", "redacted")
         .args(["log", "-p", "-1", "--", "app.enc.yaml"])))
     .unwrap();
-    assert!(forced.contains("+db.password: <enc ") && !forced.contains("p2"), "{forced}");
+    assert!(
+        forced.contains("+db.password: <enc ") && !forced.contains("p2"),
+        "{forced}"
+    );
 
     // Nothing decrypted was cached as notes.
     assert_eq!(repo.git_ok(&["for-each-ref", "refs/notes/"]), "");
@@ -242,7 +291,10 @@ fn textconv_prints_other_input_as_it_is_and_always_exits_0() {
         let out = run(repo.secrets(true).args(["git", "textconv", name]), 0);
         assert_eq!(out.stdout, bytes, "{name}");
     }
-    run(repo.secrets(true).args(["git", "textconv", "missing.yaml"]), 0);
+    run(
+        repo.secrets(true).args(["git", "textconv", "missing.yaml"]),
+        0,
+    );
 }
 
 #[test]
@@ -250,16 +302,40 @@ fn secrets_diff_shows_decrypted_lines_or_fingerprints() {
     let repo = Repo::with_files();
     repo.set("app.enc.json", r#"["b"]"#, "b2");
     let out = String::from_utf8(ok(repo.secrets(true).args(["diff", "app.enc.json"]))).unwrap();
-    assert!(out.starts_with("--- a/app.enc.json (HEAD)\n+++ b/app.enc.json (working tree)\n@@"), "{out}");
-    assert!(out.contains("\n-b: b1\n+b: b2\n") && out.contains("\n a: a1\n"), "{out}");
+    assert!(
+        out.starts_with("--- a/app.enc.json (HEAD)\n+++ b/app.enc.json (working tree)\n@@"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n-b: b1\n+b: b2\n") && out.contains("\n a: a1\n"),
+        "{out}"
+    );
     assert!(!out.contains('\x1b'), "no colour into a pipe");
-    let keyless = String::from_utf8(ok(repo.secrets(false).args(["diff", "app.enc.json"]))).unwrap();
-    assert!(keyless.contains("\n-b: <enc ") && !keyless.contains(": b2"), "{keyless}");
-    run(repo.secrets(true).args(["diff", "--exit-code", "app.enc.json"]), 1);
+    let keyless =
+        String::from_utf8(ok(repo.secrets(false).args(["diff", "app.enc.json"]))).unwrap();
+    assert!(
+        keyless.contains("\n-b: <enc ") && !keyless.contains(": b2"),
+        "{keyless}"
+    );
+    run(
+        repo.secrets(true)
+            .args(["diff", "--exit-code", "app.enc.json"]),
+        1,
+    );
     // Staged: nothing yet; then the change.
-    assert!(ok(repo.secrets(true).args(["diff", "--staged", "app.enc.json"])).is_empty());
+    assert!(
+        ok(repo
+            .secrets(true)
+            .args(["diff", "--staged", "app.enc.json"]))
+        .is_empty()
+    );
     repo.git_ok(&["add", "app.enc.json"]);
-    let staged = String::from_utf8(ok(repo.secrets(true).args(["diff", "--staged", "app.enc.json"]))).unwrap();
+    let staged = String::from_utf8(ok(repo.secrets(true).args([
+        "diff",
+        "--staged",
+        "app.enc.json",
+    ])))
+    .unwrap();
     assert!(staged.contains("+b: b2"), "{staged}");
 }
 
@@ -280,7 +356,8 @@ fn diverge(repo: &Repo) {
 fn a_real_merge_of_different_keys_is_clean_and_sops_verifies_the_result() {
     let repo = Repo::with_files();
     diverge(&repo);
-    let feat_yaml = String::from_utf8(ok(repo.git(true).args(["show", "feat:app.enc.yaml"]))).unwrap();
+    let feat_yaml =
+        String::from_utf8(ok(repo.git(true).args(["show", "feat:app.enc.yaml"]))).unwrap();
     let out = repo.merge(true, "feat");
     assert!(out.status.success(), "{}", crate::util::stderr(&out));
     assert_eq!(repo.git_ok(&["status", "--porcelain"]), "");
@@ -321,8 +398,16 @@ fn the_same_key_changed_on_both_sides_conflicts_on_that_key_only() {
     assert_eq!(out.status.code(), Some(1), "{}", crate::util::stderr(&out));
     let text = repo.read("app.enc.yaml");
     assert_eq!(lines_with(&text, "<<<<<<<").len(), 1, "{text}");
-    assert_eq!(lines_with(&text, "<<<<<<< ours: api.token = \"t-main\"").len(), 1, "{text}");
-    assert_eq!(lines_with(&text, ">>>>>>> theirs: api.token = \"t-feat\"").len(), 1, "{text}");
+    assert_eq!(
+        lines_with(&text, "<<<<<<< ours: api.token = \"t-main\"").len(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        lines_with(&text, ">>>>>>> theirs: api.token = \"t-feat\"").len(),
+        1,
+        "{text}"
+    );
     // Between the markers: one ciphertext line from each side, nothing else.
     let start = text.find("<<<<<<<").unwrap();
     let block: Vec<&str> = text[start..].lines().take(5).collect();
@@ -348,13 +433,19 @@ fn without_a_key_the_values_merge_but_the_mac_is_left_in_conflict() {
     let start = text.find("<<<<<<<").unwrap();
     let block: Vec<&str> = text[start..].lines().take(5).collect();
     assert!(block[0].contains("MAC not recomputed"), "{text}");
-    assert!(block[1].trim_start().starts_with("mac: ENC[") && block[3].trim_start().starts_with("mac: ENC["));
+    assert!(
+        block[1].trim_start().starts_with("mac: ENC[")
+            && block[3].trim_start().starts_with("mac: ENC[")
+    );
     assert!(text.contains(lines_with(&feat, "password:")[0]));
     // Merging again with a key gives a clean, verified result.
     repo.git_ok(&["merge", "--abort"]);
     let again = repo.merge(true, "feat");
     assert!(again.status.success(), "{}", crate::util::stderr(&again));
-    assert_eq!(sops_reads(&repo, "app.enc.yaml")["db"]["password"], "p-feat");
+    assert_eq!(
+        sops_reads(&repo, "app.enc.yaml")["db"]["password"],
+        "p-feat"
+    );
 }
 
 #[test]
@@ -370,7 +461,11 @@ fn a_side_whose_mac_does_not_verify_is_not_resealed() {
     let new_mac = lines_with(&new, "mac:")[0];
     let old_lm = lines_with(&old, "lastmodified:")[0];
     let new_lm = lines_with(&new, "lastmodified:")[0];
-    std::fs::write(repo.path("app.enc.yaml"), new.replace(new_mac, old_mac).replace(new_lm, old_lm)).unwrap();
+    std::fs::write(
+        repo.path("app.enc.yaml"),
+        new.replace(new_mac, old_mac).replace(new_lm, old_lm),
+    )
+    .unwrap();
     repo.commit("feat: tampered");
     repo.git_ok(&["checkout", "-q", "main"]);
     repo.set("app.enc.yaml", r#"["db"]["host"]"#, "h-main");
@@ -379,7 +474,10 @@ fn a_side_whose_mac_does_not_verify_is_not_resealed() {
     assert_eq!(out.status.code(), Some(1));
     let err = crate::util::stderr(&out);
     assert!(err.contains("theirs: MAC mismatch"), "{err}");
-    assert!(repo.read("app.enc.yaml").contains("MAC not recomputed: a side does not authenticate"));
+    assert!(
+        repo.read("app.enc.yaml")
+            .contains("MAC not recomputed: a side does not authenticate")
+    );
 }
 
 #[test]
@@ -402,7 +500,10 @@ fn unparseable_sides_fall_back_to_a_line_merge() {
         0,
     );
     assert!(crate::util::stderr(&out).contains("falling back to a line merge"));
-    assert_eq!(std::fs::read_to_string(&ours).unwrap(), "a: 2\nx: 0\ny: 0\nb: 3\n: [\n");
+    assert_eq!(
+        std::fs::read_to_string(&ours).unwrap(),
+        "a: 2\nx: 0\ny: 0\nb: 3\n: [\n"
+    );
     // Overlapping line changes conflict, with Git's markers.
     std::fs::write(&ours, "a: 5\nx: 0\ny: 0\nb: 4\n").unwrap();
     run(
@@ -412,5 +513,89 @@ fn unparseable_sides_fall_back_to_a_line_merge() {
             .args(["7", "x.yaml"]),
         1,
     );
-    assert!(std::fs::read_to_string(&ours).unwrap().contains("<<<<<<< ours\n"));
+    assert!(
+        std::fs::read_to_string(&ours)
+            .unwrap()
+            .contains("<<<<<<< ours\n")
+    );
+}
+
+#[test]
+fn the_keyless_driver_for_virtual_bases_merges_ciphertexts_and_keeps_ours_mac() {
+    let repo = Repo::with_files();
+    diverge(&repo);
+    let dir = repo.env.dir.path();
+    let show = |rev: &str, name: &str| {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            ok(repo
+                .git(false)
+                .args(["show", &format!("{rev}:app.enc.yaml")])),
+        )
+        .unwrap();
+        p
+    };
+    let (base, ours, theirs) = (show("main~1", "o"), show("main", "a"), show("feat", "b"));
+    let ours_text = std::fs::read_to_string(&ours).unwrap();
+    let feat = std::fs::read_to_string(&theirs).unwrap();
+    run(
+        repo.secrets(false)
+            .args(["git", "merge-driver", "--keyless"])
+            .args([&base, &ours, &theirs].map(|p| p.as_os_str()))
+            .args(["7", "app.enc.yaml"]),
+        0,
+    );
+    let merged = std::fs::read_to_string(&ours).unwrap();
+    assert!(!merged.contains("<<<<<<<"));
+    assert!(merged.contains(lines_with(&feat, "password:")[0]));
+    assert!(merged.contains(lines_with(&ours_text, "host:")[0]));
+    assert_eq!(lines_with(&merged, "mac:"), lines_with(&ours_text, "mac:"));
+}
+
+#[test]
+fn a_hand_resolved_conflict_is_resealed_by_resolve() {
+    let repo = Repo::with_files();
+    repo.git_ok(&["checkout", "-q", "-b", "feat"]);
+    repo.set("app.enc.yaml", r#"["api"]["token"]"#, "t-feat");
+    repo.commit("feat");
+    repo.git_ok(&["checkout", "-q", "main"]);
+    repo.set("app.enc.yaml", r#"["api"]["token"]"#, "t-main");
+    repo.commit("main");
+    assert_eq!(repo.merge(true, "feat").status.code(), Some(1));
+    // Keep theirs: drop the marker lines and ours' line.
+    let text = repo.read("app.enc.yaml");
+    let mut kept = String::new();
+    let mut state = 0; // 0 outside, 1 ours, 2 theirs
+    for line in text.split_inclusive('\n') {
+        match (state, &line[..line.len().min(7)]) {
+            (0, "<<<<<<<") => state = 1,
+            (1, "=======") => state = 2,
+            (2, ">>>>>>>") => state = 0,
+            (1, _) => {}
+            _ => kept.push_str(line),
+        }
+    }
+    std::fs::write(repo.path("app.enc.yaml"), &kept).unwrap();
+    // A value from neither side is refused.
+    let forged = kept.replace(
+        lines_with(&kept, "user:")[0],
+        lines_with(&kept, "host:")[0]
+            .replace("host", "user")
+            .as_str(),
+    );
+    std::fs::write(repo.path("app.enc.yaml"), &forged).unwrap();
+    let refused = run(
+        repo.secrets(true).args(["git", "resolve", "app.enc.yaml"]),
+        2,
+    );
+    assert!(crate::util::stderr(&refused).contains("db.user is neither ours nor theirs"));
+    std::fs::write(repo.path("app.enc.yaml"), &kept).unwrap();
+    run(
+        repo.secrets(true).args(["git", "resolve", "app.enc.yaml"]),
+        0,
+    );
+    assert_eq!(sops_reads(&repo, "app.enc.yaml")["api"]["token"], "t-feat");
+    repo.git_ok(&["add", "app.enc.yaml"]);
+    repo.git_ok(&["commit", "-q", "--no-edit"]);
 }
