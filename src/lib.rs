@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod document;
+pub mod drivers;
 pub mod error;
 pub mod git;
 pub mod history;

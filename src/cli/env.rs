@@ -32,3 +32,8 @@ pub const EDITOR: &str = "EDITOR";
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// GitHub Actions: the file that `decrypt --github-env` appends variables to.
 pub const GITHUB_ENV: &str = "GITHUB_ENV";
+/// `redacted`: `secrets git textconv` and `secrets diff` show fingerprints, never values, even
+/// when a key is at hand (for screen sharing, CI logs, pagers).
+pub const SECRETS_TEXTCONV: &str = "SECRETS_TEXTCONV";
+/// Set (to anything): no colours in `secrets diff` (https://no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";

@@ -3,11 +3,13 @@
 
 mod check;
 mod decrypt;
+mod diff;
 mod edit;
 mod encrypt;
 pub mod env;
 mod exec;
 mod generate;
+mod git;
 mod identities;
 mod init;
 mod keygen;
@@ -106,6 +108,10 @@ enum Command {
     Check(check::CheckArgs),
     /// The secrets inventory, without decrypting: file, key, type, owner, last change, expiry.
     List(check::ListArgs),
+    /// Show the decrypted, key-sorted difference between two versions in Git (default: HEAD and the working tree).
+    Diff(diff::DiffArgs),
+    /// Git integration: decrypted diffs (textconv), a per-key merge driver, and their setup.
+    Git(git::GitArgs),
 }
 
 #[derive(clap::Args)]
@@ -166,6 +172,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Check(args) => return check::check(args, &cli.identity, cli.config.as_deref()),
         Command::Generate(args) => generate::run(args, &cli.identity, cli.config.as_deref()),
         Command::List(args) => check::list(args, cli.config.as_deref()),
+        Command::Diff(args) => return diff::run(args, &cli.identity),
+        Command::Git(args) => return git::run(args, &cli.identity, cli.config.as_deref()),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),

@@ -5,6 +5,7 @@ mod bad_input;
 mod config;
 mod deploy;
 mod edit;
+mod gitdrivers;
 mod groups;
 mod hygiene;
 mod identities;
