@@ -6,10 +6,12 @@ mod edit;
 mod encrypt;
 pub mod env;
 mod exec;
+mod history;
 mod identities;
 mod init;
 mod keygen;
 mod rekey;
+mod rollback;
 mod scan;
 mod vars;
 
@@ -98,6 +100,14 @@ enum Command {
     /// Exit status: 0 nothing found, 1 secrets found, 2 an error (a file could not be read).
     /// Reports never print a secret: excerpts are redacted and findings carry a fingerprint.
     Scan(scan::ScanArgs),
+    /// The versions of a file in Git, newest first: which key paths changed, recipients, rotations.
+    Log(history::LogArgs),
+    /// A file as it was at a Git revision, decrypted (or its keyless view without a key).
+    Show(history::ShowArgs),
+    /// When each value last changed and by whom; flags old values and ones removed recipients could read.
+    Stale(history::StaleArgs),
+    /// Write the values of an earlier revision into the file as a new version (history is never rewritten).
+    Rollback(rollback::RollbackArgs),
 }
 
 #[derive(clap::Args)]
@@ -155,6 +165,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
         Command::Scan(args) => return scan::run(args, cli.config.as_deref()),
+        Command::Stale(args) => return history::stale(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),
@@ -167,6 +178,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Set(args) => edit::set(args, &cli.identity),
         Command::Unset(args) => edit::unset(args, &cli.identity),
         Command::EditCleanup(args) => edit::cleanup(args),
+        Command::Log(args) => history::log(args, &cli.identity),
+        Command::Show(args) => history::show(args, &cli.identity),
+        Command::Rollback(args) => rollback::rollback(args, &cli.identity),
     };
     done.map(|()| 0)
 }
