@@ -206,7 +206,8 @@ impl Delta {
         let bulk = common_enc > 0 && changed_enc == common_enc;
         if bulk && stanzas_changed {
             delta.bulk = Some(Bulk::DataKeyRotated);
-        } else if bulk && common_enc >= 2 {
+        } else if bulk && common_enc >= 3 {
+            // With one or two values, all of them changing is as likely an edit.
             delta.bulk = Some(Bulk::ReEncrypted);
         } else if stanzas_changed {
             delta.rewrapped = true;
@@ -375,19 +376,35 @@ mod tests {
 
     #[test]
     fn whole_file_reencryption_and_rotation_are_labelled() {
-        let a = doc(&[("a", &enc("AA==")), ("b", &enc("AQ=="))], "s", &["r1", "r2"]);
-        let same_key = doc(&[("a", &enc("Ag==")), ("b", &enc("Aw=="))], "s", &["r1", "r2"]);
+        let a = doc(
+            &[("a", &enc("AA==")), ("b", &enc("AQ==")), ("c", &enc("BQ=="))],
+            "s",
+            &["r1", "r2"],
+        );
+        let same_key = doc(
+            &[("a", &enc("Ag==")), ("b", &enc("Aw==")), ("c", &enc("Bg=="))],
+            "s",
+            &["r1", "r2"],
+        );
         let d = delta(&a, &same_key);
         assert_eq!(d.bulk, Some(Bulk::ReEncrypted));
         assert!(d.changes.is_empty());
-        assert_eq!(d.bulk_values, 2);
+        assert_eq!(d.bulk_values, 3);
 
-        let rotated = doc(&[("a", &enc("Ag==")), ("b", &enc("Aw=="))], "t", &["r1"]);
+        let rotated = doc(
+            &[("a", &enc("Ag==")), ("b", &enc("Aw==")), ("c", &enc("Bg=="))],
+            "t",
+            &["r1"],
+        );
         let d = delta(&a, &rotated);
         assert_eq!(d.bulk, Some(Bulk::DataKeyRotated));
         assert_eq!(d.recipients_removed, ["r2"]);
 
-        let rewrapped = doc(&[("a", &enc("AA==")), ("b", &enc("AQ=="))], "t", &["r1", "r2"]);
+        let rewrapped = doc(
+            &[("a", &enc("AA==")), ("b", &enc("AQ==")), ("c", &enc("BQ=="))],
+            "t",
+            &["r1", "r2"],
+        );
         let d = delta(&a, &rewrapped);
         assert!(d.rewrapped && d.bulk.is_none() && d.changes.is_empty());
     }
@@ -404,7 +421,8 @@ mod tests {
         let d = Delta::intersect(vec![delta(&ours, &resolved), delta(&theirs, &resolved)]);
         assert_eq!(d.changes.len(), 1);
         assert_eq!(d.changes[0].path, "a");
-        let _ = base;
+        // Against the base, both branch changes are ordinary changes.
+        assert_eq!(delta(&base, &merged).changes.len(), 2);
     }
 
     #[test]

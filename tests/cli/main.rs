@@ -6,6 +6,7 @@ mod config;
 mod deploy;
 mod edit;
 mod groups;
+mod history;
 mod hygiene;
 mod identities;
 mod interop;
