@@ -255,10 +255,10 @@ pub fn log(args: LogArgs, identities: &[PathBuf]) -> Result<(), Error> {
             for (blob, fmt) in std::iter::once((v.blob, format))
                 .chain(pblobs.iter().flatten().map(|b| (*b, parent_format)))
             {
-                if !plains.contains_key(&blob) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = plains.entry(blob) {
                     let bytes = repo.read_blob(blob)?;
                     let name = format!("{} at {}", v.path, v.commit.short_id());
-                    plains.insert(blob, decryptor.decrypt(fmt, &bytes, &name));
+                    slot.insert(decryptor.decrypt(fmt, &bytes, &name));
                 }
             }
             match &plains[&v.blob] {
@@ -276,10 +276,7 @@ pub fn log(args: LogArgs, identities: &[PathBuf]) -> Result<(), Error> {
                             Some(b) => plains[b].as_ref().ok(),
                         })
                         .collect();
-                    let all_parents_ok = pblobs
-                        .iter()
-                        .flatten()
-                        .all(|b| plains[b].is_ok());
+                    let all_parents_ok = pblobs.iter().flatten().all(|b| plains[b].is_ok());
                     if all_parents_ok {
                         let mut lists: Vec<Vec<KeyChange>> = parents
                             .iter()
@@ -297,7 +294,10 @@ pub fn log(args: LogArgs, identities: &[PathBuf]) -> Result<(), Error> {
                             let old = parents.first().copied().flatten();
                             for c in &delta.changes {
                                 let get = |p: &Plain, k: &str| {
-                                    p.values.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone())
+                                    p.values
+                                        .iter()
+                                        .find(|(kk, _)| kk == k)
+                                        .map(|(_, v)| v.clone())
                                 };
                                 let old_key = c.from.as_deref().unwrap_or(&c.path);
                                 item.values.insert(
@@ -321,15 +321,14 @@ pub fn log(args: LogArgs, identities: &[PathBuf]) -> Result<(), Error> {
                 .and_then(|p| p.as_ref().ok())
                 .is_some_and(|p| p.map.entries.iter().any(|e| keep(&e.path)));
         if filtered {
-            delta.changes.retain(|c| {
-                keep(&c.path) || c.from.as_deref().is_some_and(|f| keep(f))
-            });
+            delta
+                .changes
+                .retain(|c| keep(&c.path) || c.from.as_deref().is_some_and(keep));
             let touches = !delta.changes.is_empty() || touched_bulk;
             if !touches && !args.all {
                 continue;
             }
-        } else if delta.is_empty() && v.renamed_from.is_none() && item.note.is_none() && !args.all
-        {
+        } else if delta.is_empty() && v.renamed_from.is_none() && item.note.is_none() && !args.all {
             continue;
         }
         item.delta = delta;
@@ -372,7 +371,9 @@ fn shown_text(s: &Shown, args: &LogArgs, filtered: bool) -> String {
         out.push_str(&format!("    note: {note}\n"));
     }
     if s.mac_ok == Some(false) {
-        out.push_str("    warning: the MAC of this version does not verify (edited without the key?)\n");
+        out.push_str(
+            "    warning: the MAC of this version does not verify (edited without the key?)\n",
+        );
     }
     if let Some(rb) = rollback_trailer(&c.message) {
         out.push_str(&format!("    rollback to {rb}\n"));
@@ -416,11 +417,17 @@ fn shown_text(s: &Shown, args: &LogArgs, filtered: bool) -> String {
         let mut parts: Vec<String> = Vec::new();
         parts.extend(d.recipients_added.iter().map(|r| format!("+ {r}")));
         parts.extend(d.recipients_removed.iter().map(|r| format!("- {r}")));
-        let label = if d.created { "recipients" } else { "recipients:" };
+        let label = if d.created {
+            "recipients"
+        } else {
+            "recipients:"
+        };
         out.push_str(&format!("    {label} {}\n", parts.join(", ")));
     }
     if d.rewrapped {
-        out.push_str("    data key wrapped again for the recipients (same data key, values unchanged)\n");
+        out.push_str(
+            "    data key wrapped again for the recipients (same data key, values unchanged)\n",
+        );
     }
     if d.settings_changed {
         out.push_str("    encryption settings changed (which values are encrypted)\n");
@@ -670,11 +677,7 @@ pub fn stale(args: StaleArgs) -> Result<u8, Error> {
         }
     }
     rows.sort_by(|a, b| b.age.cmp(&a.age).then(a.key.cmp(&b.key)));
-    let exposed = |r: &StaleRow| {
-        r.change
-            .as_ref()
-            .is_some_and(|c| !c.exposed_to.is_empty())
-    };
+    let exposed = |r: &StaleRow| r.change.as_ref().is_some_and(|c| !c.exposed_to.is_empty());
     let flagged = rows.iter().filter(|r| r.stale || exposed(r)).count();
     let out = if args.json {
         let list: Vec<serde_json::Value> = rows
@@ -788,5 +791,4 @@ mod tests {
         assert!(parse_since("90d").unwrap() < now());
         assert!(parse_since("soon").is_err());
     }
-
 }

@@ -109,11 +109,7 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
         }
         let rev_text = document::utf8(&rev_plain).map_err(doc_err(&rev_file))?;
         let rev_tree = tree::load(format, rev_text).map_err(doc_err(&rev_file))?;
-        let mut text = Zeroizing::new(
-            document::utf8(&plain)
-                .map_err(doc_err(&file))?
-                .to_string(),
-        );
+        let mut text = Zeroizing::new(document::utf8(&plain).map_err(doc_err(&file))?.to_string());
         for spec in &args.keys {
             let steps = history::parse_key_path(spec).map_err(|message| Error::Path {
                 file: file.clone(),
@@ -121,9 +117,8 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
             })?;
             match tree::extract(&rev_tree, &steps) {
                 Ok(node) => {
-                    let json = Zeroizing::new(
-                        tree::emit(Format::Json, node).map_err(doc_err(&rev_file))?,
-                    );
+                    let json =
+                        Zeroizing::new(tree::emit(Format::Json, node).map_err(doc_err(&rev_file))?);
                     let value = document::edit::NewValue::parse(&json);
                     if let Some(new) = document::edit::set(format, &text, &steps, &value)
                         .map_err(doc_err(&file))?
@@ -220,7 +215,9 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
         eprintln!("warning: {message}");
     }
     if args.dry_run {
-        eprint!("{file}: rolling back to {short} would change:\n{report}dry run: nothing written\n");
+        eprint!(
+            "{file}: rolling back to {short} would change:\n{report}dry run: nothing written\n"
+        );
         return Ok(());
     }
 

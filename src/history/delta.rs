@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Parsed;
-use crate::document::metadata::{Metadata, MetaValue};
+use crate::document::metadata::{MetaValue, Metadata};
 
 /// How one key path changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,10 +91,17 @@ pub fn recipients(meta: &Metadata) -> Vec<Recipient> {
             };
             for entry in entries {
                 let field = |name: &str| entry.get(name).and_then(MetaValue::as_str);
-                let id = ["arn", "fp", "resource_id", "key_id", "vaultUrl", "vault_address"]
-                    .iter()
-                    .find_map(|f| field(f))
-                    .unwrap_or("?");
+                let id = [
+                    "arn",
+                    "fp",
+                    "resource_id",
+                    "key_id",
+                    "vaultUrl",
+                    "vault_address",
+                ]
+                .iter()
+                .find_map(|f| field(f))
+                .unwrap_or("?");
                 let name = field("name").or_else(|| field("key_name"));
                 let id = match name {
                     Some(n) => format!("{kind}:{id}/{n}"),
@@ -157,8 +164,16 @@ impl Delta {
         };
         let mut delta = Delta::default();
         let (old_r, new_r) = (
-            old.map.metadata.as_ref().map(recipients).unwrap_or_default(),
-            new.map.metadata.as_ref().map(recipients).unwrap_or_default(),
+            old.map
+                .metadata
+                .as_ref()
+                .map(recipients)
+                .unwrap_or_default(),
+            new.map
+                .metadata
+                .as_ref()
+                .map(recipients)
+                .unwrap_or_default(),
         );
         let old_ids: HashMap<&str, &str> = old_r
             .iter()
@@ -351,7 +366,9 @@ mod tests {
         }
         s.push_str("sops:\n    age:\n");
         for r in recipients {
-            s.push_str(&format!("        - recipient: {r}\n          enc: {stanza}-{r}\n"));
+            s.push_str(&format!(
+                "        - recipient: {r}\n          enc: {stanza}-{r}\n"
+            ));
         }
         s.push_str("    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: x\n    version: 3.11.0\n");
         s
@@ -366,10 +383,17 @@ mod tests {
     #[test]
     fn single_value_changes_are_listed() {
         let a = doc(&[("a", &enc("AA==")), ("b", &enc("AQ=="))], "s", &["r1"]);
-        let b = doc(&[("a", &enc("Ag==")), ("b", &enc("AQ==")), ("c", "1")], "s", &["r1"]);
+        let b = doc(
+            &[("a", &enc("Ag==")), ("b", &enc("AQ==")), ("c", "1")],
+            "s",
+            &["r1"],
+        );
         let d = delta(&a, &b);
-        let got: Vec<(&str, ChangeKind)> =
-            d.changes.iter().map(|c| (c.path.as_str(), c.kind)).collect();
+        let got: Vec<(&str, ChangeKind)> = d
+            .changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.kind))
+            .collect();
         assert_eq!(got, [("a", ChangeKind::Changed), ("c", ChangeKind::Added)]);
         assert_eq!(d.bulk, None);
     }
@@ -377,12 +401,20 @@ mod tests {
     #[test]
     fn whole_file_reencryption_and_rotation_are_labelled() {
         let a = doc(
-            &[("a", &enc("AA==")), ("b", &enc("AQ==")), ("c", &enc("BQ=="))],
+            &[
+                ("a", &enc("AA==")),
+                ("b", &enc("AQ==")),
+                ("c", &enc("BQ==")),
+            ],
             "s",
             &["r1", "r2"],
         );
         let same_key = doc(
-            &[("a", &enc("Ag==")), ("b", &enc("Aw==")), ("c", &enc("Bg=="))],
+            &[
+                ("a", &enc("Ag==")),
+                ("b", &enc("Aw==")),
+                ("c", &enc("Bg==")),
+            ],
             "s",
             &["r1", "r2"],
         );
@@ -392,7 +424,11 @@ mod tests {
         assert_eq!(d.bulk_values, 3);
 
         let rotated = doc(
-            &[("a", &enc("Ag==")), ("b", &enc("Aw==")), ("c", &enc("Bg=="))],
+            &[
+                ("a", &enc("Ag==")),
+                ("b", &enc("Aw==")),
+                ("c", &enc("Bg==")),
+            ],
             "t",
             &["r1"],
         );
@@ -401,7 +437,11 @@ mod tests {
         assert_eq!(d.recipients_removed, ["r2"]);
 
         let rewrapped = doc(
-            &[("a", &enc("AA==")), ("b", &enc("AQ==")), ("c", &enc("BQ=="))],
+            &[
+                ("a", &enc("AA==")),
+                ("b", &enc("AQ==")),
+                ("c", &enc("BQ==")),
+            ],
             "t",
             &["r1", "r2"],
         );

@@ -118,14 +118,12 @@ impl History {
                 }
             }
         }
-        let mut blobs = Vec::with_capacity(wanted.len());
+        let mut blobs: HashMap<ObjectId, (Format, Vec<u8>)> = HashMap::new();
         for (id, format) in wanted {
-            blobs.push((id, format, repo.read_blob(id)?));
+            let bytes = repo.read_blob(id)?;
+            blobs.insert(id, (format, bytes));
         }
-        let parsed = blobs
-            .into_par_iter()
-            .map(|(id, format, bytes)| (id, parse(format, &bytes)))
-            .collect();
+        let parsed = parse_all(&versions, &blobs);
         let mut by_blob = HashMap::new();
         for (i, v) in versions.iter().enumerate() {
             by_blob.entry(v.blob).or_insert(i);
@@ -398,6 +396,131 @@ pub fn last_changes(repo: &Repo, path: &str) -> Result<HashMap<String, LastChang
     history.last_changes()
 }
 
+/// Parse every blob. Most versions differ from their first parent only by a few `ENC[...]`
+/// strings (one value, the MAC) and `lastmodified`: those are derived from the parent's key map
+/// by swapping the stored texts, without parsing; all others are parsed in full, in parallel.
+fn parse_all(
+    versions: &[Version],
+    blobs: &HashMap<ObjectId, (Format, Vec<u8>)>,
+) -> HashMap<ObjectId, ParseResult> {
+    // (child, parent) pairs, oldest first, so a chain resolves in one pass.
+    let mut pairs: Vec<(ObjectId, ObjectId)> = Vec::new();
+    let mut paired = HashSet::new();
+    for v in versions.iter().rev() {
+        if let Some(Some(p)) = v.parent_blobs.first()
+            && *p != v.blob
+            && blobs.get(p).map(|b| b.0) == blobs.get(&v.blob).map(|b| b.0)
+            && paired.insert(v.blob)
+        {
+            pairs.push((v.blob, *p));
+        }
+    }
+    type Swaps = Option<Vec<(String, String)>>;
+    let swaps: Vec<(ObjectId, ObjectId, Swaps)> = pairs
+        .into_par_iter()
+        .map(|(c, p)| (c, p, token_swaps(&blobs[&p].1, &blobs[&c].1)))
+        .collect();
+    let derivable: HashSet<ObjectId> = swaps
+        .iter()
+        .filter(|s| s.2.is_some())
+        .map(|s| s.0)
+        .collect();
+    let full = |ids: Vec<&ObjectId>| -> Vec<(ObjectId, ParseResult)> {
+        ids.into_par_iter()
+            .map(|id| {
+                let (format, bytes) = &blobs[id];
+                (*id, parse(*format, bytes))
+            })
+            .collect()
+    };
+    let mut parsed: HashMap<ObjectId, ParseResult> =
+        full(blobs.keys().filter(|id| !derivable.contains(*id)).collect())
+            .into_iter()
+            .collect();
+    let mut fallback = Vec::new();
+    for (child, parent, swaps) in &swaps {
+        let Some(swaps) = swaps else { continue };
+        let derived = match parsed.get(parent) {
+            Some(Ok(p)) => apply_swaps(p, swaps),
+            _ => None,
+        };
+        match derived {
+            Some(d) => {
+                parsed.insert(*child, Ok(Arc::new(d)));
+            }
+            None => fallback.push(child),
+        }
+    }
+    parsed.extend(full(fallback));
+    parsed
+}
+
+/// When `new` differs from `old` only in lines where one `ENC[...]` string replaces another
+/// (the rest of the line identical) or in the `lastmodified` line: the (old, new) strings.
+fn token_swaps(old: &[u8], new: &[u8]) -> Option<Vec<(String, String)>> {
+    let old_lines: Vec<&[u8]> = old.split(|b| *b == b'\n').collect();
+    let new_lines: Vec<&[u8]> = new.split(|b| *b == b'\n').collect();
+    if old_lines.len() != new_lines.len() {
+        return None;
+    }
+    let token = |line: &[u8]| -> Option<(usize, usize)> {
+        let start = memchr::memmem::find(line, b"ENC[")?;
+        let end = start + memchr::memchr(b']', &line[start..])? + 1;
+        memchr::memmem::find(&line[end..], b"ENC[")
+            .is_none()
+            .then_some((start, end))
+    };
+    let mut swaps = Vec::new();
+    for (a, b) in old_lines.iter().zip(&new_lines) {
+        if a == b {
+            continue;
+        }
+        if let (Some((sa, ea)), Some((sb, eb))) = (token(a), token(b))
+            && a[..sa] == b[..sb]
+            && a[ea..] == b[eb..]
+        {
+            swaps.push((
+                String::from_utf8(a[sa..ea].to_vec()).ok()?,
+                String::from_utf8(b[sb..eb].to_vec()).ok()?,
+            ));
+            continue;
+        }
+        let is_lastmodified = |l: &[u8]| {
+            let t = l.trim_ascii_start();
+            let t = t.strip_prefix(b"\"").unwrap_or(t);
+            let t = t.strip_prefix(b"sops_").unwrap_or(t);
+            t.starts_with(b"lastmodified")
+        };
+        if is_lastmodified(a) && is_lastmodified(b) {
+            continue;
+        }
+        return None;
+    }
+    Some(swaps)
+}
+
+/// The parent's key map with the swapped stored texts (and MAC) replaced; `None` when a swap
+/// does not name exactly one stored value or the MAC (then the version is parsed in full).
+/// The derived metadata keeps the parent's `lastmodified`.
+fn apply_swaps(parent: &Parsed, swaps: &[(String, String)]) -> Option<Parsed> {
+    let mut map = parent.map.clone();
+    for (old, new) in swaps {
+        let mut hits = map.entries.iter_mut().filter(|e| &e.stored == old);
+        match (hits.next(), hits.next()) {
+            (Some(e), None) => e.stored = new.clone(),
+            (None, _) => match map.metadata.as_mut() {
+                Some(m) if &m.mac == old => m.mac = new.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    Some(Parsed {
+        map,
+        index: parent.index.clone(),
+    })
+}
+
 /// Parse one blob's key map.
 pub fn parse(format: Format, bytes: &[u8]) -> ParseResult {
     keymap::key_map(format, bytes)
@@ -516,6 +639,34 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::document::tree::PathStep;
+
+    #[test]
+    fn versions_differing_by_ciphertexts_are_derived_not_parsed() {
+        let e = |d: &str| format!("ENC[AES256_GCM,data:{d},iv:AA==,tag:AA==,type:str]");
+        let doc = |a: &str, mac: &str, lm: &str| {
+            format!(
+                "db:\n    a: {}\n    b: {}\nsops:\n    lastmodified: \"{lm}\"\n    mac: {}\n    version: 3.11.0\n",
+                e(a),
+                e("Bw=="),
+                e(mac)
+            )
+        };
+        let old = doc("AA==", "MA==", "2026-01-01T00:00:00Z");
+        let new = doc("AQ==", "MQ==", "2026-01-02T00:00:00Z");
+        let swaps = token_swaps(old.as_bytes(), new.as_bytes()).unwrap();
+        assert_eq!(swaps.len(), 2);
+        let parent = parse(Format::Yaml, old.as_bytes()).unwrap();
+        let derived = apply_swaps(&parent, &swaps).unwrap();
+        let full = parse(Format::Yaml, new.as_bytes()).unwrap();
+        assert_eq!(derived.map.entries, full.map.entries);
+        assert_eq!(
+            derived.map.metadata.unwrap().mac,
+            full.map.metadata.as_ref().unwrap().mac
+        );
+        // A structural change is parsed in full.
+        let moved = new.replace("    b:", "    c:");
+        assert!(token_swaps(old.as_bytes(), moved.as_bytes()).is_none());
+    }
 
     #[test]
     fn filters_match_paths_subtrees_globs_and_sops_spelling() {

@@ -47,7 +47,17 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// The full id of the commit with this subject.
 fn commit_of(dir: &Path, subject: &str) -> String {
-    git(dir, &["log", "--all", "--format=%H", "--fixed-strings", "--grep", subject])
+    git(
+        dir,
+        &[
+            "log",
+            "--all",
+            "--format=%H",
+            "--fixed-strings",
+            "--grep",
+            subject,
+        ],
+    )
 }
 
 fn text(bytes: Vec<u8>) -> String {
@@ -80,7 +90,9 @@ fn log_lists_key_changes_without_a_key() {
     let env = Env::new();
     let dir = repo(&env);
     let out = run(
-        env.secrets().current_dir(&dir).args(["log", "config/prod.yaml"]),
+        env.secrets()
+            .current_dir(&dir)
+            .args(["log", "config/prod.yaml"]),
         0,
     );
     let log = text(out.stdout.clone());
@@ -114,10 +126,16 @@ fn log_lists_key_changes_without_a_key() {
     assert!(block(&log, "add api url").contains("    + api.url\n"));
     // The merge wrote db.user again (its resolution); api.url came from its first parent.
     let merge = block(&log, "merge feature");
-    assert!(merge.contains("~ db.user") && !merge.contains("api.url"), "{merge}");
+    assert!(
+        merge.contains("~ db.user") && !merge.contains("api.url"),
+        "{merge}"
+    );
     assert!(block(&log, "move secrets").contains("renamed from secrets.yaml"));
     let offboard = block(&log, "offboard carol");
-    assert!(offboard.contains("data key rotated: 3 values"), "{offboard}");
+    assert!(
+        offboard.contains("data key rotated: 3 values"),
+        "{offboard}"
+    );
     assert!(offboard.contains(&format!("recipients: - {CAROL}")));
     assert!(!offboard.contains("~ "), "a rotation is not three changes");
     assert!(block(&log, "create secrets").contains("created with 3 values"));
@@ -127,15 +145,19 @@ fn log_lists_key_changes_without_a_key() {
     // Date as the author wrote it.
     assert!(block(&log, "create secrets").contains("2025-01-01 10:00 +01:00"));
 
-    let limited = text(ok(env
-        .secrets()
-        .current_dir(&dir)
-        .args(["log", "config/prod.yaml", "-n", "2"])));
+    let limited = text(ok(env.secrets().current_dir(&dir).args([
+        "log",
+        "config/prod.yaml",
+        "-n",
+        "2",
+    ])));
     assert_eq!(limited.lines().filter(|l| !l.starts_with(' ')).count(), 2);
-    let since = text(ok(env
-        .secrets()
-        .current_dir(&dir)
-        .args(["log", "config/prod.yaml", "--since", "2025-06-02"])));
+    let since = text(ok(env.secrets().current_dir(&dir).args([
+        "log",
+        "config/prod.yaml",
+        "--since",
+        "2025-06-02",
+    ])));
     assert!(since.contains("add api url") && !since.contains("feature: new db user"));
 }
 
@@ -143,17 +165,22 @@ fn log_lists_key_changes_without_a_key() {
 fn log_filters_by_key_path_in_both_spellings() {
     let env = Env::new();
     let dir = repo(&env);
-    let api = text(ok(env
-        .secrets()
-        .current_dir(&dir)
-        .args(["log", "config/prod.yaml", "api.*"])));
+    let api = text(ok(env.secrets().current_dir(&dir).args([
+        "log",
+        "config/prod.yaml",
+        "api.*",
+    ])));
     assert!(api.contains("change api token") && api.contains("add api url"));
-    assert!(api.contains("offboard carol"), "a rotation may have changed it");
+    assert!(
+        api.contains("offboard carol"),
+        "a rotation may have changed it"
+    );
     assert!(!api.contains("new db password") && !api.contains("db.user"));
-    let db = text(ok(env
-        .secrets()
-        .current_dir(&dir)
-        .args(["log", "config/prod.yaml", r#"["db"]["password"]"#])));
+    let db = text(ok(env.secrets().current_dir(&dir).args([
+        "log",
+        "config/prod.yaml",
+        r#"["db"]["password"]"#,
+    ])));
     assert!(db.contains("new db password") && !db.contains("change api token"));
 }
 
@@ -161,10 +188,11 @@ fn log_filters_by_key_path_in_both_spellings() {
 fn log_decrypt_is_exact_and_values_need_asking() {
     let env = Env::new();
     let dir = repo(&env);
-    let log = text(ok(env
-        .secrets_with_key()
-        .current_dir(&dir)
-        .args(["log", "config/prod.yaml", "--decrypt"])));
+    let log = text(ok(env.secrets_with_key().current_dir(&dir).args([
+        "log",
+        "config/prod.yaml",
+        "--decrypt",
+    ])));
     // The merge set db.user to the value its second parent had: no change with plaintexts.
     assert!(!log.contains("merge feature"), "{log}");
     assert!(!log.contains("hunter2") && !log.contains("tok-1"));
@@ -174,7 +202,10 @@ fn log_decrypt_is_exact_and_values_need_asking() {
         "--decrypt",
         "--show-values",
     ])));
-    assert!(values.contains("~ db.password: hunter2 → correct-horse"), "{values}");
+    assert!(
+        values.contains("~ db.password: hunter2 → correct-horse"),
+        "{values}"
+    );
     assert!(values.contains("~ api.token: tok-1 → tok-2"));
 
     let json = ok(env.secrets_with_key().current_dir(&dir).args([
@@ -208,8 +239,13 @@ fn log_decrypt_finds_renamed_keys() {
     let env = Env::new();
     let dir = repo(&env);
     let file = "config/prod.yaml";
-    let plain = ok(env.secrets_with_key().current_dir(&dir).args(["decrypt", file]));
-    let plain = String::from_utf8(plain).unwrap().replace("    url:", "    endpoint:");
+    let plain = ok(env
+        .secrets_with_key()
+        .current_dir(&dir)
+        .args(["decrypt", file]));
+    let plain = String::from_utf8(plain)
+        .unwrap()
+        .replace("    url:", "    endpoint:");
     std::fs::write(dir.join("plain.yaml"), plain).unwrap();
     let enc = ok(env.secrets_with_key().current_dir(&dir).args([
         "encrypt",
@@ -220,13 +256,25 @@ fn log_decrypt_finds_renamed_keys() {
     std::fs::remove_file(dir.join("plain.yaml")).unwrap();
     std::fs::write(dir.join(file), enc).unwrap();
     git(&dir, &["commit", "-qam", "rename url"]);
-    let keyless = text(ok(env.secrets().current_dir(&dir).args(["log", file, "-n", "1"])));
-    assert!(keyless.contains("+ api.endpoint") && keyless.contains("- api.url"), "{keyless}");
-    let exact = text(ok(env
-        .secrets_with_key()
+    let keyless = text(ok(env
+        .secrets()
         .current_dir(&dir)
-        .args(["log", file, "-n", "1", "--decrypt"])));
-    assert!(exact.contains("> api.endpoint (renamed from api.url)"), "{exact}");
+        .args(["log", file, "-n", "1"])));
+    assert!(
+        keyless.contains("+ api.endpoint") && keyless.contains("- api.url"),
+        "{keyless}"
+    );
+    let exact = text(ok(env.secrets_with_key().current_dir(&dir).args([
+        "log",
+        file,
+        "-n",
+        "1",
+        "--decrypt",
+    ])));
+    assert!(
+        exact.contains("> api.endpoint (renamed from api.url)"),
+        "{exact}"
+    );
 }
 
 #[test]
@@ -234,10 +282,12 @@ fn show_decrypts_old_versions_or_shows_their_structure() {
     let env = Env::new();
     let dir = repo(&env);
     // The file was called secrets.yaml then: the rename is followed.
-    let old = text(ok(env
-        .secrets_with_key()
-        .current_dir(&dir)
-        .args(["show", "config/prod.yaml", "--rev", "created"])));
+    let old = text(ok(env.secrets_with_key().current_dir(&dir).args([
+        "show",
+        "config/prod.yaml",
+        "--rev",
+        "created",
+    ])));
     assert!(old.contains("password: hunter2") && old.contains("# service credentials"));
     let token = ok(env.secrets_with_key().current_dir(&dir).args([
         "show",
@@ -255,7 +305,10 @@ fn show_decrypts_old_versions_or_shows_their_structure() {
         0,
     );
     let view = text(out.stdout.clone());
-    assert!(view.contains("db.password: <enc ") && !view.contains("ENC["), "{view}");
+    assert!(
+        view.contains("db.password: <enc ") && !view.contains("ENC["),
+        "{view}"
+    );
     assert!(view.contains(CAROL));
     assert!(stderr(&out).contains("keyless"));
     // The index.
@@ -333,9 +386,15 @@ fn stale_dates_each_value_and_flags_exposure() {
     let token = row("api.token");
     assert_eq!(token["commit"], commit_of(&dir, "change api token"));
     assert_eq!(token["author"], "Bob <bob@example.com>");
-    assert_eq!(token["reencrypted"]["commit"], commit_of(&dir, "offboard carol"));
+    assert_eq!(
+        token["reencrypted"]["commit"],
+        commit_of(&dir, "offboard carol")
+    );
     assert_eq!(token["exposed_to"][0]["recipient"], CAROL);
-    assert_eq!(row("db.password")["commit"], commit_of(&dir, "new db password"));
+    assert_eq!(
+        row("db.password")["commit"],
+        commit_of(&dir, "new db password")
+    );
     assert_eq!(row("db.password")["exposed_to"], serde_json::json!([]));
     assert_eq!(row("api.url")["commit"], commit_of(&dir, "add api url"));
     assert_eq!(row("db.user")["commit"], commit_of(&dir, "merge feature"));
@@ -355,7 +414,10 @@ fn stale_dates_each_value_and_flags_exposure() {
         1,
     );
     let text = text(out.stdout);
-    assert!(text.contains("4 values: 0 unchanged for more than 36500d, 1 readable"), "{text}");
+    assert!(
+        text.contains("4 values: 0 unchanged for more than 36500d, 1 readable"),
+        "{text}"
+    );
     assert!(text.contains(&format!("EXPOSED: readable by {CAROL}")));
     ok(env
         .secrets()
@@ -374,7 +436,10 @@ fn stale_dates_each_value_and_flags_exposure() {
         .current_dir(&dir)
         .args(["stale", "config/prod.yaml"])))
     .unwrap();
-    assert!(text.lines().any(|l| l.starts_with("pending  api.token")), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("pending  api.token")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -470,5 +535,8 @@ fn rollback_restores_values_for_todays_recipients() {
         .secrets_with_key()
         .current_dir(&dir)
         .args(["decrypt", "config/prod.yaml"])));
-    assert!(!plain.contains("url:") && plain.contains("user: app\n"), "{plain}");
+    assert!(
+        !plain.contains("url:") && plain.contains("user: app\n"),
+        "{plain}"
+    );
 }
