@@ -86,7 +86,7 @@ struct Locked {
 /// Take an advisory lock on `path` and return it with the locked file's bytes. The lock is on
 /// the file itself; since writes replace the file by rename, a lock taken on a file that was
 /// replaced meanwhile is dropped and taken again on the new one.
-fn lock(path: &Path) -> Result<std::fs::File, Error> {
+pub(super) fn lock(path: &Path) -> Result<std::fs::File, Error> {
     let file = display_name(path);
     let read_err = |source| Error::Read {
         file: file.clone(),

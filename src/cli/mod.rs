@@ -10,10 +10,12 @@ pub mod env;
 mod exec;
 mod generate;
 mod git;
+mod history;
 mod identities;
 mod init;
 mod keygen;
 mod rekey;
+mod rollback;
 mod scan;
 mod vars;
 
@@ -112,6 +114,14 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Git integration: decrypted diffs (textconv), a per-key merge driver, and their setup.
     Git(git::GitArgs),
+    /// The versions of a file in Git, newest first: which key paths changed, recipients, rotations.
+    Log(history::LogArgs),
+    /// A file as it was at a Git revision, decrypted (or its keyless view without a key).
+    Show(history::ShowArgs),
+    /// When each value last changed and by whom; flags old values and ones removed recipients could read.
+    Stale(history::StaleArgs),
+    /// Write the values of an earlier revision into the file as a new version (history is never rewritten).
+    Rollback(rollback::RollbackArgs),
 }
 
 #[derive(clap::Args)]
@@ -174,6 +184,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::List(args) => check::list(args, cli.config.as_deref()),
         Command::Diff(args) => return diff::run(args, &cli.identity),
         Command::Git(args) => return git::run(args, &cli.identity, cli.config.as_deref()),
+        Command::Stale(args) => return history::stale(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),
@@ -186,6 +197,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Set(args) => edit::set(args, &cli.identity),
         Command::Unset(args) => edit::unset(args, &cli.identity),
         Command::EditCleanup(args) => edit::cleanup(args),
+        Command::Log(args) => history::log(args, &cli.identity),
+        Command::Show(args) => history::show(args, &cli.identity),
+        Command::Rollback(args) => rollback::rollback(args, &cli.identity),
     };
     done.map(|()| 0)
 }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use gix::ObjectId;
+pub use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
 mod date;
@@ -455,6 +455,12 @@ impl Repo {
                 _ => None,
             })
             .collect())
+    }
+
+    /// Every file the index tracks (stage 0), sorted by path, with its staged blob.
+    pub fn tracked_files(&self) -> Result<Vec<(String, ObjectId)>> {
+        let index = self.repo.index_or_empty().map_err(gix_err)?;
+        Ok(file_entries(&index))
     }
 
     /// What the index stages against HEAD (the empty tree before the first commit): the

@@ -7,6 +7,7 @@ mod deploy;
 mod edit;
 mod gitdrivers;
 mod groups;
+mod history;
 mod hygiene;
 mod identities;
 mod interop;
