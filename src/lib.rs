@@ -16,3 +16,4 @@ pub mod history;
 pub mod lifecycle;
 pub mod scan;
 pub mod store;
+pub mod time;

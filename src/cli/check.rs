@@ -1,8 +1,8 @@
 //! `secrets check` (types, policies, expiry, rotation; a CI gate with `--fail`) and
 //! `secrets list` (the inventory, without decrypting).
 //!
-//! Git history (when each key last changed) comes in as a [`History`] per file. It is empty
-//! for now: the history module fills it once it is merged (see `history_for`).
+//! Git history (when each key last changed) comes in as a [`History`] per file, from
+//! `history::last_changes` (see `history_for`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +13,12 @@ use serde_json::json;
 use super::{choose_format, display_name, env, identities, metadata_of};
 use crate::config::{self, Config};
 use crate::crypto::{self, keys};
+use crate::document::tree::PathStep;
 use crate::document::{self, Format, Replacement, Value as DocValue};
 use crate::error::Error;
 use crate::lifecycle::check::{self, History, KeyReport, LastChange, ListEntry};
-use crate::lifecycle::time;
+use crate::time;
+use crate::{git, history};
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -45,10 +47,47 @@ pub struct ListArgs {
     input_type: Option<String>,
 }
 
-/// The history of a file's keys. The seam for the Git history module: until it is wired in,
-/// no history is known, so no `rotation-due` finding and no "last changed" column.
-fn history_for(_file: &Path) -> History {
-    HashMap::new()
+/// When each key of a file last changed, from Git (as `secrets stale` computes it, so
+/// re-encryptions do not count), keyed as the checker names keys (`["db"]["password"]`). A file
+/// outside a repository, or never committed, has no history: no `rotation-due` finding and no
+/// "last changed" column. List items share their list's key: the oldest change counts.
+fn history_for(file: &Path) -> History {
+    let Ok(repo) = git::Repo::discover(file) else {
+        return HashMap::new();
+    };
+    let Ok(rel) = repo.relative_path(file) else {
+        return HashMap::new();
+    };
+    let Ok(changes) = history::last_changes(&repo, &rel) else {
+        return HashMap::new();
+    };
+    let mut by_key: History = HashMap::new();
+    for (path, change) in changes {
+        let Ok(steps) = history::parse_key_path(&path) else {
+            continue;
+        };
+        let keys: Vec<String> = steps
+            .into_iter()
+            .filter_map(|step| match step {
+                PathStep::Key(k) => Some(k),
+                PathStep::Index(_) => None,
+            })
+            .collect();
+        let change = LastChange {
+            commit: change.commit,
+            author: change.author,
+            time: change.time,
+        };
+        by_key
+            .entry(document::display_path(&keys))
+            .and_modify(|known| {
+                if change.time < known.time {
+                    *known = change.clone();
+                }
+            })
+            .or_insert(change);
+    }
+    by_key
 }
 
 /// A file found for checking: encrypted (with its document), or plaintext.

@@ -9,10 +9,11 @@ use zeroize::Zeroize;
 use super::{decrypt_to_plaintext, recover_key, write_output};
 use crate::crypto::{self, DataKey};
 use crate::document::{self, Format};
+use crate::drivers::view;
 use crate::error::Error;
 use crate::git::{self, CommitInfo, Repo, WalkOptions};
 use crate::history::delta::decrypted_changes;
-use crate::history::{self, Bulk, Delta, History, KeyChange, keymap, view};
+use crate::history::{self, Bulk, Delta, History, KeyChange, keymap};
 
 #[derive(clap::Args)]
 pub struct LogArgs {
@@ -85,17 +86,13 @@ pub struct StaleArgs {
     json: bool,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+use crate::time::now;
 
 /// `YYYY-MM-DD`, or a duration ago.
 fn parse_since(text: &str) -> Result<i64, Error> {
-    git::parse_day(text)
-        .or_else(|| git::parse_duration(text).map(|d| now() - d))
+    crate::time::parse_date(text)
+        .ok()
+        .or_else(|| crate::time::parse_duration(text).ok().map(|d| now() - d))
         .ok_or_else(|| {
             Error::Usage(format!(
                 "--since {text:?}: expected a date (2026-01-31) or a duration (90d, 12w, 1y)"
@@ -534,15 +531,29 @@ pub fn show(args: ShowArgs, identities: &[PathBuf]) -> Result<(), Error> {
         if let Some(note) = note {
             eprintln!("note: {note}; showing the keyless structural view");
         }
-        let map = keymap::key_map(format, &bytes).map_err(|source| Error::Document {
+        // The same view `secrets git textconv` gives Git, so `git log -p` and `show` agree.
+        let Some(found) = view::detect(Path::new(&name), &bytes) else {
+            keymap::key_map(format, &bytes).map_err(|source| Error::Document {
+                file: file.clone(),
+                source,
+            })?;
+            return Err(Error::NotEncrypted { file: file.clone() });
+        };
+        let text = view::redacted(&found, &bytes).map_err(|source| Error::Document {
             file: file.clone(),
             source,
         })?;
-        let keep = |p: &str| match &args.extract {
-            Some(f) => history::path_matches(f, p),
-            None => true,
-        };
-        write_output(view::redacted(&map, &keep).as_bytes(), None, None, 0o600)
+        let kept: String = text
+            .lines()
+            .filter(|line| match (&args.extract, line.split_once(": ")) {
+                (Some(f), Some((path, _))) => {
+                    path.starts_with("sops.") || history::path_matches(f, path)
+                }
+                _ => true,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        write_output(kept.as_bytes(), None, None, 0o600)
     };
     if args.redacted {
         return redacted_view(None);
@@ -590,12 +601,14 @@ struct StaleRow {
 }
 
 pub fn stale(args: StaleArgs) -> Result<u8, Error> {
-    let limit = git::parse_duration(&args.older_than).ok_or_else(|| {
-        Error::Usage(format!(
-            "--older-than {:?}: expected a duration such as 90d, 12w, 1y, 36h",
-            args.older_than
-        ))
-    })?;
+    let limit = crate::time::parse_duration(&args.older_than)
+        .ok()
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--older-than {:?}: expected a duration such as 90d, 12w, 1y, 36h",
+                args.older_than
+            ))
+        })?;
     let now = now();
     // (repository, repository-relative path, working-tree path)
     let mut targets: Vec<(Repo, String, PathBuf)> = Vec::new();
@@ -732,7 +745,7 @@ pub fn stale(args: StaleArgs) -> Result<u8, Error> {
                     text.push_str(&format!(
                         "{flag:<7}  {prefix}{:<width$}  {}  {:>5}d  {}  {}  {}\n",
                         r.key,
-                        git::format_day(match args.by {
+                        crate::time::format_date(match args.by {
                             By::Committer => c.time,
                             By::Author => c.author_time,
                         }),
@@ -744,7 +757,7 @@ pub fn stale(args: StaleArgs) -> Result<u8, Error> {
                     if let Some((id, t)) = &c.reencrypted {
                         text.push_str(&format!(
                             "         re-encrypted {} in {} (a change there is unknown without the key)\n",
-                            git::format_day(*t),
+                            crate::time::format_date(*t),
                             &id[..7.min(id.len())]
                         ));
                     }
@@ -752,7 +765,7 @@ pub fn stale(args: StaleArgs) -> Result<u8, Error> {
                         text.push_str(&format!(
                             "         EXPOSED: readable by {}, removed {} in {}: rotate this value\n",
                             e.recipient,
-                            git::format_day(e.removed_at),
+                            crate::time::format_date(e.removed_at),
                             &e.removed_in[..7.min(e.removed_in.len())]
                         ));
                     }

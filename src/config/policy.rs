@@ -27,7 +27,7 @@ use regex::Regex;
 
 use super::yaml::{Node, Spanned};
 use super::{ParseResult, scalar, unknown_key};
-use crate::lifecycle::time;
+use crate::time;
 
 /// What a secret is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

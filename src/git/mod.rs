@@ -14,7 +14,7 @@ use gix::bstr::ByteSlice;
 
 mod date;
 
-pub use date::{format_date, format_day, parse_day, parse_duration};
+pub use date::format_date;
 
 /// What reading Git can fail with. Messages name the path or revision, never file content.
 #[derive(Debug, thiserror::Error)]

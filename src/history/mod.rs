@@ -9,7 +9,6 @@
 
 pub mod delta;
 pub mod keymap;
-pub mod view;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use x509_cert::der::DecodePem;
 
-use super::time;
 use crate::config::policy::{Policy, SecretType};
+use crate::time;
 
 /// When a key's value last changed, from Git history.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,4 +3,3 @@
 
 pub mod check;
 pub mod generate;
-pub mod time;

@@ -9,7 +9,7 @@ use crate::util::{Env, ok, run, sops_data_of_encrypted, stderr};
 const DAY: i64 = 86_400;
 
 fn now() -> i64 {
-    secrets::lifecycle::time::now()
+    secrets::time::now()
 }
 
 fn rules(env: &Env, extra: &str) -> String {
@@ -254,7 +254,7 @@ fn cert(
     issuer: Option<&rcgen::Issuer<'_, rcgen::KeyPair>>,
 ) -> (String, rcgen::CertificateParams, rcgen::KeyPair) {
     let ymd = |t: i64| {
-        let d = secrets::lifecycle::time::format_date(t);
+        let d = secrets::time::format_date(t);
         let p: Vec<&str> = d.split('-').collect();
         rcgen::date_time_ymd(
             p[0].parse().unwrap(),
@@ -379,7 +379,7 @@ fn certificates_expired_valid_expiring_and_chains() {
         .unwrap()
         .to_string();
     assert!(
-        not_after.starts_with(&secrets::lifecycle::time::format_date(t + 400 * DAY)),
+        not_after.starts_with(&secrets::time::format_date(t + 400 * DAY)),
         "{not_after}"
     );
     let other = key_report(&report, r#"["other"]"#);
@@ -539,4 +539,75 @@ fn list_shows_the_inventory_without_a_key() {
         text.starts_with("FILE") && text.contains("team-db") && text.contains("Main database"),
         "{text}"
     );
+}
+
+/// Commit everything in the test's folder with this committer date (Unix seconds).
+fn commit_all(env: &Env, message: &str, when: i64) {
+    for args in [&["add", "-A"][..], &["commit", "-q", "-m", message][..]] {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(env.path(""))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", env.path(""))
+            .env("GIT_AUTHOR_NAME", "Erin")
+            .env("GIT_AUTHOR_EMAIL", "erin@example.com")
+            .env("GIT_COMMITTER_NAME", "Erin")
+            .env("GIT_COMMITTER_EMAIL", "erin@example.com")
+            .env("GIT_AUTHOR_DATE", format!("@{when} +0000"))
+            .env("GIT_COMMITTER_DATE", format!("@{when} +0000"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+}
+
+#[test]
+fn rotate_every_and_last_changed_come_from_git_history() {
+    let env = Env::new();
+    let init = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(env.path(""))
+        .status()
+        .unwrap();
+    assert!(init.success());
+    rules(&env, "secrets:\n  - key_regex: .*\n    rotate_every: 90d\n");
+    generate(&env, "secrets/app.yaml", r#"["old"]"#, &["--type", "token"]);
+    generate(
+        &env,
+        "secrets/app.yaml",
+        r#"["fresh"]"#,
+        &["--type", "token"],
+    );
+    commit_all(&env, "add secrets", now() - 200 * DAY);
+    // Changing a value resets its clock; the other value keeps its ciphertext and its date.
+    set_value(&env, "secrets/app.yaml", r#"["fresh"]"#, "second-value-2");
+    commit_all(&env, "rotate fresh", now() - 10 * DAY);
+
+    let report = check_json(&env, &["--fail", "secrets/app.yaml"], 1);
+    let old = key_report(&report, r#"["old"]"#);
+    assert_eq!(finding_rules(old), ["rotation-due"], "{report}");
+    assert!(
+        finding_rules(key_report(&report, r#"["fresh"]"#)).is_empty(),
+        "{report}"
+    );
+
+    let out = ok(env.secrets().args(["list", "--json", "secrets/app.yaml"]));
+    let list: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let summary = list.to_string();
+    assert!(summary.contains("Erin"), "{summary}");
+    let changed_on = |k: &str| {
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == k)
+            .unwrap();
+        row["last_changed"]["date"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{row}"))[..10]
+            .to_string()
+    };
+    let day = |days_ago: i64| secrets::time::format_date(now() - days_ago * DAY);
+    assert_eq!(changed_on(r#"["old"]"#), day(200));
+    assert_eq!(changed_on(r#"["fresh"]"#), day(10));
 }
