@@ -6,6 +6,7 @@ mod edit;
 mod encrypt;
 pub mod env;
 mod exec;
+mod hook;
 mod identities;
 mod init;
 mod keygen;
@@ -98,6 +99,8 @@ enum Command {
     /// Exit status: 0 nothing found, 1 secrets found, 2 an error (a file could not be read).
     /// Reports never print a secret: excerpts are redacted and findings carry a fingerprint.
     Scan(scan::ScanArgs),
+    /// Install the Git pre-commit hook that runs `secrets scan --staged`.
+    Hook(hook::HookArgs),
 }
 
 #[derive(clap::Args)]
@@ -155,6 +158,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
         Command::Scan(args) => return scan::run(args, cli.config.as_deref()),
+        Command::Hook(args) => return hook::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),

@@ -97,6 +97,9 @@ impl ScanConfig {
     }
 }
 
+/// A value and where it is in the file.
+type Spanned<T> = (T, Option<Range<usize>>);
+
 struct Parser<'a> {
     path: &'a Path,
     text: &'a str,
@@ -188,7 +191,7 @@ impl Parser<'_> {
         span: Option<Range<usize>>,
         name: &str,
         what: &str,
-    ) -> Result<Vec<(&'i str, Option<Range<usize>>)>, Error> {
+    ) -> Result<Vec<Spanned<&'i str>>, Error> {
         let not_list = || self.bad(span.clone(), format!("{name} must be a list of {what}"));
         let list = item.as_array().ok_or_else(not_list)?;
         list.iter()
@@ -214,7 +217,7 @@ impl Parser<'_> {
                 ));
             }
         }
-        let string = |k: &str| -> Result<Option<(String, Option<Range<usize>>)>, Error> {
+        let string = |k: &str| -> Result<Option<Spanned<String>>, Error> {
             match table.get(k) {
                 None => Ok(None),
                 Some(item) => item

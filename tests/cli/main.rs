@@ -15,5 +15,6 @@ mod limits;
 mod rekey;
 mod roundtrip;
 mod scan;
+mod scan_git;
 mod tamper;
 mod util;
