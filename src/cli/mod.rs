@@ -94,7 +94,8 @@ enum Command {
     /// With --no-fifo, a 0600 file in a private 0700 folder, removed when the command exits.
     /// SIGINT, SIGTERM and SIGHUP are passed on to the command; its exit status becomes ours.
     ExecFile(exec::ExecFileArgs),
-    /// Look for secrets (tokens, keys, passwords) in files, folders or standard input.
+    /// Look for secrets (tokens, keys, passwords) in files, folders, standard input, the staged
+    /// changes (--staged) or the Git history (--history).
     ///
     /// Exit status: 0 nothing found, 1 secrets found, 2 an error (a file could not be read).
     /// Reports never print a secret: excerpts are redacted and findings carry a fingerprint.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
-use super::{Repo, Result, TreeChange, gix_err};
+use super::{Repo, Result, StagedChange, StagedKind, TreeChange, gix_err};
 
 /// A blob's id, as the scanner names it.
 pub type BlobId = ObjectId;
@@ -136,6 +136,149 @@ impl Repo {
         })
     }
 
+    /// What the index stages against HEAD, as [`Repo::staged_changes`], without reading the
+    /// whole of HEAD's tree: a folder whose entry in the index's cache-tree extension (which
+    /// Git keeps up to date on `git add`) is valid and names the same tree as HEAD is skipped,
+    /// with its index entries. On a one-file change in a 50,000-file repository this reads a
+    /// handful of tree objects instead of thousands.
+    ///
+    /// The index's trailing checksum is not verified (Git does not verify it on reads either,
+    /// only `git fsck` does): hashing a 4 MB index would take a third of the time.
+    pub fn staged_changes_fast(&self) -> Result<Vec<StagedChange>> {
+        let path = self.repo.index_path();
+        let index = gix::index::File::at_or_default(
+            path,
+            self.repo.object_hash(),
+            true,
+            gix::index::decode::Options::default(),
+        )
+        .map_err(gix_err)?;
+        let mut head: Vec<(Vec<u8>, ObjectId)> = Vec::new();
+        let mut skipped: Vec<Vec<u8>> = Vec::new();
+        if let Some(commit) = self.head_commit()? {
+            let root = self
+                .repo
+                .find_commit(commit)
+                .map_err(gix_err)?
+                .tree_id()
+                .map_err(gix_err)?
+                .detach();
+            let mut prefix = Vec::new();
+            self.head_entries(root, index.tree(), &mut prefix, &mut head, &mut skipped)?;
+        }
+        head.sort();
+        skipped.sort();
+        let mut staged: Vec<(&[u8], ObjectId)> = Vec::new();
+        let mut si = 0;
+        for e in index.entries() {
+            if e.stage_raw() != 0
+                || e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD)
+                || !matches!(
+                    e.mode,
+                    gix::index::entry::Mode::FILE
+                        | gix::index::entry::Mode::FILE_EXECUTABLE
+                        | gix::index::entry::Mode::SYMLINK
+                )
+            {
+                continue;
+            }
+            let path: &[u8] = e.path(&index).as_ref();
+            while si < skipped.len()
+                && skipped[si].as_slice() < path
+                && !path.starts_with(&skipped[si])
+            {
+                si += 1;
+            }
+            if si < skipped.len() && path.starts_with(&skipped[si]) {
+                continue;
+            }
+            staged.push((path, e.id));
+        }
+        staged.sort();
+        let mut changes = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        let text = |p: &[u8]| p.to_str_lossy().into_owned();
+        while i < staged.len() || j < head.len() {
+            let order = match (staged.get(i), head.get(j)) {
+                (Some(s), Some(h)) => s.0.cmp(h.0.as_slice()),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    changes.push(StagedChange {
+                        path: text(staged[i].0),
+                        kind: StagedKind::Added,
+                        head: None,
+                        staged: Some(staged[i].1),
+                    });
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    changes.push(StagedChange {
+                        path: text(&head[j].0),
+                        kind: StagedKind::Deleted,
+                        head: Some(head[j].1),
+                        staged: None,
+                    });
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    if staged[i].1 != head[j].1 {
+                        changes.push(StagedChange {
+                            path: text(staged[i].0),
+                            kind: StagedKind::Modified,
+                            head: Some(head[j].1),
+                            staged: Some(staged[i].1),
+                        });
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        Ok(changes)
+    }
+
+    /// The file entries of HEAD's tree `id` under `prefix`, except the folders the cache-tree
+    /// node `cache` shows unchanged (their `prefix/` goes to `skipped`).
+    fn head_entries(
+        &self,
+        id: ObjectId,
+        cache: Option<&gix::index::extension::Tree>,
+        prefix: &mut Vec<u8>,
+        out: &mut Vec<(Vec<u8>, ObjectId)>,
+        skipped: &mut Vec<Vec<u8>>,
+    ) -> Result<()> {
+        if let Some(c) = cache
+            && c.num_entries.is_some()
+            && c.id == id
+        {
+            skipped.push(prefix.clone());
+            return Ok(());
+        }
+        let tree = self.repo.find_tree(id).map_err(gix_err)?;
+        let data = tree.data.clone();
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
+            let entry = entry.map_err(gix_err)?;
+            let len = prefix.len();
+            prefix.extend_from_slice(entry.filename);
+            if entry.mode.is_tree() {
+                prefix.push(b'/');
+                let child = cache.and_then(|c| {
+                    c.children
+                        .iter()
+                        .find(|t| t.name.as_slice() == entry.filename.as_bytes())
+                });
+                self.head_entries(entry.oid.to_owned(), child, prefix, out, skipped)?;
+            } else if entry.mode.is_blob_or_symlink() {
+                out.push((prefix.clone(), entry.oid.to_owned()));
+            }
+            prefix.truncate(len);
+        }
+        Ok(())
+    }
+
     /// A blob's size without reading its content, for batching reads.
     pub fn blob_size(&self, id: ObjectId) -> Result<u64> {
         let header = self.repo.find_header(id).map_err(gix_err)?;
@@ -169,4 +312,84 @@ fn parents_first(tips: &[ObjectId], parents: &HashMap<ObjectId, Vec<ObjectId>>) 
         }
     }
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    fn write(dir: &Path, path: &str, text: &str) {
+        let full = dir.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+
+    /// The cache-tree shortcut gives exactly what the full comparison gives.
+    #[test]
+    fn fast_staged_changes_match_the_full_comparison() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        let repo_changes = |dir: &Path| {
+            let repo = Repo::discover(dir).unwrap();
+            let fast = repo.staged_changes_fast().unwrap();
+            assert_eq!(fast, repo.staged_changes().unwrap());
+            fast.into_iter()
+                .map(|c| (c.path, c.kind))
+                .collect::<Vec<_>>()
+        };
+        write(dir, "a/b/c.txt", "1");
+        write(dir, "a.txt", "1");
+        assert_eq!(repo_changes(dir), []);
+        git(dir, &["add", "-A"]);
+        assert_eq!(repo_changes(dir).len(), 2);
+        for d in ["x", "y/z", "a-b", "a0"] {
+            write(dir, &format!("{d}/f.txt"), d);
+        }
+        write(dir, "gone/g.txt", "g");
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "one"]);
+        assert_eq!(repo_changes(dir), []);
+        write(dir, "y/z/f.txt", "changed");
+        write(dir, "y/new.txt", "new");
+        std::fs::remove_dir_all(dir.join("gone")).unwrap();
+        std::fs::remove_dir_all(dir.join("a/b")).unwrap();
+        write(dir, "a/b", "now a file");
+        git(dir, &["add", "-A"]);
+        assert_eq!(
+            repo_changes(dir),
+            [
+                ("a/b".to_string(), StagedKind::Added),
+                ("a/b/c.txt".to_string(), StagedKind::Deleted),
+                ("gone/g.txt".to_string(), StagedKind::Deleted),
+                ("y/new.txt".to_string(), StagedKind::Added),
+                ("y/z/f.txt".to_string(), StagedKind::Modified),
+            ]
+        );
+        // A removal with plumbing invalidates one more folder of the cache-tree: same answer.
+        git(dir, &["update-index", "--force-remove", "a0/f.txt"]);
+        assert_eq!(repo_changes(dir).len(), 6);
+    }
 }

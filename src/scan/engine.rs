@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
@@ -34,7 +35,9 @@ pub struct Engine {
     /// For each prefilter pattern, the rule it anchors.
     pattern_rule: Vec<usize>,
     rules: Vec<&'static Rule>,
-    regexes: Vec<Regex>,
+    /// Compiled when the rule's anchor first hits: compiling every built-in regex up front
+    /// (Unicode classes) would cost most of the start-up time of a small scan.
+    regexes: Vec<OnceLock<Regex>>,
     /// Per rule: the extra checks of a user rule.
     custom: Vec<Option<(Option<f64>, Vec<Regex>)>>,
 }
@@ -52,12 +55,12 @@ impl Engine {
         let mut custom = Vec::new();
         for u in user {
             rules.push(u.rule);
-            regexes.push(u.regex);
+            regexes.push(OnceLock::from(u.regex));
             custom.push(Some((u.min_entropy, u.allow)));
         }
         for r in RULES {
             rules.push(r);
-            regexes.push(Regex::new(r.regex).expect("built-in rules compile"));
+            regexes.push(OnceLock::new());
             custom.push(None);
         }
         let mut patterns = Vec::new();
@@ -84,6 +87,11 @@ impl Engine {
 
     pub fn rule(&self, i: usize) -> &'static Rule {
         self.rules[i]
+    }
+
+    fn regex(&self, i: usize) -> &Regex {
+        self.regexes[i]
+            .get_or_init(|| Regex::new(self.rules[i].regex).expect("built-in rules compile"))
     }
 
     /// Every secret in `text`, in order of position; one hit per secret (the first rule wins).
@@ -115,7 +123,7 @@ impl Engine {
             end = ceil_char(text, end);
             searched_to[ri] = end;
             let window = &text[start..end];
-            for caps in self.regexes[ri].captures_iter(window) {
+            for caps in self.regex(ri).captures_iter(window) {
                 let (group, quoted) = if let Some(g) = caps.name("dq").or(caps.name("sq")) {
                     (g, true)
                 } else if let Some(g) = caps.name("s") {

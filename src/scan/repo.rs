@@ -154,7 +154,7 @@ pub fn scan_staged(
     scan_config: &ScanConfig,
     sops_config: Option<&Path>,
 ) -> Result<Outcome, Error> {
-    let changes = repo.staged_changes()?;
+    let changes = repo.staged_changes_fast()?;
     let head = repo.head_commit()?;
     let deleted: Vec<(String, git::BlobId)> = changes
         .iter()
