@@ -36,8 +36,8 @@ def rand(rng, n, alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 def github_token(rng):
     body = rand(rng, 30)
-    crc = zlib.crc32(("ghp_" + body).encode())
-    # GitHub's checksum: CRC32 of the prefix and body, base62, 6 characters, zero-padded.
+    crc = zlib.crc32(body.encode())
+    # GitHub's checksum: CRC32 of the random part, base62, 6 characters, zero-padded.
     tail = ""
     for _ in range(6):
         tail = B62[crc % 62] + tail
@@ -138,6 +138,7 @@ def run_timed(cmd, cwd=None, ok=(0, 1), stdout_path=None):
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    run_timed.cpu = usage.ru_utime + usage.ru_stime
     err = proc.stderr.read().decode(errors="replace")
     if stdout_path:
         out.close()
@@ -180,6 +181,7 @@ def tools(secrets, peers):
 def bench_tree(args, secrets):
     tree, info = build_tree(args.target_mib, args.plants, args.seed)
     mib = info["bytes"] / (1 << 20)
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"tree: {info['files']} files, {mib:.0f} MiB, {len(info['planted'])} planted ({tree})")
     results = {}
     for name, cmd in tools(secrets, not args.no_peers).items():
@@ -187,7 +189,11 @@ def bench_tree(args, secrets):
         command = cmd(tree, rep)
         stdout_path = rep if name == "secrets" else None
         run_timed(command, stdout_path=stdout_path, ok=(0, 1, 200, 205))  # warm the cache, check it runs
-        samples = [run_timed(command, stdout_path=stdout_path, ok=(0, 1, 200, 205)) for _ in range(args.runs)]
+        samples, cpus = [], []
+        for _ in range(args.runs):
+            samples.append(run_timed(command, stdout_path=stdout_path, ok=(0, 1, 200, 205)))
+            cpus.append(run_timed.cpu)
+        cpu = statistics.median(cpus)
         wall = statistics.median(s[0] for s in samples)
         rss = max(s[1] for s in samples)
         hit = found_files(name, rep, tree)
@@ -195,7 +201,8 @@ def bench_tree(args, secrets):
         results[name] = (wall, rss, recall)
         print(
             f"{name:12} {wall:7.2f} s (runs {', '.join(f'{s[0]:.2f}' for s in samples)})"
-            f"  {mib / wall:7.0f} MiB/s  peak RSS {rss:6.1f} MiB  planted recall {recall:.3f}"
+            f"  {mib / wall:7.0f} MiB/s  CPU {cpu:.2f} s ({mib / cpu:.0f} MiB per CPU-second)"
+            f"  peak RSS {rss:6.1f} MiB  planted recall {recall:.3f}"
         )
     base = results["secrets"][0]
     for name, (wall, _, _) in results.items():
@@ -225,6 +232,7 @@ def bench_staged(args, secrets):
         with open(target, "a") as f:
             f.write('const T: &str = "glpat-Xk29dkLmQ2xxPq8Zr4Tw";\n')
         subprocess.run(["git", "add", target], cwd=repo, check=True, env=env)
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     run_timed([secrets, "scan", "--staged"], cwd=repo)
     samples = [run_timed([secrets, "scan", "--staged"], cwd=repo) for _ in range(11)]
     wall = statistics.median(s[0] for s in samples)
