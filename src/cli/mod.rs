@@ -11,6 +11,7 @@ mod exec;
 mod generate;
 mod git;
 mod history;
+mod hook;
 mod identities;
 mod init;
 mod keygen;
@@ -99,7 +100,8 @@ enum Command {
     /// With --no-fifo, a 0600 file in a private 0700 folder, removed when the command exits.
     /// SIGINT, SIGTERM and SIGHUP are passed on to the command; its exit status becomes ours.
     ExecFile(exec::ExecFileArgs),
-    /// Look for secrets (tokens, keys, passwords) in files, folders or standard input.
+    /// Look for secrets (tokens, keys, passwords) in files, folders, standard input, the staged
+    /// changes (--staged) or the Git history (--history).
     ///
     /// Exit status: 0 nothing found, 1 secrets found, 2 an error (a file could not be read).
     /// Reports never print a secret: excerpts are redacted and findings carry a fingerprint.
@@ -122,6 +124,8 @@ enum Command {
     Stale(history::StaleArgs),
     /// Write the values of an earlier revision into the file as a new version (history is never rewritten).
     Rollback(rollback::RollbackArgs),
+    /// Install the Git pre-commit hook that runs `secrets scan --staged`.
+    Hook(hook::HookArgs),
 }
 
 #[derive(clap::Args)]
@@ -185,6 +189,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Diff(args) => return diff::run(args, &cli.identity),
         Command::Git(args) => return git::run(args, &cli.identity, cli.config.as_deref()),
         Command::Stale(args) => return history::stale(args),
+        Command::Hook(args) => return hook::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),

@@ -10,6 +10,21 @@ use crate::scan::{self, report, sources};
 pub struct ScanArgs {
     /// Files and folders to scan (`-` for standard input); the current folder when none.
     paths: Vec<PathBuf>,
+    /// Scan what `git commit` would record: the staged blobs against HEAD (the empty tree on
+    /// the first commit), read from the index, never from the working tree. Only secrets on
+    /// lines the staged version adds are reported.
+    #[arg(long, conflicts_with_all = ["paths", "history"])]
+    staged: bool,
+    /// Scan every blob reachable from HEAD once, reporting the first commit and path that
+    /// introduced each finding.
+    #[arg(long, conflicts_with = "paths")]
+    history: bool,
+    /// With --history: leave out REV and its ancestors (scan REV..HEAD).
+    #[arg(long, value_name = "REV", requires = "history")]
+    since: Option<String>,
+    /// With --history: walk every ref (branches, tags, remotes, stash) and HEAD.
+    #[arg(long, requires = "history")]
+    all: bool,
     /// Also scan files that .gitignore, .ignore and .git/info/exclude leave out.
     #[arg(long)]
     no_ignore: bool,
@@ -51,26 +66,65 @@ pub fn run(args: ScanArgs, config: Option<&std::path::Path>) -> Result<u8, Error
 }
 
 fn scan(args: ScanArgs, config: Option<&std::path::Path>) -> Result<u8, Error> {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
+    let mut stderr = std::io::stderr().lock();
+    // Git scans read their settings and baseline at the top of the working tree.
+    let (repo, top) = if args.staged || args.history {
+        let repo = crate::git::Repo::discover(std::path::Path::new("."))?;
+        let top = repo.workdir().to_path_buf();
+        (Some(repo), top)
     } else {
-        args.paths
+        (None, PathBuf::new())
     };
-    let settings = sources::WalkSettings {
-        no_ignore: args.no_ignore,
-        config: config.map(PathBuf::from),
-    };
-    let scan_config = scan::ScanConfig::load(std::path::Path::new(scan::SCAN_CONFIG_FILE))
+    let mut scan_config = scan::ScanConfig::load(&top.join(scan::SCAN_CONFIG_FILE))
         .map_err(|e| Error::Usage(e.to_string()))?;
-    let (mut files, mut errors) = sources::collect(&paths, &settings);
-    files.retain(|f| f.as_deref().is_none_or(|p| !scan_config.allows(p)));
-    let mut outcome = sources::scan(&files, &settings);
-    errors.append(&mut outcome.errors);
-    outcome.errors = errors;
+    let engine = scan::Engine::with_rules(scan_config.take_rules());
+    let mut outcome = if let Some(repo) = &repo {
+        let outcome = if args.staged {
+            scan::repo::scan_staged(repo, &engine, &scan_config, config)
+        } else {
+            let options = crate::git::HistoryOptions {
+                all: args.all,
+                since: args.since.clone(),
+            };
+            scan::repo::scan_history(repo, &engine, &scan_config, &options)
+        };
+        let outcome = outcome.map_err(|e| match e {
+            scan::Error::Git(g) => Error::Git(g),
+            e => Error::Usage(e.to_string()),
+        })?;
+        if let Some(scope) = outcome.scope.as_ref().filter(|s| s.empty) {
+            if scope.mode == "history" && args.since.is_none() {
+                return Err(Error::Usage(format!(
+                    "{}: no commit to walk ({}); nothing was scanned",
+                    repo.workdir().display(),
+                    scope.summary
+                )));
+            }
+            let _ = writeln!(stderr, "warning: {}: nothing was scanned", scope.summary);
+        }
+        outcome
+    } else {
+        let paths = if args.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            args.paths.clone()
+        };
+        let settings = sources::WalkSettings {
+            no_ignore: args.no_ignore,
+            config: config.map(PathBuf::from),
+        };
+        let (mut files, mut errors) = sources::collect(&paths, &settings);
+        files.retain(|f| f.as_deref().is_none_or(|p| !scan_config.allows(p)));
+        let mut outcome = sources::scan(&files, &settings, &engine);
+        errors.append(&mut outcome.errors);
+        outcome.errors = errors;
+        outcome
+    };
+    drop(stderr);
     let baseline_path = args
         .baseline
         .clone()
-        .unwrap_or_else(|| PathBuf::from(scan::BASELINE_FILE));
+        .unwrap_or_else(|| top.join(scan::BASELINE_FILE));
     if args.update_baseline {
         let text = scan::render_baseline(&outcome.findings);
         crate::store::write_atomic(&baseline_path, text.as_bytes(), 0o644).map_err(|source| {

@@ -13,6 +13,8 @@ pub use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
 mod date;
+mod scan;
+pub use scan::{BlobId, History, HistoryOptions, IntroducedBlob};
 
 pub use date::format_date;
 

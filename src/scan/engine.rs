@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
@@ -16,19 +17,55 @@ pub struct Hit {
     pub span: Range<usize>,
 }
 
+/// A rule from the user's `.secrets-scan.toml`: checks that built-in rules keep in code.
+pub struct UserRule {
+    /// The rule, leaked once per process so that findings can name it like a built-in one.
+    pub rule: &'static Rule,
+    /// The rule's regex, its secret in the capture group `s`.
+    pub regex: Regex,
+    /// A candidate whose Shannon entropy (bits per character) is lower is not a finding.
+    pub min_entropy: Option<f64>,
+    /// A candidate matching one of these is not a finding.
+    pub allow: Vec<Regex>,
+}
+
 /// The compiled rules.
 pub struct Engine {
     prefilter: AhoCorasick,
     /// For each prefilter pattern, the rule it anchors.
     pattern_rule: Vec<usize>,
-    regexes: Vec<Regex>,
+    rules: Vec<&'static Rule>,
+    /// Compiled when the rule's anchor first hits: compiling every built-in regex up front
+    /// (Unicode classes) would cost most of the start-up time of a small scan.
+    regexes: Vec<OnceLock<Regex>>,
+    /// Per rule: the extra checks of a user rule.
+    custom: Vec<Option<(Option<f64>, Vec<Regex>)>>,
 }
 
 impl Engine {
+    /// The built-in rules.
     pub fn new() -> Engine {
+        Engine::with_rules(Vec::new())
+    }
+
+    /// The user's rules, then the built-in ones (on the same text, the earlier rule wins).
+    pub fn with_rules(user: Vec<UserRule>) -> Engine {
+        let mut rules: Vec<&'static Rule> = Vec::new();
+        let mut regexes = Vec::new();
+        let mut custom = Vec::new();
+        for u in user {
+            rules.push(u.rule);
+            regexes.push(OnceLock::from(u.regex));
+            custom.push(Some((u.min_entropy, u.allow)));
+        }
+        for r in RULES {
+            rules.push(r);
+            regexes.push(OnceLock::new());
+            custom.push(None);
+        }
         let mut patterns = Vec::new();
         let mut pattern_rule = Vec::new();
-        for (i, rule) in RULES.iter().enumerate() {
+        for (i, rule) in rules.iter().enumerate() {
             for anchor in rule.anchors {
                 patterns.push(*anchor);
                 pattern_rule.push(i);
@@ -39,19 +76,22 @@ impl Engine {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .expect("the rules' anchors form a valid automaton");
-        let regexes = RULES
-            .iter()
-            .map(|r| Regex::new(r.regex).expect("built-in rules compile"))
-            .collect();
         Engine {
             prefilter,
             pattern_rule,
+            rules,
             regexes,
+            custom,
         }
     }
 
     pub fn rule(&self, i: usize) -> &'static Rule {
-        &RULES[i]
+        self.rules[i]
+    }
+
+    fn regex(&self, i: usize) -> &Regex {
+        self.regexes[i]
+            .get_or_init(|| Regex::new(self.rules[i].regex).expect("built-in rules compile"))
     }
 
     /// Every secret in `text`, in order of position; one hit per secret (the first rule wins).
@@ -61,10 +101,10 @@ impl Engine {
         let mut seen: HashSet<(usize, usize, usize)> = HashSet::new();
         // Per rule, the end of the last window searched: overlapping anchor hits on one line
         // (a keyword-dense minified file) do not search the same bytes again.
-        let mut searched_to = vec![0usize; RULES.len()];
+        let mut searched_to = vec![0usize; self.rules.len()];
         for m in self.prefilter.find_overlapping_iter(text) {
             let ri = self.pattern_rule[m.pattern().as_usize()];
-            let rule = &RULES[ri];
+            let rule = self.rules[ri];
             // Look back at most `before` bytes for the line start: on a minified file (one long
             // line) each hit costs a bounded amount of work.
             let lookback = m.start().saturating_sub(rule.before);
@@ -83,7 +123,7 @@ impl Engine {
             end = ceil_char(text, end);
             searched_to[ri] = end;
             let window = &text[start..end];
-            for caps in self.regexes[ri].captures_iter(window) {
+            for caps in self.regex(ri).captures_iter(window) {
                 let (group, quoted) = if let Some(g) = caps.name("dq").or(caps.name("sq")) {
                     (g, true)
                 } else if let Some(g) = caps.name("s") {
@@ -113,6 +153,12 @@ impl Engine {
                 }
                 let value = if rule.multiline { value.trim() } else { value };
                 if !rules::check(rule, value, quoted) {
+                    continue;
+                }
+                if let Some((min_entropy, allow)) = &self.custom[ri]
+                    && (min_entropy.is_some_and(|m| rules::entropy(value) < m)
+                        || allow.iter().any(|a| a.is_match(value)))
+                {
                     continue;
                 }
                 let abs = start + group.start()..start + group.end();

@@ -4,8 +4,10 @@
 //! (SHA-256 of rule id and value) and an excerpt of the line with the secret redacted.
 
 pub mod engine;
+pub mod repo;
 pub mod report;
 pub mod rules;
+pub mod settings;
 pub mod sources;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use crate::config;
 use crate::document::{self, Format};
 
 pub use engine::Engine;
+pub use settings::{SCAN_CONFIG_FILE, ScanConfig};
 
 /// What the redacted part of an excerpt is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -55,6 +58,8 @@ pub struct Finding {
     pub excerpt: String,
     /// What to do about it.
     pub hint: String,
+    /// History scans: the full id of the commit that introduced the blob.
+    pub commit: Option<String>,
 }
 
 /// Errors reading what to scan.
@@ -69,6 +74,14 @@ pub enum Error {
     Walk { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     ScanConfig { path: PathBuf, message: String },
+    #[error("{}:{line}: {message}", path.display())]
+    ScanConfigAt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
     #[error("{config}: {source}")]
     Config {
         config: PathBuf,
@@ -105,6 +118,17 @@ fn is_allowed(line: &[u8]) -> bool {
 
 /// Scan one text and describe what was found, with no secret in the result.
 pub fn scan_text(engine: &Engine, file: &str, text: &str) -> Vec<Finding> {
+    scan_text_where(engine, file, text, |_| true)
+}
+
+/// Like [`scan_text`], keeping only the secrets whose byte range `keep` accepts (the staged
+/// scan keeps those touching an added line); the others are still redacted in excerpts.
+pub fn scan_text_where(
+    engine: &Engine,
+    file: &str,
+    text: &str,
+    keep: impl Fn(&std::ops::Range<usize>) -> bool,
+) -> Vec<Finding> {
     let hits = engine.scan(text);
     let mut out = Vec::with_capacity(hits.len());
     let bytes = text.as_bytes();
@@ -132,7 +156,7 @@ pub fn scan_text(engine: &Engine, file: &str, text: &str) -> Vec<Finding> {
                 memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
             allowed_line = Some((line_start, is_allowed(&bytes[line_start..end])));
         }
-        if allowed_line.is_some_and(|(_, allowed)| allowed) {
+        if allowed_line.is_some_and(|(_, allowed)| allowed) || !keep(&hit.span) {
             continue;
         }
         col += text[col_pos..hit.span.start].chars().count();
@@ -157,6 +181,7 @@ pub fn scan_text(engine: &Engine, file: &str, text: &str) -> Vec<Finding> {
             fingerprint: fingerprint(rule.id, secret),
             excerpt: excerpt(text, from..to, hit.span.start, &hits, from > line_start),
             hint: hint_for(rule.id, file),
+            commit: None,
         });
     }
     out
@@ -220,94 +245,6 @@ fn hint_for(rule: &str, file: &str) -> String {
         _ => format!(
             "revoke the credential, then keep it in an encrypted file (`secrets encrypt -i {file}`) or the environment"
         ),
-    }
-}
-
-/// The scanner's own settings file, read from the folder `secrets scan` runs in.
-pub const SCAN_CONFIG_FILE: &str = ".secrets-scan.toml";
-
-/// `.secrets-scan.toml`: `[allow] paths = ["glob", ...]`, globs matched against paths relative
-/// to the file's folder (`**` crosses folders).
-#[derive(Default)]
-pub struct ScanConfig {
-    allow_paths: Option<globset::GlobSet>,
-    base: PathBuf,
-}
-
-impl ScanConfig {
-    /// Read the settings; a missing file means no settings.
-    pub fn load(path: &Path) -> Result<ScanConfig, Error> {
-        let text = match fs_err::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ScanConfig::default()),
-            Err(source) => {
-                return Err(Error::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        };
-        let bad = |message: String| Error::ScanConfig {
-            path: path.to_path_buf(),
-            message,
-        };
-        let doc = toml_edit::Document::parse(text.as_str())
-            .map_err(|e| bad(format!("invalid TOML: {}", e.message())))?;
-        let mut builder = globset::GlobSetBuilder::new();
-        let mut any = false;
-        for (key, item) in doc.iter() {
-            if key != "allow" {
-                return Err(bad(format!("unknown section {key:?} (known: allow)")));
-            }
-            let table = item
-                .as_table()
-                .ok_or_else(|| bad("`allow` must be a table".into()))?;
-            for (k, v) in table.iter() {
-                if k != "paths" {
-                    return Err(bad(format!("unknown key allow.{k} (known: paths)")));
-                }
-                let list = v
-                    .as_array()
-                    .ok_or_else(|| bad("allow.paths must be a list of globs".into()))?;
-                for g in list.iter() {
-                    let g = g
-                        .as_str()
-                        .ok_or_else(|| bad("allow.paths must be a list of globs".into()))?;
-                    let glob = globset::GlobBuilder::new(g)
-                        .literal_separator(true)
-                        .build()
-                        .map_err(|e| bad(format!("allow.paths: {e}")))?;
-                    builder.add(glob);
-                    any = true;
-                }
-            }
-        }
-        let set = builder
-            .build()
-            .map_err(|e| bad(format!("allow.paths: {e}")))?;
-        let base = std::path::absolute(path)
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .unwrap_or_default();
-        Ok(ScanConfig {
-            allow_paths: any.then_some(set),
-            base,
-        })
-    }
-
-    /// Whether an allowlist glob covers `path`.
-    pub fn allows(&self, path: &Path) -> bool {
-        let Some(set) = &self.allow_paths else {
-            return false;
-        };
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let rel = absolute.strip_prefix(&self.base).unwrap_or(&absolute);
-        // `a/./b` from a walk of `.` normalises to `a/b`.
-        let rel: PathBuf = rel
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect();
-        set.is_match(&rel)
     }
 }
 
@@ -403,6 +340,7 @@ impl CreationRules {
             fingerprint: fingerprint("unencrypted-file", &cfg.match_path(path)),
             excerpt: String::new(),
             hint: hint_for("unencrypted-file", file),
+            commit: None,
         }))
     }
 }

@@ -15,8 +15,17 @@ pub fn text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
         if !f.excerpt.is_empty() {
             writeln!(out, "    {}", f.excerpt)?;
         }
+        if let Some(commit) = &f.commit {
+            writeln!(out, "    introduced in commit {commit}")?;
+        }
         writeln!(out, "    fingerprint: {}", f.fingerprint)?;
         writeln!(out, "    hint: {}", f.hint)?;
+    }
+    if let Some(scope) = &outcome.scope {
+        writeln!(out, "{}", scope.summary)?;
+        if scope.empty {
+            writeln!(out, "nothing to scan: the scan set is empty")?;
+        }
     }
     let files: std::collections::BTreeSet<&str> =
         outcome.findings.iter().map(|f| f.file.as_str()).collect();
@@ -38,7 +47,9 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// The JSON report: `{"findings": [...], "files_scanned": N, "binary_skipped": N, "bytes_scanned": N}`.
+/// The JSON report: `{"scope": {...} | null, "findings": [...], "files_scanned": N,
+/// "binary_skipped": N, "bytes_scanned": N, "errors": N}`; a finding's `commit` is set by
+/// history scans; `scope` (`mode`, `summary`, `refs`, `commits`, `blobs`, `empty`) by Git scans.
 pub fn json(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
     let findings: Vec<serde_json::Value> = outcome
         .findings
@@ -53,10 +64,22 @@ pub fn json(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
                 "fingerprint": f.fingerprint,
                 "excerpt": f.excerpt,
                 "hint": f.hint,
+                "commit": f.commit,
             })
         })
         .collect();
+    let scope = outcome.scope.as_ref().map(|s| {
+        serde_json::json!({
+            "mode": s.mode,
+            "summary": s.summary,
+            "refs": s.refs,
+            "commits": s.commits,
+            "blobs": s.blobs,
+            "empty": s.empty,
+        })
+    });
     let doc = serde_json::json!({
+        "scope": scope,
         "findings": findings,
         "files_scanned": outcome.files_scanned,
         "bytes_scanned": outcome.bytes_scanned,
@@ -105,7 +128,7 @@ pub fn sarif(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
             let mut message = f.description.clone();
             message.push_str(". Fix: ");
             message.push_str(&f.hint);
-            serde_json::json!({
+            let mut result = serde_json::json!({
                 "ruleId": f.rule,
                 "ruleIndex": rules.iter().position(|(id, _)| *id == f.rule),
                 "level": "error",
@@ -117,7 +140,11 @@ pub fn sarif(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
                     }
                 }],
                 "partialFingerprints": { "secretFingerprint/v1": f.fingerprint },
-            })
+            });
+            if let Some(commit) = &f.commit {
+                result["properties"] = serde_json::json!({ "commit": commit });
+            }
+            result
         })
         .collect();
     let doc = serde_json::json!({

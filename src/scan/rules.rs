@@ -20,6 +20,8 @@ pub enum Check {
     Bech32,
     /// An AWS key id that is not a documentation example.
     AwsKeyId,
+    /// A user rule: not a placeholder; its entropy floor and allowlist are applied by the engine.
+    User,
 }
 
 /// One rule.
@@ -710,6 +712,7 @@ pub fn check(rule: &Rule, value: &str, quoted: bool) -> bool {
         Check::Generic => generic_value_ok(value, quoted),
         Check::Bech32 => bech32_ok(value),
         Check::AwsKeyId => !value.contains("EXAMPLE") && !is_placeholder(value),
+        Check::User => !is_placeholder(value),
     }
 }
 

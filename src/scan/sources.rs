@@ -25,6 +25,25 @@ pub struct Outcome {
     pub bytes_scanned: u64,
     pub binary_skipped: usize,
     pub errors: Vec<Error>,
+    /// For `--staged` and `--history`: what was looked at.
+    pub scope: Option<Scope>,
+}
+
+/// What a Git scan covered, stated in every report (an empty set is never passed silently).
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// `staged` or `history`.
+    pub mode: &'static str,
+    /// One line for people.
+    pub summary: String,
+    /// History: the refs walked.
+    pub refs: Vec<String>,
+    /// History: the commits walked.
+    pub commits: Option<usize>,
+    /// The blobs to scan (before the path allowlist).
+    pub blobs: usize,
+    /// Nothing was there to scan.
+    pub empty: bool,
 }
 
 /// Files under `paths` (a path of `-` is standard input, listed as `None`).
@@ -76,7 +95,7 @@ pub fn collect(paths: &[PathBuf], settings: &WalkSettings) -> (Vec<Option<PathBu
 }
 
 /// A file is binary when its first 8 KiB hold a NUL byte or it is not UTF-8.
-fn is_binary(bytes: &[u8]) -> bool {
+pub fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
 }
 
@@ -125,12 +144,11 @@ fn scan_one(engine: &Engine, rules: &CreationRules, path: Option<&Path>) -> One 
 }
 
 /// Scan the files in parallel; findings come back in file order.
-pub fn scan(files: &[Option<PathBuf>], settings: &WalkSettings) -> Outcome {
-    let engine = Engine::new();
+pub fn scan(files: &[Option<PathBuf>], settings: &WalkSettings, engine: &Engine) -> Outcome {
     let rules = CreationRules::new(settings.config.clone());
     let results: Vec<One> = files
         .par_iter()
-        .map(|p| scan_one(&engine, &rules, p.as_deref()))
+        .map(|p| scan_one(engine, &rules, p.as_deref()))
         .collect();
     let mut outcome = Outcome::default();
     for r in results {

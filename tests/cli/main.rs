@@ -18,5 +18,6 @@ mod limits;
 mod rekey;
 mod roundtrip;
 mod scan;
+mod scan_git;
 mod tamper;
 mod util;

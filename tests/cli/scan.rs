@@ -213,7 +213,7 @@ fn scan_config_allows_paths_by_glob() {
     let out = run(env.secrets().args(["scan", "."]).current_dir(&dir), 2);
     assert_eq!(
         stderr(&out),
-        "error: .secrets-scan.toml: unknown key allow.path (known: paths)\n"
+        "error: .secrets-scan.toml:2: unknown key allow.path (known: paths)\n"
     );
 }
 
