@@ -19,9 +19,9 @@ use crate::document::yaml::lines::{self, Line, Site, Typed, YamlLines};
 use crate::document::{Format, MetaValue, ValueType};
 
 /// Values per parallel batch.
-const CHUNK: usize = 8192;
+const CHUNK: usize = 1024;
 /// Encrypted input read per batch when decrypting, at most (bar one line).
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 1 << 17;
 
 /// A value to encrypt or decrypt: its site in the text and its AAD in the batch's AAD buffer.
 struct Item {
@@ -158,14 +158,14 @@ impl PreparedYaml<'_> {
                 .map(|item| encrypt_item(text, item, &self.aads, &cipher))
                 .collect();
             for (item, enc) in batch.iter().zip(&encs) {
-                out.write_all(text[at..item.site.range.start].as_bytes())
+                out.write_all(&text.as_bytes()[at..item.site.range.start])
                     .map_err(write)?;
                 out.write_all(lines::encrypted_text(item.site.style, enc).as_bytes())
                     .map_err(write)?;
                 at = item.site.range.end;
             }
         }
-        out.write_all(text[at..].as_bytes()).map_err(write)?;
+        out.write_all(&text.as_bytes()[at..]).map_err(write)?;
         if !text.is_empty() && !text.ends_with('\n') {
             out.write_all(b"\n").map_err(write)?;
         }
@@ -305,13 +305,13 @@ pub fn decrypt_yaml(
                 hasher.update(&bytes);
             }
             if let Some(text) = text {
-                work.extend_from_slice(chunk[at..item.site.range.start].as_bytes());
+                work.extend_from_slice(&chunk.as_bytes()[at..item.site.range.start]);
                 work.extend_from_slice(text.as_bytes());
                 at = item.site.range.end;
             }
         }
         let end = copy_end.unwrap_or(chunk.len());
-        work.extend_from_slice(chunk[at..end].as_bytes());
+        work.extend_from_slice(&chunk.as_bytes()[at..end]);
         // An exact-size copy per batch: no doubling slack in what is held until the end.
         pieces.push(Zeroizing::new(work.to_vec()));
         work.clear();
