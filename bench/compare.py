@@ -20,9 +20,22 @@ import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
+
 def run_timed(cmd, env, stdout_path=None):
-    """Run cmd; return (seconds, max RSS in MiB). Fails loudly on a non-zero exit."""
+    """Run cmd; return (seconds, max RSS in MiB). Fails loudly on a non-zero exit.
+
+    The peak RSS comes from GNU time when it is installed: a child forked from this Python
+    process inherits Python's resident size as its high-water mark (Linux keeps the larger of
+    the pre-exec and post-exec peaks), which would put a floor of this script's own size (30+
+    MiB after generating a large file) under every figure. time's fork costs ~1 ms of wall time."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    rss_file = None
+    if GNU_TIME:
+        fd, rss_file = tempfile.mkstemp(prefix="rss-")
+        os.close(fd)
+        cmd = [GNU_TIME, "-f", "%M", "-o", rss_file] + cmd
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -32,6 +45,11 @@ def run_timed(cmd, env, stdout_path=None):
         out.close()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{err}")
+    if rss_file:
+        with open(rss_file) as f:
+            rss_kib = int(f.read().split()[-1])
+        os.unlink(rss_file)
+        return elapsed, rss_kib / 1024
     return elapsed, usage.ru_maxrss / 1024
 
 

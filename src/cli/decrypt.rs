@@ -1,5 +1,6 @@
 //! `secrets decrypt`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use super::vars::{self, Names};
@@ -99,6 +100,14 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         })?),
         _ => None,
     };
+    let whole = vars_format.is_none() && path.is_none() && output_format == format;
+    if whole
+        && format == Format::Yaml
+        && args.file.as_os_str() != "-"
+        && stream_yaml(&args, explicit_identities)?
+    {
+        return Ok(());
+    }
     let (doc, meta) = load_encrypted(&args.file, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
     let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, !args.ignore_mac, &file)?;
@@ -155,6 +164,51 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
     // `bytes` drops), so skip freeing its many small allocations.
     std::mem::forget(doc);
     Ok(())
+}
+
+/// Decrypt line-shaped YAML as a stream (never holding the encrypted file whole), writing the
+/// plaintext only once the MAC is verified. `Ok(false)` when the file is not of that shape or
+/// anything fails: the full path then decrypts it, or says what is wrong.
+fn stream_yaml(args: &DecryptArgs, explicit_identities: &[PathBuf]) -> Result<bool, Error> {
+    use crate::crypto::stream;
+    let Some(source) = stream::open_yaml(&args.file) else {
+        return Ok(false);
+    };
+    let Ok(meta) = crate::document::metadata::Metadata::from_meta(&source.meta) else {
+        return Ok(false);
+    };
+    let Ok(key) = recover_key(&meta, explicit_identities, &display_name(&args.file)) else {
+        return Ok(false);
+    };
+    let Some(pieces) = stream::decrypt_yaml(source, &meta, &key, !args.ignore_mac) else {
+        return Ok(false);
+    };
+    let in_place = args.in_place.then_some(args.file.as_path());
+    match in_place.or(args.output.as_deref()) {
+        Some(target) => {
+            let write_err = |source| Error::Write {
+                file: display_name(target),
+                source,
+            };
+            let mut out = crate::store::AtomicFile::create(target, 0o600).map_err(write_err)?;
+            for piece in &pieces {
+                out.write_all(piece).map_err(write_err)?;
+            }
+            out.commit().map_err(write_err)?;
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            pieces
+                .iter()
+                .try_for_each(|piece| out.write_all(piece))
+                .and_then(|()| out.flush())
+                .map_err(|source| Error::Write {
+                    file: "<stdout>".into(),
+                    source,
+                })?;
+        }
+    }
+    Ok(true)
 }
 
 /// The plaintext as a tree.

@@ -123,10 +123,26 @@ pub fn run(
         config_flag,
         name_for_type,
     )?;
-    let (_, doc) = load(&args.file, format)?;
-    if doc.metadata().is_some() {
-        return Err(Error::AlreadyEncrypted { file });
-    }
+    let bytes = crate::store::read_input(&args.file).map_err(|source| Error::Read {
+        file: file.clone(),
+        source,
+    })?;
+    // Line-shaped YAML takes the streaming path (no tree); anything else the full one.
+    let fast = match format {
+        Format::Yaml => crate::document::utf8(&bytes)
+            .ok()
+            .and_then(|text| crypto::stream::prepare_yaml(text, &settings)),
+        _ => None,
+    };
+    let doc = match fast {
+        Some(_) => None,
+        None => Some(parse_plaintext(&bytes, format, &file)?),
+    };
+    let encrypt = |out: &mut dyn Write| match (&fast, &doc) {
+        (Some(fast), _) => fast.write(out),
+        (None, Some(doc)) => crypto::encrypt_document_to(doc.as_ref(), &settings, out),
+        (None, None) => unreachable!("a document when there is no fast path"),
+    };
     // The encrypted file goes straight to its destination as it is produced (atomically for a
     // file), so a large file is never held whole in memory.
     let in_place = args.in_place.then_some(args.file.as_path());
@@ -137,15 +153,13 @@ pub fn run(
                 source,
             };
             let mut out = crate::store::AtomicFile::create(target, 0o644).map_err(write_err)?;
-            crypto::encrypt_document_to(doc.as_ref(), &settings, &mut out)
-                .map_err(|source| Error::from_crypto(&file, source))?;
+            encrypt(&mut out).map_err(|source| Error::from_crypto(&file, source))?;
             out.commit().map_err(write_err)?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            crypto::encrypt_document_to(doc.as_ref(), &settings, &mut out)
-                .map_err(|source| Error::from_crypto(&file, source))?;
+            encrypt(&mut out).map_err(|source| Error::from_crypto(&file, source))?;
             out.flush().map_err(|source| Error::Write {
                 file: "<stdout>".into(),
                 source,
@@ -156,6 +170,25 @@ pub fn run(
     // would only cost time.
     std::mem::forget(doc);
     Ok(())
+}
+
+/// Parse a plaintext document read from `file`; an error when it is empty or already encrypted.
+fn parse_plaintext(
+    bytes: &[u8],
+    format: Format,
+    file: &str,
+) -> Result<Box<dyn crate::document::Document>, Error> {
+    if format != Format::Binary && bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::Empty { file: file.into() });
+    }
+    let doc = crate::document::parse(format, bytes).map_err(|source| Error::Document {
+        file: file.into(),
+        source,
+    })?;
+    if doc.metadata().is_some() {
+        return Err(Error::AlreadyEncrypted { file: file.into() });
+    }
+    Ok(doc)
 }
 
 /// `encrypt --reuse OLD PLAIN`: the old file as it is when nothing changed, else the plaintext

@@ -7,6 +7,7 @@ pub mod mac;
 pub mod reuse;
 pub mod rules;
 pub mod shamir;
+pub mod stream;
 pub mod time;
 pub mod value;
 
@@ -141,32 +142,28 @@ fn canonical(value: &Value) -> Option<(Canonical<'_>, ValueType)> {
 
 /// The MAC bytes of a decrypted value, from its type and plaintext.
 fn canonical_plaintext<'a>(plain: &'a Plaintext, leaf: &Leaf) -> Result<Canonical<'a>, Error> {
-    let bad = |kind| Error::BadPlaintext {
+    canonical_plaintext_of(plain).ok_or_else(|| Error::BadPlaintext {
         path: leaf.display_path(),
         line: leaf.line,
-        kind,
-    };
-    let text = || std::str::from_utf8(&plain.bytes).map_err(|_| bad(plain.kind.name()));
+        kind: plain.kind.name(),
+    })
+}
+
+/// The MAC bytes of a decrypted value; None when it does not parse as its type.
+fn canonical_plaintext_of(plain: &Plaintext) -> Option<Canonical<'_>> {
+    let text = || std::str::from_utf8(&plain.bytes).ok();
     let owned = |s: String| Canonical::Owned(Zeroizing::new(s.into_bytes()));
-    Ok(match plain.kind {
+    Some(match plain.kind {
         ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => {
             Canonical::Borrowed(&plain.bytes)
         }
-        ValueType::Int => owned(
-            parse_int_literal(text()?)
-                .ok_or_else(|| bad("int"))?
-                .to_string(),
-        ),
-        ValueType::Float => owned(go_format_float(
-            parse_go_float(text()?).ok_or_else(|| bad("float"))?,
-        )),
-        ValueType::Bool => {
-            Canonical::Borrowed(if go_parse_bool(text()?).ok_or_else(|| bad("bool"))? {
-                b"True"
-            } else {
-                b"False"
-            })
-        }
+        ValueType::Int => owned(parse_int_literal(text()?)?.to_string()),
+        ValueType::Float => owned(go_format_float(parse_go_float(text()?)?)),
+        ValueType::Bool => Canonical::Borrowed(if go_parse_bool(text()?)? {
+            b"True"
+        } else {
+            b"False"
+        }),
     })
 }
 
@@ -417,20 +414,33 @@ pub fn encrypt_document_to(
     out: &mut dyn std::io::Write,
 ) -> Result<(), Error> {
     let key = DataKey::generate();
-    let key_groups = keys::wrap_for_groups(&key, &options.key_groups, options.shamir_threshold)?;
-    let shamir_threshold = match key_groups.len() {
-        1 => 0,
-        n if options.shamir_threshold == 0 => n as u64,
-        _ => options.shamir_threshold,
-    };
-    let cipher = ValueCipher::new(&key);
     let (rule, mac_only) = match doc.format() {
         Format::Binary => (Rule::Everything, false),
         _ => (options.rule.clone(), options.mac_only_encrypted),
     };
     let plaintext_mac = plaintext_mac(doc.leaves(), &rule, mac_only)?;
+    let (cipher, metadata) = new_metadata(&key, options, &rule, mac_only, &plaintext_mac)?;
+    let mut edits = LazyEncryption::new(doc.leaves(), &cipher, &rule);
+    Ok(doc.render_to(&mut edits, Some(&metadata.to_meta()), out)?)
+}
+
+/// The metadata of a new file encrypted with `key` for `options`' recipients, its MAC sealed.
+fn new_metadata(
+    key: &DataKey,
+    options: &EncryptOptions,
+    rule: &Rule,
+    mac_only: bool,
+    plaintext_mac: &str,
+) -> Result<(ValueCipher, Metadata), Error> {
+    let key_groups = keys::wrap_for_groups(key, &options.key_groups, options.shamir_threshold)?;
+    let shamir_threshold = match key_groups.len() {
+        1 => 0,
+        n if options.shamir_threshold == 0 => n as u64,
+        _ => options.shamir_threshold,
+    };
+    let cipher = ValueCipher::new(key);
     let lastmodified = time::now_rfc3339();
-    let mac = seal_mac(&cipher, &plaintext_mac, &lastmodified)?;
+    let mac = seal_mac(&cipher, plaintext_mac, &lastmodified)?;
     let metadata = Metadata {
         key_groups,
         shamir_threshold,
@@ -440,8 +450,7 @@ pub fn encrypt_document_to(
         mac_only_encrypted: mac_only,
         version: SOPS_VERSION.to_string(),
     };
-    let mut edits = LazyEncryption::new(doc.leaves(), &cipher, &rule);
-    Ok(doc.render_to(&mut edits, Some(&metadata.to_meta()), out)?)
+    Ok((cipher, metadata))
 }
 
 /// Encrypt the MAC with `lastmodified` as AAD.

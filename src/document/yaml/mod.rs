@@ -20,6 +20,7 @@
 //!   go-yaml accepts and saphyr does not, is parsed from a copy indented where needed, with
 //!   every position mapped back to the source.
 
+pub mod lines;
 mod meta;
 mod parse;
 mod scalar;
@@ -416,6 +417,11 @@ fn typed(s: &parse::Scalar) -> Result<(Value, Option<String>), String> {
         }
         Some(_) => Resolved::Str,
     };
+    from_resolved(resolved, text)
+}
+
+/// The value and spelling of a scalar whose text `text` resolved to `resolved`.
+fn from_resolved(resolved: Resolved, text: &str) -> Result<(Value, Option<String>), String> {
     Ok(match resolved {
         Resolved::Null => (Value::Null, None),
         Resolved::Bool(b) => (Value::Bool(b), Some(text.to_string())),
@@ -433,7 +439,7 @@ fn typed(s: &parse::Scalar) -> Result<(Value, Option<String>), String> {
             parse_float_matches(text, f).then(|| text.to_string()),
         ),
         Resolved::Time(t) => (Value::Time(t), None),
-        Resolved::Str => (Value::Str(s.value.clone()), None),
+        Resolved::Str => (Value::Str(text.to_string()), None),
     })
 }
 

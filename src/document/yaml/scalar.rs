@@ -170,7 +170,7 @@ pub fn parse_float_matches(s: &str, f: f64) -> bool {
             .unwrap_or(false)
 }
 
-fn is_printable(c: char) -> bool {
+pub(crate) fn is_printable(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\x20'..='\x7e' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
         && c != '\u{feff}'
 }
