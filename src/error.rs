@@ -20,6 +20,7 @@
 //! | 14 | a key file already exists (keygen never overwrites) |
 //! | 15 | `.sops.yaml` is invalid, or no creation rule matches the file |
 //! | 16 | a value cannot become an environment variable (bad name, nested without `--flatten`) |
+//! | 17 | `--strict`: the file holds something the MAC does not authenticate |
 //! | 126 | `exec-env`, `exec-file`: the command cannot be run (as a shell says) |
 //! | 127 | `exec-env`, `exec-file`: the command is not found (as a shell says) |
 //!
@@ -52,6 +53,7 @@ pub enum ExitStatus {
     KeyFileExists = 14,
     Config = 15,
     EnvVar = 16,
+    Unauthenticated = 17,
     CommandNotExecutable = 126,
     CommandNotFound = 127,
 }
@@ -154,6 +156,7 @@ impl Error {
                 crypto::Error::NoMac
                 | crypto::Error::MacMismatch
                 | crypto::Error::MacUndecryptable => ExitStatus::BadMac,
+                crypto::Error::Unauthenticated { .. } => ExitStatus::Unauthenticated,
                 crypto::Error::BadLastModified | crypto::Error::Rule(_) => ExitStatus::BadMetadata,
                 crypto::Error::Keys(_) => ExitStatus::NoKey,
                 crypto::Error::Document(_) => ExitStatus::InvalidInput,

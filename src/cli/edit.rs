@@ -323,8 +323,13 @@ fn change(
         ));
     }
     let locked = open_locked(path, format, identities)?;
-    let plaintext =
-        decrypt_to_plaintext(locked.doc.as_ref(), &locked.meta, &locked.key, true, file)?;
+    let plaintext = decrypt_to_plaintext(
+        locked.doc.as_ref(),
+        &locked.meta,
+        &locked.key,
+        super::Verify::Mac,
+        file,
+    )?;
     let text = document::utf8(&plaintext).map_err(|source| Error::Document {
         file: file.to_string(),
         source,
@@ -469,7 +474,7 @@ pub fn edit(
         })?;
         let (doc, meta) = parse_encrypted(&bytes, format, &file)?;
         let key = recover_key(&meta, identities, &file)?;
-        let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
+        let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
         Some((bytes, doc, meta, key, plaintext))
     } else {
         None

@@ -174,7 +174,8 @@ fn reuse(
     })?;
     let (old_doc, meta) = load_encrypted(old, format)?;
     let key = recover_key(&meta, identities, &old_name)?;
-    let before = decrypt_to_plaintext(old_doc.as_ref(), &meta, &key, true, &old_name)?;
+    let before =
+        decrypt_to_plaintext(old_doc.as_ref(), &meta, &key, super::Verify::Mac, &old_name)?;
     let (plain, _) = load(&args.file, format)?;
     let bytes = if plain[..] == before[..] {
         old_bytes

@@ -39,6 +39,9 @@ pub struct ExecEnvArgs {
     /// Decrypt even if the MAC does not match.
     #[arg(long)]
     ignore_mac: bool,
+    /// Also refuse what the MAC does not authenticate (see `decrypt --strict`).
+    #[arg(long, conflicts_with = "ignore_mac")]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -70,13 +73,21 @@ pub struct ExecFileArgs {
     /// Decrypt even if the MAC does not match.
     #[arg(long)]
     ignore_mac: bool,
+    /// Also refuse what the MAC does not authenticate (see `decrypt --strict`).
+    #[arg(long, conflicts_with = "ignore_mac")]
+    strict: bool,
 }
 
 /// Decrypt, then become CMD (exec) with the values in its environment. Returns only on error.
 pub fn exec_env(args: ExecEnvArgs, explicit_identities: &[PathBuf]) -> Result<u8, Error> {
     let file = display_name(&args.file);
     let format = choose_format(args.input_type.as_deref(), &args.file)?;
-    let plaintext = decrypt_file(&args.file, format, explicit_identities, !args.ignore_mac)?;
+    let plaintext = decrypt_file(
+        &args.file,
+        format,
+        explicit_identities,
+        super::Verify::from_flags(args.ignore_mac, args.strict),
+    )?;
     let doc_err = |source| Error::Document {
         file: file.clone(),
         source,
@@ -124,7 +135,12 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
         Some(t) => choose_format(Some(t), &args.file)?,
         None => format,
     };
-    let plaintext = decrypt_file(&args.file, format, explicit_identities, !args.ignore_mac)?;
+    let plaintext = decrypt_file(
+        &args.file,
+        format,
+        explicit_identities,
+        super::Verify::from_flags(args.ignore_mac, args.strict),
+    )?;
     let bytes = if output_format == format {
         plaintext
     } else {

@@ -37,6 +37,7 @@ Exit status:
   7  already encrypted   14  key file or config already exists
                          15  .sops.yaml invalid, or no creation rule matches
                          16  a value cannot be an environment variable
+                         17  --strict: content the MAC does not authenticate
 exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
 
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
@@ -240,19 +241,44 @@ fn recover_key(
     })
 }
 
+/// How much of an encrypted file's integrity to check when decrypting it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verify {
+    /// `--ignore-mac`: only each value's own authentication.
+    IgnoreMac,
+    /// The MAC too (the default, as sops).
+    Mac,
+    /// `--strict`: the MAC, and nothing in the file that neither AEAD nor the MAC covers.
+    Strict,
+}
+
+impl Verify {
+    fn from_flags(ignore_mac: bool, strict: bool) -> Verify {
+        match (ignore_mac, strict) {
+            (_, true) => Verify::Strict,
+            (true, false) => Verify::IgnoreMac,
+            (false, false) => Verify::Mac,
+        }
+    }
+}
+
 /// Decrypt every value (checking the MAC unless told not to) and write the plaintext document.
 fn decrypt_to_plaintext(
     doc: &dyn Document,
     meta: &Metadata,
     key: &DataKey,
-    check_mac: bool,
+    verify: Verify,
     file: &str,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let mut decrypted =
-        crypto::decrypt_with_key(doc, meta, key, check_mac).map_err(|source| Error::Crypto {
-            file: file.to_string(),
-            source,
-        })?;
+    let crypto_err = |source| Error::Crypto {
+        file: file.to_string(),
+        source,
+    };
+    let mut decrypted = crypto::decrypt_with_key(doc, meta, key, verify != Verify::IgnoreMac)
+        .map_err(crypto_err)?;
+    if verify == Verify::Strict {
+        crypto::check_strict(doc, meta, &decrypted).map_err(crypto_err)?;
+    }
     let plaintext = doc
         .render(&mut decrypted.edits, None)
         .map_err(|source| Error::Document {
@@ -267,12 +293,12 @@ fn decrypt_file(
     path: &Path,
     format: Format,
     explicit_identities: &[PathBuf],
-    check_mac: bool,
+    verify: Verify,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     let file = display_name(path);
     let (doc, meta) = load_encrypted(path, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
-    decrypt_to_plaintext(doc.as_ref(), &meta, &key, check_mac, &file)
+    decrypt_to_plaintext(doc.as_ref(), &meta, &key, verify, &file)
 }
 
 /// Write the result: in place, to `--output`, or to stdout.

@@ -277,7 +277,7 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     let (doc, meta) = load_encrypted(path, format)?;
     refuse_other_key_types(&meta, &file, "a new data key for; rotate it with sops")?;
     let key = recover_key(&meta, identities, &file)?;
-    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
+    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
     let mut groups = recipients(&meta.key_groups);
     for r in &args.add_age {
         if !groups.iter().flatten().any(|g| g == r) {

@@ -15,5 +15,6 @@ mod limits;
 mod rekey;
 mod roundtrip;
 mod scan;
+mod strict;
 mod tamper;
 mod util;
