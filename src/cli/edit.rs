@@ -551,6 +551,13 @@ pub fn edit(
             )));
         }
         let body = strip_error_header(&now);
+        if written != start && body == strip_error_header(&written) {
+            // Saved again with the same error (an editor that rewrites the file on its own, or a
+            // save without a fix): stop rather than reopen forever.
+            return Err(Error::Usage(format!(
+                "the edit still does not parse; {file} was left unchanged"
+            )));
+        }
         match parse_plaintext(body, format, &file) {
             Ok(_) => break Zeroizing::new(body.to_vec()),
             Err(e) => {

@@ -2,6 +2,7 @@
 //! interoperability) on files in temporary directories, with a scrubbed environment.
 
 mod bad_input;
+mod canary;
 mod config;
 mod deploy;
 mod edit;
