@@ -196,12 +196,17 @@ fn choose_format(explicit: Option<&str>, name_for_type: &Path) -> Result<Format,
 }
 
 /// Read and parse the input file.
-fn load(path: &Path, format: Format) -> Result<(Vec<u8>, Box<dyn Document>), Error> {
+/// A file's bytes (wiped on drop: they may be plaintext) and the document parsed from them.
+type Loaded = (Zeroizing<Vec<u8>>, Box<dyn Document>);
+
+fn load(path: &Path, format: Format) -> Result<Loaded, Error> {
     let file = display_name(path);
-    let bytes = crate::store::read_input(path).map_err(|source| Error::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let bytes = crate::store::read_input(path)
+        .map(Zeroizing::new)
+        .map_err(|source| Error::Read {
+            file: file.clone(),
+            source,
+        })?;
     if format != Format::Binary && bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::Empty { file });
     }

@@ -35,7 +35,8 @@ enum Quote {
 }
 
 pub struct IniDocument {
-    source: String,
+    /// The source text: for a plaintext file, every secret in it; wiped on drop.
+    source: zeroize::Zeroizing<String>,
     leaves: Vec<Leaf>,
     spans: Vec<Range<usize>>,
     quotes: Vec<Quote>,
@@ -380,7 +381,7 @@ impl IniDocument {
         }
         let metadata = sops_section.is_some().then(|| unflatten(&flat));
         Ok(IniDocument {
-            source: source.to_string(),
+            source: zeroize::Zeroizing::new(source.to_string()),
             leaves,
             spans,
             quotes,

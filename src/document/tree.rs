@@ -3,7 +3,9 @@
 
 use super::{Error, Format};
 
-#[derive(Clone, Debug, PartialEq)]
+/// A decrypted tree holds secrets: its strings are wiped on drop, and `Debug` shows the shape
+/// (keys, types) but never a scalar's value.
+#[derive(Clone, PartialEq)]
 pub enum Node {
     Null,
     Bool(bool),
@@ -12,6 +14,31 @@ pub enum Node {
     Str(String),
     List(Vec<Node>),
     Map(Vec<(String, Node)>),
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Node::Str(s) = self {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Node::Null => f.write_str("Null"),
+            Node::Bool(_) => f.write_str("Bool(<redacted>)"),
+            Node::Int(_) => f.write_str("Int(<redacted>)"),
+            Node::Float(_) => f.write_str("Float(<redacted>)"),
+            Node::Str(_) => f.write_str("Str(<redacted>)"),
+            Node::List(items) => f.debug_list().entries(items).finish(),
+            Node::Map(items) => f
+                .debug_map()
+                .entries(items.iter().map(|(k, v)| (k, v)))
+                .finish(),
+        }
+    }
 }
 
 impl Node {

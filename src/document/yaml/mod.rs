@@ -67,7 +67,8 @@ struct Block {
 }
 
 pub struct YamlDocument {
-    source: String,
+    /// The source text: for a plaintext file, every secret in it; wiped on drop.
+    source: zeroize::Zeroizing<String>,
     parsed: Parsed,
     leaves: Vec<Leaf>,
     sites: Vec<Site>,
@@ -526,7 +527,7 @@ impl YamlDocument {
         );
         let marked = find_marked(source, &parsed);
         Ok(YamlDocument {
-            source: source.to_string(),
+            source: zeroize::Zeroizing::new(source.to_string()),
             parsed,
             leaves,
             sites,
@@ -915,9 +916,9 @@ impl YamlDocument {
                         }
                         _ => p.text().into_owned(),
                     },
-                    None => match value {
+                    None => match &value {
                         Value::Null => "null".into(),
-                        Value::Str(v) => double_quoted(&v),
+                        Value::Str(v) => double_quoted(v),
                         _ => s.value.clone(),
                     },
                 }
@@ -1285,17 +1286,16 @@ fn to_tree(
     }
     *budget = budget.checked_sub(1).ok_or_else(|| alias_bomb(node.line))?;
     Ok(match &node.kind {
-        Kind::Scalar(s) => match typed(s)
+        Kind::Scalar(s) => match &mut typed(s)
             .map_err(|m| invalid(format!("line {}: {m}", node.line)))?
             .0
         {
             Value::Null => TreeNode::Null,
-            Value::Bool(b) => TreeNode::Bool(b),
-            Value::Int(n) => TreeNode::Int(n),
-            Value::Float(f) => TreeNode::Float(f),
-            Value::Time(t) => TreeNode::Str(t),
-            Value::Str(s) => TreeNode::Str(s),
-            Value::Bytes(b) => TreeNode::Str(String::from_utf8_lossy(&b).into_owned()),
+            Value::Bool(b) => TreeNode::Bool(*b),
+            Value::Int(n) => TreeNode::Int(*n),
+            Value::Float(f) => TreeNode::Float(*f),
+            Value::Time(t) | Value::Str(t) => TreeNode::Str(std::mem::take(t)),
+            Value::Bytes(b) => TreeNode::Str(String::from_utf8_lossy(b).into_owned()),
         },
         Kind::Seq(items) => TreeNode::List(
             items
@@ -1306,14 +1306,14 @@ fn to_tree(
         Kind::Map(pairs) => {
             let mut out = Vec::new();
             for &(k, v) in pairs {
-                let key = match to_tree(parsed, k, depth + 1, budget)? {
+                let key = match &mut to_tree(parsed, k, depth + 1, budget)? {
                     TreeNode::Map(_) | TreeNode::List(_) => {
                         return Err(invalid(format!(
                             "line {}: a mapping key must be a scalar",
                             parsed.nodes[k].line
                         )));
                     }
-                    TreeNode::Str(s) => s,
+                    TreeNode::Str(s) => std::mem::take(s),
                     other => other.scalar_text().unwrap_or_default(),
                 };
                 out.push((key, to_tree(parsed, v, depth + 1, budget)?));
