@@ -251,6 +251,17 @@ fn quote_value(v: &str) -> String {
     }
 }
 
+/// A quoted spelling of `v` (for a value that was quoted in the source).
+fn quote_always(v: &str) -> String {
+    if !v.contains(['`', '\n', '\r']) {
+        format!("`{v}`")
+    } else if !v.contains("\"\"\"") {
+        format!("\"\"\"{v}\"\"\"")
+    } else {
+        quote_value(v)
+    }
+}
+
 impl IniDocument {
     pub fn parse(source: &str) -> Result<IniDocument, Error> {
         let mut leaves = Vec::new();
@@ -468,6 +479,9 @@ impl Document for IniDocument {
                         }
                         Quote::Triple if !v.contains("\"\"\"") => format!("\"\"\"{v}\"\"\""),
                         Quote::Backtick if !v.contains('`') => format!("`{v}`"),
+                        // Text after a closing quote is not part of the value; a value that was
+                        // quoted stays quoted, or that text would join it.
+                        Quote::Surrounded(_) | Quote::Triple | Quote::Backtick => quote_always(&v),
                         _ => quote_value(&v),
                     }
                 }

@@ -132,9 +132,17 @@ pub fn extract<'a>(root: &'a Node, path: &[PathStep]) -> Result<&'a Node, String
     Ok(node)
 }
 
+/// Write a path in the syntax [`parse_path`] reads: each key in `"` quotes, or in `'` quotes
+/// when it holds a `"`. A key holding both quotes, or a control character, cannot be written in
+/// that syntax (it has no escapes, like sops's); it is shown JSON-escaped, for messages only.
 pub fn format_steps(path: &[PathStep]) -> String {
     path.iter()
         .map(|s| match s {
+            PathStep::Key(k) if k.chars().any(char::is_control) => {
+                format!("[{}]", serde_json::Value::String(k.clone()))
+            }
+            PathStep::Key(k) if !k.contains('"') => format!("[\"{k}\"]"),
+            PathStep::Key(k) if !k.contains('\'') => format!("['{k}']"),
             PathStep::Key(k) => format!("[{}]", serde_json::Value::String(k.clone())),
             PathStep::Index(i) => format!("[{i}]"),
         })
@@ -174,6 +182,25 @@ pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (key_path): a key with `\` or `"` was written JSON-escaped, which
+    /// the path syntax (no escapes) reads as another key.
+    #[test]
+    fn formatted_paths_parse_back_to_the_same_steps() {
+        for key in [
+            "plain",
+            "back\\slash",
+            "say \"hi\"",
+            "it's",
+            "a-",
+            "[x]",
+            "é ✓",
+        ] {
+            let steps = vec![PathStep::Key(key.into()), PathStep::Index(3)];
+            let text = format_steps(&steps);
+            assert_eq!(parse_path(&text).unwrap(), steps, "{text}");
+        }
+    }
 
     #[test]
     fn paths_parse_like_sops() {

@@ -247,11 +247,17 @@ impl ScanConfig {
                 });
             }
         };
+        ScanConfig::parse(&text, path)
+    }
+
+    /// Parse the settings' text; `path` is where they were read from (globs are relative to
+    /// its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<ScanConfig, Error> {
         let bad = |message: String| Error::ScanConfig {
             path: path.to_path_buf(),
             message,
         };
-        let doc = toml_edit::Document::parse(text.as_str())
+        let doc = toml_edit::Document::parse(text)
             .map_err(|e| bad(format!("invalid TOML: {}", e.message())))?;
         let mut builder = globset::GlobSetBuilder::new();
         let mut any = false;
