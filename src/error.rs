@@ -196,6 +196,9 @@ impl Error {
                 "choose another format with --input-type or --output-type".into()
             }
             Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => "check the file name".into(),
+            Error::Read { source, .. } if source.kind() == io::ErrorKind::FileTooLarge => {
+                "set SECRETS_MAX_INPUT (e.g. SECRETS_MAX_INPUT=1G) to read a larger file; memory use is several times the file's size".into()
+            }
             Error::EnvVar { message, .. } if message.contains("nested value") => {
                 "pass --flatten to join nested keys with _ (DB_PASSWORD), or --extract a mapping of scalars".into()
             }

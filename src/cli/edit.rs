@@ -107,7 +107,7 @@ fn lock(path: &Path) -> Result<std::fs::File, Error> {
 fn open_locked(path: &Path, format: Format, identities: &[PathBuf]) -> Result<Locked, Error> {
     let file = display_name(path);
     let lock = lock(path)?;
-    let bytes = fs_err::read(path).map_err(|source| Error::Read {
+    let bytes = super::read_input(path).map_err(|source| Error::Read {
         file: file.clone(),
         source,
     })?;
@@ -184,7 +184,7 @@ pub fn set(args: SetArgs, identities: &[PathBuf]) -> Result<(), Error> {
     let steps = parse_steps(&args.path, &file)?;
     let raw = match (&args.value, &args.value_file, args.value_stdin) {
         (Some(v), _, _) => Zeroizing::new(v.clone()),
-        (None, Some(f), _) => read_value(fs_err::read(f), &display_name(f))?,
+        (None, Some(f), _) => read_value(super::read_input(f), &display_name(f))?,
         (None, None, _) => {
             let mut buf = Vec::new();
             let res = std::io::stdin().lock().read_to_end(&mut buf).map(|_| buf);
@@ -468,7 +468,7 @@ pub fn edit(
     let exists = args.file.exists();
     // The file as it was, for "no change" and for noticing a concurrent write.
     let original = if exists {
-        let bytes = fs_err::read(&args.file).map_err(|source| Error::Read {
+        let bytes = super::read_input(&args.file).map_err(|source| Error::Read {
             file: file.clone(),
             source,
         })?;
@@ -536,7 +536,7 @@ pub fn edit(
                 "the editor exited with {status}; {file} was left unchanged"
             )));
         }
-        let now = Zeroizing::new(fs_err::read(&tmp).map_err(|source| Error::Read {
+        let now = Zeroizing::new(super::read_input(&tmp).map_err(|source| Error::Read {
             file: "the edited temporary file".into(),
             source,
         })?);
@@ -592,7 +592,7 @@ pub fn edit(
     match &original {
         Some((before, ..)) => {
             let _lock = lock(&args.file)?;
-            let now = fs_err::read(&args.file).map_err(|source| Error::Read {
+            let now = super::read_input(&args.file).map_err(|source| Error::Read {
                 file: file.clone(),
                 source,
             })?;

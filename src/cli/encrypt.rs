@@ -168,7 +168,7 @@ fn reuse(
 ) -> Result<(), Error> {
     let file = display_name(&args.file);
     let old_name = display_name(old);
-    let old_bytes = crate::store::read_input(old).map_err(|source| Error::Read {
+    let old_bytes = super::read_input(old).map_err(|source| Error::Read {
         file: old_name.clone(),
         source,
     })?;

@@ -32,3 +32,7 @@ pub const EDITOR: &str = "EDITOR";
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// GitHub Actions: the file that `decrypt --github-env` appends variables to.
 pub const GITHUB_ENV: &str = "GITHUB_ENV";
+
+/// The largest input file `secrets` reads, in bytes (a plain number, or with a K, M or G
+/// suffix for KiB, MiB, GiB); default 128M.
+pub const SECRETS_MAX_INPUT: &str = "SECRETS_MAX_INPUT";

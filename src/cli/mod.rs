@@ -195,13 +195,49 @@ fn choose_format(explicit: Option<&str>, name_for_type: &Path) -> Result<Format,
     }
 }
 
+/// The input size limit by default: 128 MiB, about 1 GiB of memory at peak for a YAML file
+/// (less for other formats).
+const DEFAULT_MAX_INPUT: u64 = 128 << 20;
+
+/// The input size limit: `SECRETS_MAX_INPUT` (bytes, or with a K, M or G suffix), else the
+/// default.
+fn max_input() -> Result<u64, Error> {
+    let Some(text) = env::var(env::SECRETS_MAX_INPUT) else {
+        return Ok(DEFAULT_MAX_INPUT);
+    };
+    let t = text.trim();
+    let (digits, shift) = match t.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&t[..t.len() - 1], 10),
+        Some(b'M') => (&t[..t.len() - 1], 20),
+        Some(b'G') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} must be a number of bytes, optionally with K, M or G: {text:?}",
+                env::SECRETS_MAX_INPUT
+            ))
+        })
+}
+
+/// Read an input file (or `-`), refusing one over the size limit.
+fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    let limit = max_input()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    crate::store::read_input(path, limit)
+}
+
 /// Read and parse the input file.
 /// A file's bytes (wiped on drop: they may be plaintext) and the document parsed from them.
 type Loaded = (Zeroizing<Vec<u8>>, Box<dyn Document>);
 
 fn load(path: &Path, format: Format) -> Result<Loaded, Error> {
     let file = display_name(path);
-    let bytes = crate::store::read_input(path)
+    let bytes = read_input(path)
         .map(Zeroizing::new)
         .map_err(|source| Error::Read {
             file: file.clone(),

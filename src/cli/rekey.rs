@@ -248,7 +248,7 @@ fn encrypted_files_under(config: &Config) -> Vec<PathBuf> {
 
 /// A cheap test before parsing: the file mentions both an ENC value or a MAC and sops metadata.
 fn looks_encrypted(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Ok(bytes) = super::read_input(path) else {
         return false;
     };
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);

@@ -517,11 +517,14 @@ impl YamlDocument {
             points,
             ..
         } = walker;
+        let metadata_blocks: Vec<Range<usize>> =
+            blocks.iter().filter_map(|b| b.existing.clone()).collect();
         find_comments(
             source,
             &parsed,
             &points,
             &doc_points,
+            &metadata_blocks,
             &mut leaves,
             &mut sites,
         );
@@ -1023,6 +1026,7 @@ fn find_comments(
     parsed: &Parsed,
     points: &[Point],
     doc_points: &[Range<usize>],
+    metadata_blocks: &[Range<usize>],
     leaves: &mut Vec<Leaf>,
     sites: &mut Vec<Site>,
 ) {
@@ -1047,6 +1051,11 @@ fn find_comments(
         }
         if ti < taken.len() && taken[ti].start <= i {
             i = taken[ti].end.max(i + 1);
+            continue;
+        }
+        // A comment inside the `sops` block is part of the metadata, which is rewritten whole.
+        if let Some(block) = metadata_blocks.iter().find(|r| r.contains(&i)) {
+            i = block.end;
             continue;
         }
         if b[i] == b'#' && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r')) {
