@@ -19,7 +19,7 @@ pub fn read_input(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let too_large = || {
         io::Error::new(
             io::ErrorKind::FileTooLarge,
-            if limit % (1 << 20) == 0 {
+            if limit.is_multiple_of(1 << 20) {
                 format!("the input is larger than the limit of {} MiB", limit >> 20)
             } else {
                 format!("the input is larger than the limit of {limit} bytes")

@@ -34,5 +34,5 @@ pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 pub const GITHUB_ENV: &str = "GITHUB_ENV";
 
 /// The largest input file `secrets` reads, in bytes (a plain number, or with a K, M or G
-/// suffix for KiB, MiB, GiB); default 128M.
+/// suffix for KiB, MiB, GiB); default 256M.
 pub const SECRETS_MAX_INPUT: &str = "SECRETS_MAX_INPUT";

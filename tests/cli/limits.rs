@@ -129,7 +129,7 @@ fn a_50_mb_line_completes() {
     assert!(first.starts_with(b"K=ENC[AES256_GCM,data:") && first.len() > 66_000_000);
 }
 
-/// An input over the size limit (128 MiB by default, `SECRETS_MAX_INPUT`) is refused before
+/// An input over the size limit (256 MiB by default, `SECRETS_MAX_INPUT`) is refused before
 /// it is read (a file: its size is known) or as soon as the limit is passed (standard input),
 /// with exit 3 and a hint naming the variable.
 #[test]
@@ -146,7 +146,7 @@ fn an_input_over_the_size_limit_is_refused_before_it_is_read() {
         let out = run(env.secrets_with_key().args(&cmd), 3);
         let err = stderr(&out);
         assert!(
-            err.contains("huge.yaml") && err.contains("128 MiB"),
+            err.contains("huge.yaml") && err.contains("256 MiB"),
             "{err}"
         );
         assert!(err.contains("SECRETS_MAX_INPUT"), "{err}");
