@@ -1095,3 +1095,13 @@ fn an_encrypted_comment_inside_the_sops_block_is_not_a_leaf() {
         doc.render(&mut dec.edits, Some(&meta())).unwrap();
     }
 }
+
+/// Found by fuzzing (metadata): a block scalar header at the very end of the input (` |`)
+/// made the block-scalar reader slice past the end and panic.
+#[test]
+fn a_block_scalar_header_at_the_end_of_the_input_does_not_panic() {
+    for source in [" |", "|", "a: |", "- >", "a: !t |", " |\n", "k: >-"] {
+        let _ = YamlDocument::parse(source);
+        let _ = crate::document::tree::load(crate::document::Format::Yaml, source);
+    }
+}
