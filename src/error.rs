@@ -21,6 +21,7 @@
 //! | 15 | `.sops.yaml` is invalid, or no creation rule matches the file |
 //! | 16 | a value cannot become an environment variable (bad name, nested without `--flatten`) |
 //! | 17 | Git: not a repository, a revision that does not exist, a path never committed |
+//! | 18 | `--strict`: the file holds something the MAC does not authenticate |
 //! | 126 | `exec-env`, `exec-file`: the command cannot be run (as a shell says) |
 //! | 127 | `exec-env`, `exec-file`: the command is not found (as a shell says) |
 //!
@@ -55,6 +56,7 @@ pub enum ExitStatus {
     Config = 15,
     EnvVar = 16,
     Git = 17,
+    Unauthenticated = 18,
     CommandNotExecutable = 126,
     CommandNotFound = 127,
 }
@@ -159,6 +161,7 @@ impl Error {
                 crypto::Error::NoMac
                 | crypto::Error::MacMismatch
                 | crypto::Error::MacUndecryptable => ExitStatus::BadMac,
+                crypto::Error::Unauthenticated { .. } => ExitStatus::Unauthenticated,
                 crypto::Error::BadLastModified | crypto::Error::Rule(_) => ExitStatus::BadMetadata,
                 crypto::Error::Keys(_) => ExitStatus::NoKey,
                 crypto::Error::Document(_) => ExitStatus::InvalidInput,
@@ -199,6 +202,9 @@ impl Error {
                 "choose another format with --input-type or --output-type".into()
             }
             Error::Read { source, .. } if source.kind() == io::ErrorKind::NotFound => "check the file name".into(),
+            Error::Read { source, .. } if source.kind() == io::ErrorKind::FileTooLarge => {
+                "set SECRETS_MAX_INPUT (e.g. SECRETS_MAX_INPUT=1G) to read a larger file; memory use is several times the file's size".into()
+            }
             Error::EnvVar { message, .. } if message.contains("nested value") => {
                 "pass --flatten to join nested keys with _ (DB_PASSWORD), or --extract a mapping of scalars".into()
             }

@@ -12,13 +12,36 @@ use fs_err::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Read a file, or standard input for `-`.
-pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
+///
+/// At most `limit` bytes: a larger input is refused (`FileTooLarge`) before it is read when its
+/// size is known, and as soon as the limit is passed otherwise (standard input, pipes).
+pub fn read_input(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let too_large = || {
+        io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            if limit.is_multiple_of(1 << 20) {
+                format!("the input is larger than the limit of {} MiB", limit >> 20)
+            } else {
+                format!("the input is larger than the limit of {limit} bytes")
+            },
+        )
+    };
+    let mut buf = Vec::new();
     if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        io::stdin().lock().read_to_end(&mut buf)?;
-        return Ok(buf);
+        io::stdin().lock().take(limit + 1).read_to_end(&mut buf)?;
+    } else {
+        let file = fs_err::File::open(path)?;
+        let size = file.metadata()?.len();
+        if size > limit {
+            return Err(too_large());
+        }
+        buf.reserve_exact(size as usize);
+        file.take(limit + 1).read_to_end(&mut buf)?;
     }
-    fs_err::read(path)
+    if buf.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(buf)
 }
 
 /// Replace `path` with `bytes` atomically. An existing file keeps its permissions; a new one gets

@@ -48,6 +48,11 @@ pub struct DecryptArgs {
     /// Decrypt even if the MAC does not match (the file may have been tampered with).
     #[arg(long)]
     ignore_mac: bool,
+    /// Also refuse what the MAC does not authenticate: an encrypted comment that does not
+    /// decrypt, a null or empty value, a plaintext value of a mac_only_encrypted file, an
+    /// encrypted value under a key holding ':' (exit 18).
+    #[arg(long, conflicts_with = "ignore_mac")]
+    strict: bool,
     /// Print the top-level values (of --extract's mapping, if given) as variables.
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["output_type", "in_place"])]
     format: Option<VarsFormat>,
@@ -101,7 +106,9 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         _ => None,
     };
     let whole = vars_format.is_none() && path.is_none() && output_format == format;
+    // `--strict` checks what the MAC does not cover on the parsed document: the full path.
     if whole
+        && !args.strict
         && format == Format::Yaml
         && args.file.as_os_str() != "-"
         && stream_yaml(&args, explicit_identities)?
@@ -110,7 +117,13 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
     }
     let (doc, meta) = load_encrypted(&args.file, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
-    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, !args.ignore_mac, &file)?;
+    let plaintext = decrypt_to_plaintext(
+        doc.as_ref(),
+        &meta,
+        &key,
+        super::Verify::from_flags(args.ignore_mac, args.strict),
+        &file,
+    )?;
     if let Some(vars_format) = vars_format {
         let node = load_tree(&plaintext, format, &file)?;
         let node = match path.as_deref() {

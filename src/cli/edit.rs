@@ -107,7 +107,7 @@ pub(super) fn lock(path: &Path) -> Result<std::fs::File, Error> {
 fn open_locked(path: &Path, format: Format, identities: &[PathBuf]) -> Result<Locked, Error> {
     let file = display_name(path);
     let lock = lock(path)?;
-    let bytes = fs_err::read(path).map_err(|source| Error::Read {
+    let bytes = super::read_input(path).map_err(|source| Error::Read {
         file: file.clone(),
         source,
     })?;
@@ -184,7 +184,7 @@ pub fn set(args: SetArgs, identities: &[PathBuf]) -> Result<(), Error> {
     let steps = parse_steps(&args.path, &file)?;
     let raw = match (&args.value, &args.value_file, args.value_stdin) {
         (Some(v), _, _) => Zeroizing::new(v.clone()),
-        (None, Some(f), _) => read_value(fs_err::read(f), &display_name(f))?,
+        (None, Some(f), _) => read_value(super::read_input(f), &display_name(f))?,
         (None, None, _) => {
             let mut buf = Vec::new();
             let res = std::io::stdin().lock().read_to_end(&mut buf).map(|_| buf);
@@ -323,8 +323,13 @@ fn change(
         ));
     }
     let locked = open_locked(path, format, identities)?;
-    let plaintext =
-        decrypt_to_plaintext(locked.doc.as_ref(), &locked.meta, &locked.key, true, file)?;
+    let plaintext = decrypt_to_plaintext(
+        locked.doc.as_ref(),
+        &locked.meta,
+        &locked.key,
+        super::Verify::Mac,
+        file,
+    )?;
     let text = document::utf8(&plaintext).map_err(|source| Error::Document {
         file: file.to_string(),
         source,
@@ -403,8 +408,13 @@ pub(super) fn set_new_values(
         file: file.clone(),
         source,
     })?;
-    let plaintext =
-        decrypt_to_plaintext(locked.doc.as_ref(), &locked.meta, &locked.key, true, &file)?;
+    let plaintext = decrypt_to_plaintext(
+        locked.doc.as_ref(),
+        &locked.meta,
+        &locked.key,
+        super::Verify::Mac,
+        &file,
+    )?;
     let mut text = Zeroizing::new(document::utf8(&plaintext).map_err(doc_err)?.to_string());
     let values = values(&rule)?;
     if !force {
@@ -600,13 +610,13 @@ pub fn edit(
     let exists = args.file.exists();
     // The file as it was, for "no change" and for noticing a concurrent write.
     let original = if exists {
-        let bytes = fs_err::read(&args.file).map_err(|source| Error::Read {
+        let bytes = super::read_input(&args.file).map_err(|source| Error::Read {
             file: file.clone(),
             source,
         })?;
         let (doc, meta) = parse_encrypted(&bytes, format, &file)?;
         let key = recover_key(&meta, identities, &file)?;
-        let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
+        let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
         Some((bytes, doc, meta, key, plaintext))
     } else {
         None
@@ -668,7 +678,7 @@ pub fn edit(
                 "the editor exited with {status}; {file} was left unchanged"
             )));
         }
-        let now = Zeroizing::new(fs_err::read(&tmp).map_err(|source| Error::Read {
+        let now = Zeroizing::new(super::read_input(&tmp).map_err(|source| Error::Read {
             file: "the edited temporary file".into(),
             source,
         })?);
@@ -683,6 +693,13 @@ pub fn edit(
             )));
         }
         let body = strip_error_header(&now);
+        if written != start && body == strip_error_header(&written) {
+            // Saved again with the same error (an editor that rewrites the file on its own, or a
+            // save without a fix): stop rather than reopen forever.
+            return Err(Error::Usage(format!(
+                "the edit still does not parse; {file} was left unchanged"
+            )));
+        }
         match parse_plaintext(body, format, &file) {
             Ok(_) => break Zeroizing::new(body.to_vec()),
             Err(e) => {
@@ -717,7 +734,7 @@ pub fn edit(
     match &original {
         Some((before, ..)) => {
             let _lock = lock(&args.file)?;
-            let now = fs_err::read(&args.file).map_err(|source| Error::Read {
+            let now = super::read_input(&args.file).map_err(|source| Error::Read {
                 file: file.clone(),
                 source,
             })?;

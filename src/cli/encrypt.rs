@@ -123,7 +123,7 @@ pub fn run(
         config_flag,
         name_for_type,
     )?;
-    let bytes = crate::store::read_input(&args.file).map_err(|source| Error::Read {
+    let bytes = super::read_input(&args.file).map_err(|source| Error::Read {
         file: file.clone(),
         source,
     })?;
@@ -201,13 +201,14 @@ fn reuse(
 ) -> Result<(), Error> {
     let file = display_name(&args.file);
     let old_name = display_name(old);
-    let old_bytes = crate::store::read_input(old).map_err(|source| Error::Read {
+    let old_bytes = super::read_input(old).map_err(|source| Error::Read {
         file: old_name.clone(),
         source,
     })?;
     let (old_doc, meta) = load_encrypted(old, format)?;
     let key = recover_key(&meta, identities, &old_name)?;
-    let before = decrypt_to_plaintext(old_doc.as_ref(), &meta, &key, true, &old_name)?;
+    let before =
+        decrypt_to_plaintext(old_doc.as_ref(), &meta, &key, super::Verify::Mac, &old_name)?;
     let (plain, _) = load(&args.file, format)?;
     let bytes = if plain[..] == before[..] {
         old_bytes

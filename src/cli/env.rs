@@ -37,3 +37,7 @@ pub const GITHUB_ENV: &str = "GITHUB_ENV";
 pub const SECRETS_TEXTCONV: &str = "SECRETS_TEXTCONV";
 /// Set (to anything): no colours in `secrets diff` (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
+
+/// The largest input file `secrets` reads, in bytes (a plain number, or with a K, M or G
+/// suffix for KiB, MiB, GiB); default 256M.
+pub const SECRETS_MAX_INPUT: &str = "SECRETS_MAX_INPUT";

@@ -39,6 +39,9 @@ pub struct ExecEnvArgs {
     /// Decrypt even if the MAC does not match.
     #[arg(long)]
     ignore_mac: bool,
+    /// Also refuse what the MAC does not authenticate (see `decrypt --strict`).
+    #[arg(long, conflicts_with = "ignore_mac")]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -70,13 +73,21 @@ pub struct ExecFileArgs {
     /// Decrypt even if the MAC does not match.
     #[arg(long)]
     ignore_mac: bool,
+    /// Also refuse what the MAC does not authenticate (see `decrypt --strict`).
+    #[arg(long, conflicts_with = "ignore_mac")]
+    strict: bool,
 }
 
 /// Decrypt, then become CMD (exec) with the values in its environment. Returns only on error.
 pub fn exec_env(args: ExecEnvArgs, explicit_identities: &[PathBuf]) -> Result<u8, Error> {
     let file = display_name(&args.file);
     let format = choose_format(args.input_type.as_deref(), &args.file)?;
-    let plaintext = decrypt_file(&args.file, format, explicit_identities, !args.ignore_mac)?;
+    let plaintext = decrypt_file(
+        &args.file,
+        format,
+        explicit_identities,
+        super::Verify::from_flags(args.ignore_mac, args.strict),
+    )?;
     let doc_err = |source| Error::Document {
         file: file.clone(),
         source,
@@ -124,7 +135,12 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
         Some(t) => choose_format(Some(t), &args.file)?,
         None => format,
     };
-    let plaintext = decrypt_file(&args.file, format, explicit_identities, !args.ignore_mac)?;
+    let plaintext = decrypt_file(
+        &args.file,
+        format,
+        explicit_identities,
+        super::Verify::from_flags(args.ignore_mac, args.strict),
+    )?;
     let bytes = if output_format == format {
         plaintext
     } else {
@@ -138,6 +154,12 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
     };
 
     let dir = crate::store::private_temp_dir().map_err(|source| Error::Write {
+        file: "the temporary folder".into(),
+        source,
+    })?;
+    // The helper removes the folder if this process dies before it can (SIGKILL included), so
+    // a `--no-fifo` plaintext file never outlives us.
+    let _watchdog = cleanup_watchdog(dir.path()).map_err(|source| Error::Write {
         file: "the temporary folder".into(),
         source,
     })?;
@@ -204,6 +226,20 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
         (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(255),
         (None, None) => 1,
     })
+}
+
+/// Start the hidden `__edit-cleanup` helper on `dir`: it waits until its standard input closes,
+/// which happens when this process exits for any reason, then removes the folder. It runs in
+/// its own process group, so a Ctrl-C meant for the command does not stop it first.
+pub(super) fn cleanup_watchdog(dir: &Path) -> std::io::Result<std::process::Child> {
+    Command::new(std::env::current_exe()?)
+        .arg("__edit-cleanup")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
 }
 
 /// An argument with every `{}` replaced by `path`.

@@ -574,7 +574,7 @@ pub fn show(args: ShowArgs, identities: &[PathBuf]) -> Result<(), Error> {
         }
         Err(e) => return Err(e),
     };
-    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
+    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
     match extract {
         None => write_output(&plaintext, None, None, 0o600),
         Some(steps) => {

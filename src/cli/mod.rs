@@ -45,6 +45,7 @@ Exit status:
                          15  .sops.yaml invalid, or no creation rule matches
                          16  a value cannot be an environment variable
                          17  Git: not a repository, no such revision, path never committed
+                         18  --strict: content the MAC does not authenticate
 exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
 
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
@@ -233,13 +234,54 @@ fn choose_format(explicit: Option<&str>, name_for_type: &Path) -> Result<Format,
     }
 }
 
+/// The input size limit by default: 256 MiB. Peak memory is about 7 times the input for YAML
+/// (5 for JSON), so under 2 GiB; a 128 MiB plaintext encrypts to 171 MiB, which still decrypts.
+const DEFAULT_MAX_INPUT: u64 = 256 << 20;
+
+/// The input size limit: `SECRETS_MAX_INPUT` (bytes, or with a K, M or G suffix), else the
+/// default.
+fn max_input() -> Result<u64, Error> {
+    let Some(text) = env::var(env::SECRETS_MAX_INPUT) else {
+        return Ok(DEFAULT_MAX_INPUT);
+    };
+    let t = text.trim();
+    let (digits, shift) = match t.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&t[..t.len() - 1], 10),
+        Some(b'M') => (&t[..t.len() - 1], 20),
+        Some(b'G') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} must be a number of bytes, optionally with K, M or G: {text:?}",
+                env::SECRETS_MAX_INPUT
+            ))
+        })
+}
+
+/// Read an input file (or `-`), refusing one over the size limit.
+fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    let limit = max_input()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    crate::store::read_input(path, limit)
+}
+
 /// Read and parse the input file.
-fn load(path: &Path, format: Format) -> Result<(Vec<u8>, Box<dyn Document>), Error> {
+/// A file's bytes (wiped on drop: they may be plaintext) and the document parsed from them.
+type Loaded = (Zeroizing<Vec<u8>>, Box<dyn Document>);
+
+fn load(path: &Path, format: Format) -> Result<Loaded, Error> {
     let file = display_name(path);
-    let bytes = crate::store::read_input(path).map_err(|source| Error::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let bytes = read_input(path)
+        .map(Zeroizing::new)
+        .map_err(|source| Error::Read {
+            file: file.clone(),
+            source,
+        })?;
     if format != Format::Binary && bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::Empty { file });
     }
@@ -279,19 +321,44 @@ fn recover_key(
     })
 }
 
+/// How much of an encrypted file's integrity to check when decrypting it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verify {
+    /// `--ignore-mac`: only each value's own authentication.
+    IgnoreMac,
+    /// The MAC too (the default, as sops).
+    Mac,
+    /// `--strict`: the MAC, and nothing in the file that neither AEAD nor the MAC covers.
+    Strict,
+}
+
+impl Verify {
+    fn from_flags(ignore_mac: bool, strict: bool) -> Verify {
+        match (ignore_mac, strict) {
+            (_, true) => Verify::Strict,
+            (true, false) => Verify::IgnoreMac,
+            (false, false) => Verify::Mac,
+        }
+    }
+}
+
 /// Decrypt every value (checking the MAC unless told not to) and write the plaintext document.
 fn decrypt_to_plaintext(
     doc: &dyn Document,
     meta: &Metadata,
     key: &DataKey,
-    check_mac: bool,
+    verify: Verify,
     file: &str,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let mut decrypted =
-        crypto::decrypt_with_key(doc, meta, key, check_mac).map_err(|source| Error::Crypto {
-            file: file.to_string(),
-            source,
-        })?;
+    let crypto_err = |source| Error::Crypto {
+        file: file.to_string(),
+        source,
+    };
+    let mut decrypted = crypto::decrypt_with_key(doc, meta, key, verify != Verify::IgnoreMac)
+        .map_err(crypto_err)?;
+    if verify == Verify::Strict {
+        crypto::check_strict(doc, meta, &decrypted).map_err(crypto_err)?;
+    }
     let plaintext = doc
         .render(&mut decrypted.edits, None)
         .map_err(|source| Error::Document {
@@ -306,12 +373,12 @@ fn decrypt_file(
     path: &Path,
     format: Format,
     explicit_identities: &[PathBuf],
-    check_mac: bool,
+    verify: Verify,
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
     let file = display_name(path);
     let (doc, meta) = load_encrypted(path, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
-    decrypt_to_plaintext(doc.as_ref(), &meta, &key, check_mac, &file)
+    decrypt_to_plaintext(doc.as_ref(), &meta, &key, verify, &file)
 }
 
 /// Write the result: in place, to `--output`, or to stdout.

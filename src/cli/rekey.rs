@@ -248,7 +248,7 @@ fn encrypted_files_under(config: &Config) -> Vec<PathBuf> {
 
 /// A cheap test before parsing: the file mentions both an ENC value or a MAC and sops metadata.
 fn looks_encrypted(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Ok(bytes) = super::read_input(path) else {
         return false;
     };
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
@@ -277,7 +277,7 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     let (doc, meta) = load_encrypted(path, format)?;
     refuse_other_key_types(&meta, &file, "a new data key for; rotate it with sops")?;
     let key = recover_key(&meta, identities, &file)?;
-    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
+    let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
     let mut groups = recipients(&meta.key_groups);
     for r in &args.add_age {
         if !groups.iter().flatten().any(|g| g == r) {

@@ -78,7 +78,13 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
     })?;
     let rev_meta = super::metadata_of(rev_doc.as_ref(), &rev_file)?;
     let rev_key = recover_key(&rev_meta, identities, &rev_file)?;
-    let rev_plain = decrypt_to_plaintext(rev_doc.as_ref(), &rev_meta, &rev_key, true, &rev_file)?;
+    let rev_plain = decrypt_to_plaintext(
+        rev_doc.as_ref(),
+        &rev_meta,
+        &rev_key,
+        super::Verify::Mac,
+        &rev_file,
+    )?;
 
     // 3. The current file, under its lock.
     let _lock = edit::lock(&args.file)?;
@@ -92,7 +98,7 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
     })?;
     let meta = super::metadata_of(doc.as_ref(), &file)?;
     let key = recover_key(&meta, identities, &file)?;
-    let plain = decrypt_to_plaintext(doc.as_ref(), &meta, &key, true, &file)?;
+    let plain = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
 
     // 4. The target plaintext: REV's whole document, or the named keys set into today's.
     let doc_err = |file: &str| {

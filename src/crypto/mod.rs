@@ -45,6 +45,12 @@ pub enum Error {
     MacMismatch,
     #[error("the MAC could not be decrypted: it was tampered with, or lastmodified was changed")]
     MacUndecryptable,
+    #[error("key path {path} (line {line}): {what}, so --strict refuses the file")]
+    Unauthenticated {
+        path: String,
+        line: usize,
+        what: &'static str,
+    },
     #[error("lastmodified is not an RFC 3339 timestamp")]
     BadLastModified,
     #[error("the comment-based rule {0} is not supported for encryption yet")]
@@ -493,6 +499,55 @@ pub fn decrypt_with_key(
     Ok(Decrypted {
         edits: decrypted.edits,
     })
+}
+
+/// `--strict`: refuse a decrypted document holding anything that neither AEAD nor the MAC
+/// authenticates, where that can be told from the file alone (see the README's "What the MAC
+/// covers"). Call after [`decrypt_with_key`] with the MAC checked.
+///
+/// Refused: an `ENC[...]` comment that does not decrypt at its place (sops keeps such a comment
+/// verbatim); a null or empty value (sops neither encrypts nor hashes them, so one can be added
+/// or emptied unseen); a plaintext value of a `mac_only_encrypted` file (not in the MAC); an
+/// encrypted value under a key holding `:` (its AAD would equal that of a nested path).
+pub fn check_strict(
+    doc: &dyn Document,
+    meta: &Metadata,
+    decrypted: &Decrypted,
+) -> Result<(), Error> {
+    let mac_only = meta.mac_only_encrypted && doc.format() != Format::Binary;
+    for (leaf, edit) in doc.leaves().iter().zip(&decrypted.edits) {
+        let decrypted = matches!(edit, Some(Replacement::Decrypted(_)));
+        let what = if leaf.comment {
+            (!decrypted).then_some(
+                "an encrypted comment does not decrypt here (tampered, or moved from another mapping)",
+            )
+        } else {
+            match &leaf.value {
+                Value::Null => Some("a null value is neither encrypted nor covered by the MAC"),
+                Value::Str(s) if s.is_empty() => {
+                    Some("an empty value is neither encrypted nor covered by the MAC")
+                }
+                Value::Bytes(b) if b.is_empty() => {
+                    Some("an empty value is neither encrypted nor covered by the MAC")
+                }
+                _ if !decrypted && mac_only => {
+                    Some("a plaintext value of a mac_only_encrypted file is not covered by the MAC")
+                }
+                _ if decrypted && leaf.path.iter().any(|k| k.contains(':')) => Some(
+                    "a key on the value's path holds ':', so its AAD cannot tell it from a nested key",
+                ),
+                _ => None,
+            }
+        };
+        if let Some(what) = what {
+            return Err(Error::Unauthenticated {
+                path: leaf.display_path(),
+                line: leaf.line,
+                what,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Check the stored MAC against the computed one, in constant time.

@@ -12,7 +12,8 @@ use super::{
 };
 
 pub struct DotenvDocument {
-    source: String,
+    /// The source text: for a plaintext file, every secret in it; wiped on drop.
+    source: zeroize::Zeroizing<String>,
     leaves: Vec<Leaf>,
     /// Where each leaf's text is: the value after `=`, or a comment's text after `#`.
     spans: Vec<Range<usize>>,
@@ -75,7 +76,7 @@ impl DotenvDocument {
         }
         let metadata = (!flat.is_empty()).then(|| unflatten(&flat));
         Ok(DotenvDocument {
-            source: source.to_string(),
+            source: zeroize::Zeroizing::new(source.to_string()),
             leaves,
             spans,
             metadata_lines,

@@ -35,7 +35,8 @@ enum Quote {
 }
 
 pub struct IniDocument {
-    source: String,
+    /// The source text: for a plaintext file, every secret in it; wiped on drop.
+    source: zeroize::Zeroizing<String>,
     leaves: Vec<Leaf>,
     spans: Vec<Range<usize>>,
     quotes: Vec<Quote>,
@@ -250,6 +251,17 @@ fn quote_value(v: &str) -> String {
     }
 }
 
+/// A quoted spelling of `v` (for a value that was quoted in the source).
+fn quote_always(v: &str) -> String {
+    if !v.contains(['`', '\n', '\r']) {
+        format!("`{v}`")
+    } else if !v.contains("\"\"\"") {
+        format!("\"\"\"{v}\"\"\"")
+    } else {
+        quote_value(v)
+    }
+}
+
 impl IniDocument {
     pub fn parse(source: &str) -> Result<IniDocument, Error> {
         let mut leaves = Vec::new();
@@ -380,7 +392,7 @@ impl IniDocument {
         }
         let metadata = sops_section.is_some().then(|| unflatten(&flat));
         Ok(IniDocument {
-            source: source.to_string(),
+            source: zeroize::Zeroizing::new(source.to_string()),
             leaves,
             spans,
             quotes,
@@ -467,6 +479,9 @@ impl Document for IniDocument {
                         }
                         Quote::Triple if !v.contains("\"\"\"") => format!("\"\"\"{v}\"\"\""),
                         Quote::Backtick if !v.contains('`') => format!("`{v}`"),
+                        // Text after a closing quote is not part of the value; a value that was
+                        // quoted stays quoted, or that text would join it.
+                        Quote::Surrounded(_) | Quote::Triple | Quote::Backtick => quote_always(&v),
                         _ => quote_value(&v),
                     }
                 }

@@ -513,7 +513,8 @@ impl<'a> Sink<'a> for DocSink {
 
 /// A JSON document: its source, its leaves and where they are, and the top-level layout.
 pub struct JsonDocument {
-    source: String,
+    /// The source text: for a plaintext file, every secret in it; wiped on drop.
+    source: zeroize::Zeroizing<String>,
     leaves: Vec<Leaf>,
     spans: Vec<Range<usize>>,
     /// The top-level `{` and `}`.
@@ -548,7 +549,7 @@ impl JsonDocument {
             None => None,
         };
         Ok(JsonDocument {
-            source: source.to_string(),
+            source: zeroize::Zeroizing::new(source.to_string()),
             leaves: sink.leaves,
             spans: sink.spans,
             open: sink.open,

@@ -180,7 +180,14 @@ impl Metadata {
             ));
         }
         let mut pgp = None;
-        if self.key_groups.len() > 1 {
+        // One group is written flat, as sops does, unless it holds a key type the flat form has
+        // no field for (kept verbatim from a newer sops): then as a one-group list.
+        let flat_ok = self.key_groups.first().is_none_or(|g| {
+            g.others
+                .iter()
+                .all(|(k, _)| k == "pgp" || FLAT_KEY_TYPES_BEFORE_AGE.contains(&k.as_str()))
+        });
+        if self.key_groups.len() > 1 || !flat_ok {
             let groups = self.key_groups.iter().map(group_to_meta).collect();
             items.push(("key_groups".into(), MetaValue::List(groups)));
         } else if let Some(group) = self.key_groups.first() {
@@ -330,6 +337,12 @@ fn group_to_meta(group: &KeyGroup) -> MetaValue {
         vault.unwrap_or(MetaValue::List(Vec::new())),
     ));
     items.push(("age".into(), age_list(&group.age)));
+    // Key types we do not know, kept as they were read.
+    for (k, v) in &group.others {
+        if !["pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"].contains(&k.as_str()) {
+            items.push((k.clone(), v.clone()));
+        }
+    }
     MetaValue::Map(items)
 }
 
@@ -450,6 +463,31 @@ fn insert_flat(node: &mut MetaValue, steps: &[Step], value: MetaValue) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (metadata): a key group holding only a key type we do not know lost it
+    /// on the next write (a one-group file is written flat, which had no place for it).
+    #[test]
+    fn unknown_key_types_survive_a_write() {
+        let unknown = ("future_kms".to_string(), MetaValue::Str("arn:x".into()));
+        for groups in [1, 2] {
+            let meta = Metadata {
+                key_groups: (0..groups)
+                    .map(|_| KeyGroup {
+                        age: Vec::new(),
+                        others: vec![unknown.clone()],
+                    })
+                    .collect(),
+                shamir_threshold: 0,
+                lastmodified: String::new(),
+                mac: String::new(),
+                rule: None,
+                mac_only_encrypted: false,
+                version: "3.11.0".into(),
+            };
+            let back = Metadata::from_meta(&meta.to_meta()).unwrap();
+            assert_eq!(back, meta, "{groups} group(s)");
+        }
+    }
 
     fn sample() -> Metadata {
         Metadata {

@@ -105,6 +105,18 @@ pub enum Value {
     Bytes(Vec<u8>),
 }
 
+/// Plaintext values are wiped when they are dropped.
+impl Drop for Value {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        match self {
+            Value::Time(s) | Value::Str(s) => s.zeroize(),
+            Value::Bytes(b) => b.zeroize(),
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
+        }
+    }
+}
+
 /// One value (or encrypted comment) of a document, in walk order.
 #[derive(Clone)]
 pub struct Leaf {

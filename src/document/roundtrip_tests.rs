@@ -244,6 +244,44 @@ proptest! {
     }
 
     #[test]
+    fn ini_round_trips(sections in proptest::collection::vec(
+        (key(), proptest::collection::vec((key(), "[^\"`#;\\\\\\p{Cc}]{0,30}", 0u8..4), 1..6)),
+        1..4,
+    )) {
+        // Values spelled bare, "quoted", `backticked` and """tripled""".
+        let mut text = String::new();
+        let mut seen = std::collections::HashSet::new();
+        for (name, items) in &sections {
+            prop_assume!(seen.insert(name.clone()) && !name.starts_with("sops"));
+            text.push_str(&format!("[{name}]\n"));
+            let mut keys = std::collections::HashSet::new();
+            for (k, v, quote) in items {
+                prop_assume!(keys.insert(k.clone()));
+                let v = v.trim();
+                let v = match quote {
+                    0 => v.to_string(),
+                    1 => format!("\"{v}\""),
+                    2 => format!("`{v}`"),
+                    _ => format!("\"\"\"{v}\"\"\""),
+                };
+                text.push_str(&format!("{k} = {v}\n"));
+            }
+        }
+        prop_assert_eq!(String::from_utf8(round_trip(Format::Ini, text.as_bytes())).unwrap(), text);
+    }
+
+    #[test]
+    fn key_paths_written_back_parse_the_same(
+        keys in proptest::collection::vec("[^\"'\\p{Cc}]{0,8}|[^'\\p{Cc}]{0,8}|[^\"\\p{Cc}]{0,8}", 1..5),
+        index in 0usize..100,
+    ) {
+        use crate::document::tree::{PathStep, format_steps, parse_path};
+        let mut steps: Vec<PathStep> = keys.into_iter().map(PathStep::Key).collect();
+        steps.push(PathStep::Index(index));
+        prop_assert_eq!(parse_path(&format_steps(&steps)).unwrap(), steps);
+    }
+
+    #[test]
     fn parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         for format in [Format::Yaml, Format::Json, Format::Toml, Format::Dotenv, Format::Ini, Format::Binary] {
             let _ = parse(format, &bytes);

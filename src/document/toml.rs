@@ -20,7 +20,8 @@ use super::{
 };
 
 pub struct TomlDocument {
-    source: String,
+    /// The source text: for a plaintext file, every secret in it; wiped on drop.
+    source: zeroize::Zeroizing<String>,
     leaves: Vec<Leaf>,
     /// The source text of each leaf's value (quotes included).
     spans: Vec<Range<usize>>,
@@ -66,7 +67,7 @@ impl TomlDocument {
             _ => "\n",
         };
         Ok(TomlDocument {
-            source: source.to_string(),
+            source: zeroize::Zeroizing::new(source.to_string()),
             leaves,
             spans,
             metadata_ranges,
@@ -1226,14 +1227,17 @@ value = 'x'";
 
     #[test]
     fn trees_load_and_emit() {
-        fn sorted(n: Node) -> Node {
-            match n {
-                Node::Map(mut items) => {
+        fn sorted(mut n: Node) -> Node {
+            match &mut n {
+                Node::Map(items) => {
+                    let mut items = std::mem::take(items);
                     items.sort_by(|a, b| a.0.cmp(&b.0));
                     Node::Map(items.into_iter().map(|(k, v)| (k, sorted(v))).collect())
                 }
-                Node::List(items) => Node::List(items.into_iter().map(sorted).collect()),
-                other => other,
+                Node::List(items) => {
+                    Node::List(std::mem::take(items).into_iter().map(sorted).collect())
+                }
+                _ => n,
             }
         }
         let tree = load_tree(CARGO).unwrap();

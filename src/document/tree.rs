@@ -3,7 +3,9 @@
 
 use super::{Error, Format};
 
-#[derive(Clone, Debug, PartialEq)]
+/// A decrypted tree holds secrets: its strings are wiped on drop, and `Debug` shows the shape
+/// (keys, types) but never a scalar's value.
+#[derive(Clone, PartialEq)]
 pub enum Node {
     Null,
     Bool(bool),
@@ -12,6 +14,31 @@ pub enum Node {
     Str(String),
     List(Vec<Node>),
     Map(Vec<(String, Node)>),
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Node::Str(s) = self {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Node::Null => f.write_str("Null"),
+            Node::Bool(_) => f.write_str("Bool(<redacted>)"),
+            Node::Int(_) => f.write_str("Int(<redacted>)"),
+            Node::Float(_) => f.write_str("Float(<redacted>)"),
+            Node::Str(_) => f.write_str("Str(<redacted>)"),
+            Node::List(items) => f.debug_list().entries(items).finish(),
+            Node::Map(items) => f
+                .debug_map()
+                .entries(items.iter().map(|(k, v)| (k, v)))
+                .finish(),
+        }
+    }
 }
 
 impl Node {
@@ -105,9 +132,17 @@ pub fn extract<'a>(root: &'a Node, path: &[PathStep]) -> Result<&'a Node, String
     Ok(node)
 }
 
+/// Write a path in the syntax [`parse_path`] reads: each key in `"` quotes, or in `'` quotes
+/// when it holds a `"`. A key holding both quotes, or a control character, cannot be written in
+/// that syntax (it has no escapes, like sops's); it is shown JSON-escaped, for messages only.
 pub fn format_steps(path: &[PathStep]) -> String {
     path.iter()
         .map(|s| match s {
+            PathStep::Key(k) if k.chars().any(char::is_control) => {
+                format!("[{}]", serde_json::Value::String(k.clone()))
+            }
+            PathStep::Key(k) if !k.contains('"') => format!("[\"{k}\"]"),
+            PathStep::Key(k) if !k.contains('\'') => format!("['{k}']"),
             PathStep::Key(k) => format!("[{}]", serde_json::Value::String(k.clone())),
             PathStep::Index(i) => format!("[{i}]"),
         })
@@ -147,6 +182,25 @@ pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (key_path): a key with `\` or `"` was written JSON-escaped, which
+    /// the path syntax (no escapes) reads as another key.
+    #[test]
+    fn formatted_paths_parse_back_to_the_same_steps() {
+        for key in [
+            "plain",
+            "back\\slash",
+            "say \"hi\"",
+            "it's",
+            "a-",
+            "[x]",
+            "é ✓",
+        ] {
+            let steps = vec![PathStep::Key(key.into()), PathStep::Index(3)];
+            let text = format_steps(&steps);
+            assert_eq!(parse_path(&text).unwrap(), steps, "{text}");
+        }
+    }
 
     #[test]
     fn paths_parse_like_sops() {

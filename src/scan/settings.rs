@@ -64,8 +64,16 @@ impl ScanConfig {
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or_default();
-        let mut config = Parser { path, text: &text }.parse()?;
+        let mut config = ScanConfig::parse(&text, path)?;
         config.base = base;
+        Ok(config)
+    }
+
+    /// Parse the settings' text; `path` is where they were read from (globs are relative to
+    /// its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<ScanConfig, Error> {
+        let mut config = Parser { path, text }.parse()?;
+        config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(config)
     }
 

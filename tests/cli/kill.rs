@@ -1,9 +1,10 @@
-//! Kill tests: `set`, `encrypt -i`, `rotate` and `updatekeys -y` killed with SIGKILL at a random
-//! instant, 50 runs each. The file must always decrypt to the old or the new content, and no
-//! plaintext may be left in the folder. On Linux the new content is written to an unnamed
-//! (O_TMPFILE) file that gets a name only just before the rename, so a SIGKILL between those two
-//! calls can still leave a `.secrets-tmp-<pid>-*` file (encrypted content only; about 1 run in
-//! 200 here); the next write in the folder removes it, which the end of each series checks.
+//! Kill tests: `set`, `encrypt -i`, `decrypt -i`, `rotate` and `updatekeys -y` killed with
+//! SIGKILL at a random instant, 50 runs each. The file must always decrypt to the old or the new
+//! content, and no plaintext may be left in the folder (but by `decrypt -i`, see its test). On
+//! Linux the new content is written to an unnamed (O_TMPFILE) file that gets a name only just
+//! before the rename, so a SIGKILL between those two calls can still leave a
+//! `.secrets-tmp-<pid>-*` file (about 1 run in 200 here); the next write in the folder removes
+//! it, which the end of each series checks. Also: `exec-file --no-fifo` killed mid-command.
 
 #![allow(clippy::print_stderr)] // the series' figures, shown with --nocapture
 
@@ -38,8 +39,9 @@ fn content(env: &Env) -> String {
     String::from_utf8(ok(env.secrets_with_key().args(["decrypt", "f.yaml"]))).unwrap()
 }
 
-/// Files in the folder other than the fixed ones; checks no leftover holds plaintext.
-fn leftovers(env: &Env) -> Vec<String> {
+/// Files in the folder other than the fixed ones; checks no leftover holds plaintext (unless
+/// the command writes plaintext: `decrypt -i`).
+fn leftovers(env: &Env, writes_plaintext: bool) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(env.dir.path()).unwrap() {
         let entry = entry.unwrap();
@@ -53,7 +55,7 @@ fn leftovers(env: &Env) -> Vec<String> {
         );
         let bytes = std::fs::read(entry.path()).unwrap();
         assert!(
-            !String::from_utf8_lossy(&bytes).contains("Canary-"),
+            writes_plaintext || !String::from_utf8_lossy(&bytes).contains("Canary-"),
             "plaintext left in {name}"
         );
         out.push(name);
@@ -63,6 +65,10 @@ fn leftovers(env: &Env) -> Vec<String> {
 
 /// Run `args` on a fresh `f.yaml` (`initial`) `RUNS` times, killing it at a random instant.
 fn series(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str]) {
+    series_of(env, initial, args, allowed, false);
+}
+
+fn series_of(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str], writes_plaintext: bool) {
     let command = || {
         let mut cmd: Command = env.secrets_with_key();
         cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
@@ -91,7 +97,7 @@ fn series(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str]) {
             allowed.contains(&now.as_str()),
             "{args:?}: after a kill the file holds {now:?}"
         );
-        left += leftovers(env).len();
+        left += leftovers(env, writes_plaintext).len();
         changed += usize::from(std::fs::read(env.path("f.yaml")).unwrap() != initial);
     }
     eprintln!(
@@ -104,7 +110,11 @@ fn series(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str]) {
     // One more run completes and removes what the killed ones left.
     std::fs::write(env.path("f.yaml"), initial).unwrap();
     assert!(command().status().unwrap().success());
-    assert_eq!(leftovers(env), Vec::<String>::new(), "{args:?}");
+    assert_eq!(
+        leftovers(env, writes_plaintext),
+        Vec::<String>::new(),
+        "{args:?}"
+    );
 }
 
 fn encrypted(env: &Env, plain: &str) -> Vec<u8> {
@@ -151,4 +161,60 @@ fn updatekeys_killed_at_random_leaves_old_or_new() {
     let rule = format!("creation_rules:\n  - age: {},{other}\n", env.recipient);
     env.write(".sops.yaml", rule);
     series(&env, &old, &["updatekeys", "-y", "f.yaml"], &[OLD]);
+}
+
+/// `decrypt -i` writes plaintext. On Linux it goes to an unnamed (O_TMPFILE) file, so a kill
+/// leaves nothing, except between naming the file and renaming it (microseconds): then a 0600
+/// `.secrets-tmp-<pid>-*` file is left, and the next write in the folder removes it.
+#[test]
+fn decrypt_in_place_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let old = encrypted(&env, OLD);
+    series_of(&env, &old, &["decrypt", "-i", "f.yaml"], &[OLD], true);
+}
+
+/// `exec-file --no-fifo` killed with SIGKILL while its command runs: the helper it started
+/// removes the private folder holding the plaintext file.
+#[test]
+fn exec_file_no_fifo_killed_leaves_no_plaintext_file() {
+    let env = Env::new();
+    let old = encrypted(&env, OLD);
+    std::fs::write(env.path("f.yaml"), old).unwrap();
+    let tmp = env.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut child = env
+        .secrets_with_key()
+        .env("TMPDIR", &tmp)
+        .args(["exec-file", "--no-fifo", "f.yaml", "--", "sh", "-c"])
+        .arg("cat {} > /dev/null; touch started; exec sleep 30")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let folder_count = || std::fs::read_dir(&tmp).unwrap().count();
+    for _ in 0..200 {
+        if env.path("started").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(env.path("started").exists(), "the command did not start");
+    assert_eq!(
+        folder_count(),
+        1,
+        "the private folder exists while the command runs"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for _ in 0..200 {
+        if folder_count() == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(
+        folder_count(),
+        0,
+        "the plaintext folder outlived the killed process"
+    );
 }

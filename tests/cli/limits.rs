@@ -1,5 +1,6 @@
-//! Bounded resources: hostile inputs get a clear error (exit 5, or 15 for `.sops.yaml`) or
-//! complete; never a stack overflow, a hang, or memory growing without bound.
+//! Bounded resources: hostile inputs get a clear error (exit 5, or 15 for `.sops.yaml`, or 3 for
+//! an input over the size limit) or complete; never a stack overflow, a hang, or memory growing
+//! without bound.
 
 use crate::util::{Env, ok, run, stderr};
 
@@ -126,4 +127,67 @@ fn a_50_mb_line_completes() {
         .args(["encrypt", "--age", &env.recipient, "long.env"]));
     let first = enc.split(|&b| b == b'\n').next().unwrap();
     assert!(first.starts_with(b"K=ENC[AES256_GCM,data:") && first.len() > 66_000_000);
+}
+
+/// An input over the size limit (256 MiB by default, `SECRETS_MAX_INPUT`) is refused before
+/// it is read (a file: its size is known) or as soon as the limit is passed (standard input),
+/// with exit 3 and a hint naming the variable.
+#[test]
+fn an_input_over_the_size_limit_is_refused_before_it_is_read() {
+    let env = Env::new();
+    // 1 GiB, sparse: takes no disk space, and is never read.
+    let f = std::fs::File::create(env.path("huge.yaml")).unwrap();
+    f.set_len(1 << 30).unwrap();
+    for cmd in [
+        vec!["encrypt", "--age", &env.recipient, "huge.yaml"],
+        vec!["decrypt", "huge.yaml"],
+        vec!["filestatus", "huge.yaml"],
+    ] {
+        let out = run(env.secrets_with_key().args(&cmd), 3);
+        let err = stderr(&out);
+        assert!(
+            err.contains("huge.yaml") && err.contains("256 MiB"),
+            "{err}"
+        );
+        assert!(err.contains("SECRETS_MAX_INPUT"), "{err}");
+    }
+    // The limit is configurable, for files and for standard input.
+    env.write("small.yaml", format!("k: {}\n", "v".repeat(3000)));
+    let out = run(
+        env.secrets().env("SECRETS_MAX_INPUT", "2K").args([
+            "encrypt",
+            "--age",
+            &env.recipient,
+            "small.yaml",
+        ]),
+        3,
+    );
+    assert!(stderr(&out).contains("2048 bytes"), "{}", stderr(&out));
+    let mut cmd = env.secrets();
+    cmd.env("SECRETS_MAX_INPUT", "2K")
+        .args([
+            "encrypt",
+            "--age",
+            &env.recipient,
+            "--input-type",
+            "yaml",
+            "-",
+        ])
+        .stdin(std::fs::File::open(env.path("small.yaml")).unwrap());
+    run(&mut cmd, 3);
+    ok(env.secrets().env("SECRETS_MAX_INPUT", "4K").args([
+        "encrypt",
+        "--age",
+        &env.recipient,
+        "small.yaml",
+    ]));
+    run(
+        env.secrets().env("SECRETS_MAX_INPUT", "lots").args([
+            "encrypt",
+            "--age",
+            &env.recipient,
+            "small.yaml",
+        ]),
+        3,
+    );
 }

@@ -2,6 +2,7 @@
 //! interoperability) on files in temporary directories, with a scrubbed environment.
 
 mod bad_input;
+mod canary;
 mod config;
 mod deploy;
 mod edit;
@@ -19,5 +20,6 @@ mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod strict;
 mod tamper;
 mod util;

@@ -286,3 +286,17 @@ fn trees_load_and_emit_as_sections() {
     );
     assert!(emit_tree(&Node::Map(vec![("k".into(), Node::Int(1))])).is_err());
 }
+
+/// Found by fuzzing (ini): a backtick-quoted value holding a backtick, with text after its
+/// closing quote (which ini.v1 drops), was written back bare, so that text joined the value.
+#[test]
+fn a_quoted_value_with_text_after_its_quote_keeps_its_value() {
+    for plain in ["[s]\nk = `a`b`tail\n", "[s]\nk = \"a\" b\" tail\n"] {
+        let doc = IniDocument::parse(plain).unwrap();
+        let want: Vec<_> = doc.leaves().iter().map(|l| l.value.clone()).collect();
+        let (_, back) = encrypt_decrypt(plain);
+        let again = IniDocument::parse(&back).unwrap();
+        let got: Vec<_> = again.leaves().iter().map(|l| l.value.clone()).collect();
+        assert!(got == want, "{plain:?} came back as {back:?}");
+    }
+}

@@ -68,7 +68,8 @@ struct Block {
 }
 
 pub struct YamlDocument {
-    source: String,
+    /// The source text: for a plaintext file, every secret in it; wiped on drop.
+    source: zeroize::Zeroizing<String>,
     parsed: Parsed,
     leaves: Vec<Leaf>,
     sites: Vec<Site>,
@@ -522,17 +523,20 @@ impl YamlDocument {
             points,
             ..
         } = walker;
+        let metadata_blocks: Vec<Range<usize>> =
+            blocks.iter().filter_map(|b| b.existing.clone()).collect();
         find_comments(
             source,
             &parsed,
             &points,
             &doc_points,
+            &metadata_blocks,
             &mut leaves,
             &mut sites,
         );
         let marked = find_marked(source, &parsed);
         Ok(YamlDocument {
-            source: source.to_string(),
+            source: zeroize::Zeroizing::new(source.to_string()),
             parsed,
             leaves,
             sites,
@@ -921,9 +925,9 @@ impl YamlDocument {
                         }
                         _ => p.text().into_owned(),
                     },
-                    None => match value {
+                    None => match &value {
                         Value::Null => "null".into(),
-                        Value::Str(v) => double_quoted(&v),
+                        Value::Str(v) => double_quoted(v),
                         _ => s.value.clone(),
                     },
                 }
@@ -1028,6 +1032,7 @@ fn find_comments(
     parsed: &Parsed,
     points: &[Point],
     doc_points: &[Range<usize>],
+    metadata_blocks: &[Range<usize>],
     leaves: &mut Vec<Leaf>,
     sites: &mut Vec<Site>,
 ) {
@@ -1052,6 +1057,11 @@ fn find_comments(
         }
         if ti < taken.len() && taken[ti].start <= i {
             i = taken[ti].end.max(i + 1);
+            continue;
+        }
+        // A comment inside the `sops` block is part of the metadata, which is rewritten whole.
+        if let Some(block) = metadata_blocks.iter().find(|r| r.contains(&i)) {
+            i = block.end;
             continue;
         }
         if b[i] == b'#' && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r')) {
@@ -1291,17 +1301,16 @@ fn to_tree(
     }
     *budget = budget.checked_sub(1).ok_or_else(|| alias_bomb(node.line))?;
     Ok(match &node.kind {
-        Kind::Scalar(s) => match typed(s)
+        Kind::Scalar(s) => match &mut typed(s)
             .map_err(|m| invalid(format!("line {}: {m}", node.line)))?
             .0
         {
             Value::Null => TreeNode::Null,
-            Value::Bool(b) => TreeNode::Bool(b),
-            Value::Int(n) => TreeNode::Int(n),
-            Value::Float(f) => TreeNode::Float(f),
-            Value::Time(t) => TreeNode::Str(t),
-            Value::Str(s) => TreeNode::Str(s),
-            Value::Bytes(b) => TreeNode::Str(String::from_utf8_lossy(&b).into_owned()),
+            Value::Bool(b) => TreeNode::Bool(*b),
+            Value::Int(n) => TreeNode::Int(*n),
+            Value::Float(f) => TreeNode::Float(*f),
+            Value::Time(t) | Value::Str(t) => TreeNode::Str(std::mem::take(t)),
+            Value::Bytes(b) => TreeNode::Str(String::from_utf8_lossy(b).into_owned()),
         },
         Kind::Seq(items) => TreeNode::List(
             items
@@ -1312,14 +1321,14 @@ fn to_tree(
         Kind::Map(pairs) => {
             let mut out = Vec::new();
             for &(k, v) in pairs {
-                let key = match to_tree(parsed, k, depth + 1, budget)? {
+                let key = match &mut to_tree(parsed, k, depth + 1, budget)? {
                     TreeNode::Map(_) | TreeNode::List(_) => {
                         return Err(invalid(format!(
                             "line {}: a mapping key must be a scalar",
                             parsed.nodes[k].line
                         )));
                     }
-                    TreeNode::Str(s) => s,
+                    TreeNode::Str(s) => std::mem::take(s),
                     other => other.scalar_text().unwrap_or_default(),
                 };
                 out.push((key, to_tree(parsed, v, depth + 1, budget)?));

@@ -694,6 +694,10 @@ fn block_scalar(text: &str, from: usize, value: &str) -> Option<Block> {
             _ => return None,
         }
     }
+    if i >= b.len() {
+        // No header after `from` (a `|` or `>` the event's span ends before).
+        return None;
+    }
     let header_start = i;
     let mut j = i + 1;
     let mut indicator = None;

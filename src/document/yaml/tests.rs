@@ -1076,3 +1076,32 @@ fn alias_bombs_and_deep_nesting_are_errors() {
     let err = YamlDocument::parse(&chain).err().unwrap().to_string();
     assert!(err.contains("deeper than 256 levels"), "{err}");
 }
+
+/// Found by fuzzing (yaml): an `#ENC[...]` comment inside the `sops` block became a comment
+/// leaf whose span lay inside the block the writer replaces, and rendering panicked on the
+/// overlapping edits (reachable with a comment that decrypts, moved into the block).
+#[test]
+fn an_encrypted_comment_inside_the_sops_block_is_not_a_leaf() {
+    let cipher = ValueCipher::new(&DataKey::generate());
+    let comment = cipher.encrypt(b" note", b":", crate::document::ValueType::Comment);
+    for source in [
+        format!("\nsops: #{comment}\n"),
+        format!("a_unencrypted: 1\nsops:\n    #{comment}\n    version: 3.11.0\n"),
+        "\nsops: #ENC[AES256_GCM,data:".to_string(),
+    ] {
+        let doc = YamlDocument::parse(&source).unwrap();
+        assert!(doc.leaves().iter().all(|l| !l.comment), "{source}");
+        let mut dec = decrypt_leaves(doc.leaves(), &cipher, &Rule::default(), false).unwrap();
+        doc.render(&mut dec.edits, Some(&meta())).unwrap();
+    }
+}
+
+/// Found by fuzzing (metadata): a block scalar header at the very end of the input (` |`)
+/// made the block-scalar reader slice past the end and panic.
+#[test]
+fn a_block_scalar_header_at_the_end_of_the_input_does_not_panic() {
+    for source in [" |", "|", "a: |", "- >", "a: !t |", " |\n", "k: >-"] {
+        let _ = YamlDocument::parse(source);
+        let _ = crate::document::tree::load(crate::document::Format::Yaml, source);
+    }
+}
