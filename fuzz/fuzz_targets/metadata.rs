@@ -33,11 +33,22 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     {
         return;
     }
+    // An empty list of another tool's keys (`hc_vault: []`) holds no key: the flat form of
+    // dotenv and INI has no spelling for it, as in sops, and nothing is lost.
+    let empty_others = typed.key_groups.iter().any(|g| {
+        g.others.iter().any(|(_, v)| {
+            matches!(v, metadata::MetaValue::List(l) if l.is_empty())
+                || matches!(v, metadata::MetaValue::Map(m) if m.is_empty())
+        })
+    });
     let again = metadata::Metadata::from_meta(&typed.to_meta()).expect("our metadata reads back");
     assert!(
         again == typed,
         "metadata changed on a write and read:\n{typed:?}\n{again:?}"
     );
+    if empty_others {
+        return;
+    }
     let flat = metadata::unflatten(&metadata::flatten(&typed.to_meta()));
     let again = metadata::Metadata::from_meta(&flat).expect("flattened metadata reads back");
     assert!(

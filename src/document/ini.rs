@@ -263,7 +263,28 @@ fn quote_always(v: &str) -> String {
 }
 
 impl IniDocument {
+    /// Parse INI text. A plaintext file is refused when one of its values could not be written
+    /// back after decryption so that it reads the same: encrypting it would lose that value.
     pub fn parse(source: &str) -> Result<IniDocument, Error> {
+        let doc = IniDocument::parse_source(source)?;
+        if doc.metadata.is_none() {
+            let mut own: Vec<Option<Replacement>> = doc
+                .leaves
+                .iter()
+                .map(|leaf| match (&leaf.value, leaf.comment) {
+                    (Value::Str(v), false) => Some(Replacement::Decrypted(super::Plaintext {
+                        kind: ValueType::Str,
+                        bytes: zeroize::Zeroizing::new(v.as_bytes().to_vec()),
+                    })),
+                    _ => None,
+                })
+                .collect();
+            doc.render(&mut own, None)?;
+        }
+        Ok(doc)
+    }
+
+    fn parse_source(source: &str) -> Result<IniDocument, Error> {
         let mut leaves = Vec::new();
         let mut spans = Vec::new();
         let mut quotes = Vec::new();
@@ -458,6 +479,8 @@ impl Document for IniDocument {
         metadata: Option<&MetaValue>,
     ) -> Result<Vec<u8>, Error> {
         let mut changes: Vec<(Range<usize>, String)> = Vec::new();
+        // Each value's text once decrypted, to check it reads back the same.
+        let mut decrypted: Vec<Option<zeroize::Zeroizing<String>>> = vec![None; self.leaves.len()];
         for i in 0..self.leaves.len() {
             let quote = self.quotes[i];
             let text = match &edits.take(i) {
@@ -470,6 +493,9 @@ impl Document for IniDocument {
                 },
                 Some(Replacement::Decrypted(p)) => {
                     let v = p.text();
+                    if p.kind != ValueType::Comment && quote != Quote::Comment {
+                        decrypted[i] = Some(zeroize::Zeroizing::new(v.to_string()));
+                    }
                     match quote {
                         _ if quote == Quote::Comment || p.kind == ValueType::Comment => {
                             v.into_owned()
@@ -492,6 +518,9 @@ impl Document for IniDocument {
             changes.push((self.remove_sops(section), String::new()));
         }
         let mut out = splice(&self.source, changes);
+        if decrypted.iter().any(Option::is_some) {
+            self.check_reads_back(&out, &decrypted)?;
+        }
         if let Some(meta) = metadata {
             if !out.is_empty() {
                 out.push('\n');
@@ -499,6 +528,50 @@ impl Document for IniDocument {
             out.push_str(&sops_section_text(meta));
         }
         Ok(out.into_bytes())
+    }
+}
+
+impl IniDocument {
+    /// Some values cannot be written back in INI so that ini.v1 reads them the same (a value
+    /// that needs quotes, followed on its line by text holding a quote): an error naming the key
+    /// and line, never a silently different value.
+    fn check_reads_back(
+        &self,
+        out: &str,
+        decrypted: &[Option<zeroize::Zeroizing<String>>],
+    ) -> Result<(), Error> {
+        let again = IniDocument::parse_source(out).ok();
+        let mut read = again
+            .as_ref()
+            .map(|d| d.leaves.iter().filter(|l| !l.comment).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter();
+        for (leaf, want) in self.leaves.iter().zip(decrypted) {
+            if leaf.comment {
+                continue;
+            }
+            let got = read.next();
+            let same = match (got, want) {
+                (Some(got), Some(want)) => {
+                    got.path == leaf.path
+                        && matches!(&got.value, Value::Str(v) if v == want.as_str())
+                }
+                (Some(got), None) => got.path == leaf.path && got.value == leaf.value,
+                (None, _) => false,
+            };
+            if !same {
+                return Err(Error::Invalid {
+                    format: Format::Ini,
+                    message: format!(
+                        "line {}: the value of {} cannot be written in INI so that it reads back \
+                         the same (its quoting clashes with the rest of its line)",
+                        leaf.line,
+                        leaf.display_path()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

@@ -300,3 +300,20 @@ fn a_quoted_value_with_text_after_its_quote_keeps_its_value() {
         assert!(got == want, "{plain:?} came back as {back:?}");
     }
 }
+
+#[test]
+fn a_value_that_could_not_be_written_back_is_refused_before_encryption() {
+    // Found by fuzzing: the value needs quotes after decryption, and the quote characters in
+    // the rest of its line would pair with them, so it would come back different.
+    let source = "[grafana]\nurl r rd+ ----------= \"\"\"\"\"\"\"\"lllllllllllll\"\"\"\"\"\"\"\"lllllllllllllllllll; = `tbig t";
+    let err = IniDocument::parse(source).err().expect("refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("line 2") && message.contains("reads back"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("lllll"),
+        "no value in the message: {message}"
+    );
+}

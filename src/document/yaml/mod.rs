@@ -535,6 +535,17 @@ impl YamlDocument {
             &mut sites,
         );
         let marked = find_marked(source, &parsed);
+        // In a plaintext file the marker would be read as ours after encryption, and decryption
+        // would put an alias where the user's value was.
+        if metadata.is_none()
+            && let Some(m) = marked.first()
+        {
+            let line = source[..m.marker.start].matches('\n').count() + 1;
+            return Err(invalid(format!(
+                "line {line}: a comment `# secrets:alias *...` after a value is reserved for the \
+                 aliases this tool expands when it encrypts; reword the comment"
+            )));
+        }
         Ok(YamlDocument {
             source: zeroize::Zeroizing::new(source.to_string()),
             parsed,

@@ -1003,8 +1003,10 @@ fn a_marked_copy_that_differs_from_its_anchor_stays_expanded() {
     )
     .unwrap();
     assert_eq!(out, source);
-    // A marker naming an unknown anchor is left alone (and dropped on decryption).
-    let doc3 = YamlDocument::parse("e: x # secrets:alias *nope\n").unwrap();
+    // In an encrypted file, a marker naming an unknown anchor is left alone (and dropped on
+    // decryption); a plaintext file may not hold one at all.
+    let doc3 =
+        YamlDocument::parse("e: x # secrets:alias *nope\nsops:\n    version: 3.11.0\n").unwrap();
     let out = String::from_utf8(doc3.render(&mut vec![plain("x")], None).unwrap()).unwrap();
     assert_eq!(out, "e: x\n");
 }
@@ -1104,4 +1106,21 @@ fn a_block_scalar_header_at_the_end_of_the_input_does_not_panic() {
         let _ = YamlDocument::parse(source);
         let _ = crate::document::tree::load(crate::document::Format::Yaml, source);
     }
+}
+
+#[test]
+fn a_plaintext_comment_spelled_like_the_alias_marker_is_refused() {
+    // Found by fuzzing: after encryption the comment would read as our marker, and decryption
+    // would put an alias where the value was.
+    let source = "a: &x one\ndescription: text # secrets:alias *x\n";
+    let err = YamlDocument::parse(source).err().expect("refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("line 2") && message.contains("reserved"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("text"),
+        "no value in the message: {message}"
+    );
 }
