@@ -481,7 +481,7 @@ impl Document for IniDocument {
         let mut changes: Vec<(Range<usize>, String)> = Vec::new();
         // Each value's text once decrypted, to check it reads back the same.
         let mut decrypted: Vec<Option<zeroize::Zeroizing<String>>> = vec![None; self.leaves.len()];
-        for i in 0..self.leaves.len() {
+        for (i, readback) in decrypted.iter_mut().enumerate() {
             let quote = self.quotes[i];
             let text = match &edits.take(i) {
                 None => continue,
@@ -494,7 +494,7 @@ impl Document for IniDocument {
                 Some(Replacement::Decrypted(p)) => {
                     let v = p.text();
                     if p.kind != ValueType::Comment && quote != Quote::Comment {
-                        decrypted[i] = Some(zeroize::Zeroizing::new(v.to_string()));
+                        *readback = Some(zeroize::Zeroizing::new(v.to_string()));
                     }
                     match quote {
                         _ if quote == Quote::Comment || p.kind == ValueType::Comment => {
