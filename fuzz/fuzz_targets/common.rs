@@ -80,7 +80,12 @@ fn round_trip(format: Format, doc: &dyn document::Document) -> Option<Vec<u8>> {
     let cipher = ValueCipher::new(&key);
     let rule = Rule::default();
     let mut encrypted = crypto::encrypt_leaves(doc.leaves(), &cipher, &rule, false).ok()?;
-    let enc_bytes = doc.render(&mut encrypted.edits, None).ok()?;
+    // Written with a `sops` block, as encryption writes it: an encrypted file is read as one.
+    let block = document::MetaValue::Map(vec![(
+        "version".into(),
+        document::MetaValue::Str("3.11.0".into()),
+    )]);
+    let enc_bytes = doc.render(&mut encrypted.edits, Some(&block)).ok()?;
     let enc_doc = document::parse(format, &enc_bytes).expect("our encrypted output parses");
     let mut decrypted = crypto::decrypt_leaves(enc_doc.leaves(), &cipher, &rule, false)
         .expect("our encrypted output decrypts");
