@@ -10,6 +10,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+mod json;
+pub use json::{JsonSource, decrypt_json, open_json};
+
 use super::{
     Canonical, DataKey, EncryptOptions, Error, Rule, ValueCipher, canonical,
     canonical_plaintext_of, mac, new_metadata, rule_of, verify_mac,
