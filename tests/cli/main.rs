@@ -19,5 +19,6 @@ mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod stream;
 mod tamper;
 mod util;

@@ -529,10 +529,19 @@ mod tests {
         let enc = full_encrypt(&doc, &key, Rule::default(), false);
         assert!(fast_decrypt(&enc, &key).is_some());
         let lines: Vec<&str> = enc.lines().collect();
-        let value = |l: &str| l.split_once(": ").unwrap().1.trim_end_matches(',').to_string();
+        let value = |l: &str| {
+            l.split_once(": ")
+                .unwrap()
+                .1
+                .trim_end_matches(',')
+                .to_string()
+        };
         let (a, b) = (value(lines[1]), value(lines[2]));
         // Swapping two values' ciphertexts breaks their AAD; reordering the members, the MAC.
-        let swapped = enc.replacen(&a, "A", 1).replacen(&b, &a, 1).replacen("A", &b, 1);
+        let swapped = enc
+            .replacen(&a, "A", 1)
+            .replacen(&b, &a, 1)
+            .replacen("A", &b, 1);
         assert!(fast_decrypt(&swapped, &key).is_none());
         let reordered = format!(
             "{{\n  \"b\": {b},\n  \"a\": {a},\n{}\n",
