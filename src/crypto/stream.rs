@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 mod json;
+pub mod set;
 pub use json::{JsonSource, decrypt_json, open_json};
 
 use super::{
@@ -616,7 +617,7 @@ mod tests {
     }
 
     /// Entries of a document: (depth change, key, value or nested/list marker, extras).
-    fn document() -> impl Strategy<Value = String> {
+    pub(in crate::crypto::stream) fn document() -> impl Strategy<Value = String> {
         prop::collection::vec(
             (
                 0usize..3,

@@ -98,3 +98,49 @@ fn a_tampered_pretty_json_file_fails_as_on_the_full_path() {
         );
     }
 }
+
+/// `set` of an existing string on the streamed path, in files written by `secrets` and by sops:
+/// sops reads the result (MAC included), only the target changes, and setting the value it
+/// already has leaves the file byte for byte as it was.
+#[test]
+fn streamed_set_is_readable_by_sops() {
+    // No comments: sops encrypts them, which sends its file to the tree path.
+    let yaml = "a: x\nb:\n  c: 'q'\n  d: 1\n  l:\n  - p\n";
+    for (name, plain, target) in [
+        ("p.json", PRETTY, r#"["db"]["user"]"#),
+        ("p.yaml", yaml, r#"["b"]["c"]"#),
+    ] {
+        let env = Env::new();
+        env.write(name, plain);
+        let ext = name.rsplit('.').next().unwrap();
+        for tool in ["secrets", "sops"] {
+            let mut cmd = if tool == "sops" {
+                env.sops()
+            } else {
+                env.secrets_with_key()
+            };
+            let enc = ok(cmd.args(["encrypt", "--age", &env.recipient, name]));
+            let file = format!("{tool}.{ext}");
+            env.write(&file, &enc);
+            let before = sops_data_of_encrypted(&env, &env.path(&file));
+            ok(env
+                .secrets_with_key()
+                .args(["set", &file, target, "\"n3w value\""]));
+            let after = String::from_utf8(sops_data_of_encrypted(&env, &env.path(&file))).unwrap();
+            let old = if ext == "json" { "admin" } else { "q" };
+            let expected = String::from_utf8(before)
+                .unwrap()
+                .replacen(&format!("\"{old}\""), "\"n3w value\"", 1);
+            assert_eq!(after, expected, "{file}");
+            let written = std::fs::read(env.path(&file)).unwrap();
+            ok(env
+                .secrets_with_key()
+                .args(["set", &file, target, "n3w value"]));
+            assert_same(
+                &std::fs::read(env.path(&file)).unwrap(),
+                &written,
+                "setting the current value",
+            );
+        }
+    }
+}

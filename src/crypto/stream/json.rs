@@ -220,7 +220,7 @@ fn decrypt_item(
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::crypto::stream) mod tests {
     //! Differential tests: on every file the fast path takes, it reads the same leaves as the
     //! full reader, and decrypts to the same bytes (the MAC checked on both paths).
 
@@ -463,7 +463,7 @@ mod tests {
     }
 
     /// Members: (levels closed before it, key, scalar, kind), laid out one per line.
-    fn document() -> impl Strategy<Value = String> {
+    pub(in crate::crypto::stream) fn document() -> impl Strategy<Value = String> {
         (
             prop::collection::vec((0usize..3, key(), scalar(), 0u8..6), 1..14),
             prop::sample::select(vec!["  ", "\t", "    "]),

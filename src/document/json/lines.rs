@@ -64,6 +64,8 @@ pub struct JsonLines {
     leaf_key: bool,
     /// The top-level object was closed.
     finished: bool,
+    /// The indentation of the first top-level member.
+    first_indent: Option<String>,
     hasher: RandomState,
 }
 
@@ -88,6 +90,7 @@ impl JsonLines {
             path: Vec::new(),
             leaf_key: false,
             finished: false,
+            first_indent: None,
             hasher: RandomState::new(),
         }
     }
@@ -100,6 +103,16 @@ impl JsonLines {
     /// Whether the top-level object was opened and closed.
     pub fn finished(&self) -> bool {
         self.finished
+    }
+
+    /// Whether the last [`Line::Value`] is an array item (not an object member).
+    pub fn in_array(&self) -> bool {
+        self.frames.last().is_some_and(|f| !f.object)
+    }
+
+    /// The indentation of the first top-level member (what the metadata is indented with).
+    pub fn first_indent(&self) -> Option<&str> {
+        self.first_indent.as_deref()
     }
 
     /// The number of open containers (1: inside the top-level object).
@@ -179,8 +192,13 @@ impl JsonLines {
             // A duplicate key (or a hash collision): the full parser decides.
             return Err(NotShaped);
         }
-        if self.frames.len() == 1 && key == "sops" {
-            return Ok(Line::Meta);
+        if self.frames.len() == 1 {
+            if self.first_indent.is_none() {
+                self.first_indent = Some(line[..ind].to_string());
+            }
+            if key == "sops" {
+                return Ok(Line::Meta);
+            }
         }
         match value.as_bytes().first() {
             None => Err(NotShaped),
@@ -262,6 +280,21 @@ pub fn metadata_tail(tail: &str) -> Option<(MetaValue, String)> {
     let meta = doc.metadata?;
     let end = doc.members[0].value.end;
     Some((meta, src[end..].to_string()))
+}
+
+/// The tail of [`metadata_tail`] with the `sops` member's value replaced by `meta`, as the full
+/// writer writes it in a file whose first top-level member is indented with `first_indent`.
+pub fn replace_metadata(tail: &str, first_indent: &str, meta: &MetaValue) -> Option<String> {
+    use crate::document::Document;
+    let prefix = format!("{{\n{first_indent}\"_\": 0,\n");
+    let src = format!("{prefix}{tail}");
+    let doc = super::JsonDocument::parse(&src).ok()?;
+    if doc.members.len() != 2 || doc.sops_member != Some(1) || doc.leaves.len() != 1 {
+        return None;
+    }
+    let out = doc.render(&mut Vec::new(), Some(meta)).ok()?;
+    let out = String::from_utf8(out).ok()?;
+    out.strip_prefix(&prefix).map(str::to_string)
 }
 
 #[cfg(test)]

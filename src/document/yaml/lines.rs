@@ -120,6 +120,11 @@ impl YamlLines {
         self.step
     }
 
+    /// Whether the last [`Line::Value`] is a list item (not a mapping value).
+    pub fn in_list(&self) -> bool {
+        self.list.is_some()
+    }
+
     /// Whether any content (a key) was read.
     pub fn started(&self) -> bool {
         self.started
@@ -355,6 +360,22 @@ pub fn metadata_tail(tail: &str) -> Option<(MetaValue, String)> {
     let meta = doc.metadata()?.clone();
     let rest = doc.render(&mut Vec::new(), None).ok()?;
     Some((meta, String::from_utf8(rest).ok()?))
+}
+
+/// The tail of [`metadata_tail`] with the block replaced by `meta`, as the full writer writes it
+/// in a document whose indentation step is `step` (as [`YamlLines::step`] found it).
+pub fn replace_metadata(tail: &str, step: Option<usize>, meta: &MetaValue) -> Option<String> {
+    // A nested mapping first gives the document's step; without one, the block's own counts,
+    // as it does in the whole document.
+    let prefix = step.map_or(String::new(), |s| format!("_a:\n{}_b: 0\n", " ".repeat(s)));
+    let src = format!("{prefix}{tail}");
+    let doc = super::YamlDocument::parse(&src).ok()?;
+    if doc.leaves().len() != usize::from(step.is_some()) || doc.blocks.len() != 1 {
+        return None;
+    }
+    doc.metadata()?;
+    let out = String::from_utf8(doc.render(&mut Vec::new(), Some(meta)).ok()?).ok()?;
+    out.strip_prefix(&prefix).map(str::to_string)
 }
 
 #[cfg(test)]
