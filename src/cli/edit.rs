@@ -252,7 +252,16 @@ fn set_streamed(
     match set_string(text, &tail, &meta, &key, &keys, new, &now) {
         None => Ok(false),
         Some(Set::Unchanged) => Ok(true),
-        Some(Set::Changed(out)) => write(path, &out).map(|()| true),
+        Some(Set::Changed(rewrite)) => {
+            let write_err = |source| Error::Write {
+                file: file.to_string(),
+                source,
+            };
+            let mut out = crate::store::AtomicFile::create(path, 0o644).map_err(write_err)?;
+            rewrite.write_to(&mut out).map_err(write_err)?;
+            out.commit().map_err(write_err)?;
+            Ok(true)
+        }
     }
 }
 

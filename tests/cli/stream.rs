@@ -128,9 +128,11 @@ fn streamed_set_is_readable_by_sops() {
                 .args(["set", &file, target, "\"n3w value\""]));
             let after = String::from_utf8(sops_data_of_encrypted(&env, &env.path(&file))).unwrap();
             let old = if ext == "json" { "admin" } else { "q" };
-            let expected = String::from_utf8(before)
-                .unwrap()
-                .replacen(&format!("\"{old}\""), "\"n3w value\"", 1);
+            let expected = String::from_utf8(before).unwrap().replacen(
+                &format!("\"{old}\""),
+                "\"n3w value\"",
+                1,
+            );
             assert_eq!(after, expected, "{file}");
             let written = std::fs::read(env.path(&file)).unwrap();
             ok(env

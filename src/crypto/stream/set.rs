@@ -61,11 +61,11 @@ pub fn tail_of(text: &str, format: Format) -> Option<Tail> {
 }
 
 /// What `set` comes to.
-pub enum Set {
+pub enum Set<'a> {
     /// The value is already the new one (the MAC verified): nothing to write.
     Unchanged,
     /// The new file.
-    Changed(Vec<u8>),
+    Changed(Rewrite<'a>),
 }
 
 /// A value of the file: where it is, how it is written (YAML), its AAD, whether it is encrypted.
@@ -79,15 +79,15 @@ struct Item {
 /// Set the encrypted string at `target` (a key path naming one mapping value, not a list) to
 /// `new` in `text`, an encrypted line-shaped file whose metadata `tail_of` found. The old MAC is
 /// verified first; `lastmodified` is the new timestamp.
-pub fn set_string(
-    text: &str,
+pub fn set_string<'a>(
+    text: &'a str,
     tail: &Tail,
     meta: &Metadata,
     key: &DataKey,
     target: &[String],
     new: &str,
     lastmodified: &str,
-) -> Option<Set> {
+) -> Option<Set<'a>> {
     let format = tail.format;
     let rule = rule_of(meta, format).ok()?;
     if !supported(&rule) || new.is_empty() || rule.encrypts(target) != Some(true) {
@@ -175,27 +175,31 @@ pub fn set_string(
         .par_iter()
         .map(|item| hash_item(text, item, &aads, &cipher, mac_only))
         .collect();
-    let mut old_mac = mac::MacHasher::new(mac_only);
-    let mut new_mac = mac::MacHasher::new(mac_only);
-    let mut unchanged = false;
-    for (i, hashed) in hashed.into_iter().enumerate() {
-        let (bytes, kind) = hashed?;
-        if i == target_index {
-            // Only an encrypted string is replaced here.
-            let old = bytes.filter(|_| kind == Some(ValueType::Str))?;
-            unchanged = old[..] == *new.as_bytes();
-            old_mac.update(&old);
-            new_mac.update(new.as_bytes());
-        } else if let Some(bytes) = bytes {
-            old_mac.update(&bytes);
-            new_mac.update(&bytes);
+    let mut hashed = hashed.into_iter().collect::<Option<Vec<Hashed>>>()?;
+    // Only an encrypted string is replaced here.
+    let old = match &mut hashed[target_index] {
+        (bytes, Some(ValueType::Str)) => bytes.take()?,
+        _ => return None,
+    };
+    let unchanged = old[..] == *new.as_bytes();
+    // The old MAC (to verify) and the new one, side by side.
+    let mac_of = |target: &[u8]| {
+        let mut hasher = mac::MacHasher::new(mac_only);
+        for (i, (bytes, _)) in hashed.iter().enumerate() {
+            if i == target_index {
+                hasher.update(target);
+            } else if let Some(bytes) = bytes {
+                hasher.update(bytes);
+            }
         }
-    }
-    verify_mac(&cipher, meta, &old_mac.finish()).ok()?;
+        hasher.finish()
+    };
+    let (old_mac, new_mac) = rayon::join(|| mac_of(&old), || mac_of(new.as_bytes()));
+    verify_mac(&cipher, meta, &old_mac).ok()?;
     if unchanged {
         return Some(Set::Unchanged);
     }
-    let sealed = seal_mac(&cipher, &new_mac.finish(), lastmodified).ok()?;
+    let sealed = seal_mac(&cipher, &new_mac, lastmodified).ok()?;
     let new_meta = Metadata {
         lastmodified: lastmodified.to_string(),
         mac: sealed,
@@ -213,12 +217,30 @@ pub fn set_string(
         Some(style) => yaml_lines::encrypted_text(style, &enc).into_owned(),
         None => format!("\"{enc}\""),
     };
-    let mut out = Vec::with_capacity(text.len() + enc_text.len());
-    out.extend_from_slice(&text.as_bytes()[..item.range.start]);
-    out.extend_from_slice(enc_text.as_bytes());
-    out.extend_from_slice(&body.as_bytes()[item.range.end..]);
-    out.extend_from_slice(new_tail.as_bytes());
-    Some(Set::Changed(out))
+    Some(Set::Changed(Rewrite {
+        before: &text[..item.range.start],
+        value: enc_text,
+        after: &body[item.range.end..],
+        tail: new_tail,
+    }))
+}
+
+/// The new file: the old one with the target's text and the metadata replaced.
+pub struct Rewrite<'a> {
+    before: &'a str,
+    value: String,
+    after: &'a str,
+    tail: String,
+}
+
+impl Rewrite<'_> {
+    /// Write the new file to `out`.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for part in [self.before, &self.value, self.after, &self.tail] {
+            out.write_all(part.as_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 /// A value's MAC bytes (None: not hashed) and, when it was decrypted, its type.
@@ -332,7 +354,13 @@ mod tests {
     }
 
     /// `set` through the tree, as `secrets set` does it without the streamed path.
-    fn tree_set(format: Format, enc: &str, key: &DataKey, target: &[String], new: &str) -> Set {
+    fn tree_set(
+        format: Format,
+        enc: &str,
+        key: &DataKey,
+        target: &[String],
+        new: &str,
+    ) -> Option<Vec<u8>> {
         let doc = parse(format, enc).unwrap();
         let meta = Metadata::from_meta(doc.metadata().unwrap()).unwrap();
         let index = doc
@@ -344,7 +372,7 @@ mod tests {
         match &decrypted.edits[index] {
             Some(Replacement::Decrypted(p)) if p.kind == ValueType::Str => {
                 if p.bytes[..] == *new.as_bytes() {
-                    return Set::Unchanged;
+                    return None;
                 }
             }
             _ => panic!("the streamed path set a value that is not an encrypted string"),
@@ -366,7 +394,7 @@ mod tests {
             &aad(target),
             ValueType::Str,
         )));
-        Set::Changed(doc.render(&mut edits, Some(&meta.to_meta())).unwrap())
+        Some(doc.render(&mut edits, Some(&meta.to_meta())).unwrap())
     }
 
     fn mask(s: &[u8]) -> String {
@@ -399,8 +427,10 @@ mod tests {
             return false;
         };
         match (fast, tree_set(format, enc, key, target, new)) {
-            (Set::Unchanged, Set::Unchanged) => {}
-            (Set::Changed(fast), Set::Changed(full)) => {
+            (Set::Unchanged, None) => {}
+            (Set::Changed(rewrite), Some(full)) => {
+                let mut fast = Vec::new();
+                rewrite.write_to(&mut fast).unwrap();
                 assert_eq!(mask(&fast), mask(&full), "{target:?} in {enc}");
                 assert_eq!(plaintext(format, &fast, key), plaintext(format, &full, key));
             }

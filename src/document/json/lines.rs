@@ -174,7 +174,7 @@ impl JsonLines {
             if matches!(body.as_bytes()[0], b'{' | b'[') {
                 return Err(NotShaped);
             }
-            let (len, _) = scalar(body)?;
+            let len = scalar_len(body)?;
             self.after_member(&body[len..])?;
             return Ok(Line::Value(ind..ind + len));
         }
@@ -222,7 +222,7 @@ impl JsonLines {
                 Ok(Line::Verbatim)
             }
             Some(_) => {
-                let (len, _) = scalar(value)?;
+                let len = scalar_len(value)?;
                 self.after_member(&value[len..])?;
                 self.path.push(key.to_string());
                 self.leaf_key = true;
@@ -241,6 +241,24 @@ impl JsonLines {
         };
         Ok(())
     }
+}
+
+/// The length of the scalar at the start of `text`, checked as [`scalar`] checks it, without
+/// decoding it (quickly for a string without escapes).
+fn scalar_len(text: &str) -> Result<usize, NotShaped> {
+    let b = text.as_bytes();
+    if b.first() == Some(&b'"')
+        && let Some(i) = memchr::memchr2(b'"', b'\\', &b[1..])
+        && b[1 + i] == b'"'
+        && b[1..1 + i].iter().all(|&c| c >= 0x20)
+    {
+        let len = i + 2;
+        return match b.get(len) {
+            Some(&c) if !is_ws(c) && c != b',' => Err(NotShaped),
+            _ => Ok(len),
+        };
+    }
+    scalar(text).map(|(len, _)| len)
 }
 
 /// The scalar at the start of `text`: its length, and its value with the spelling the full

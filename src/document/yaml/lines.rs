@@ -266,6 +266,14 @@ fn scalar(line: &str, start: usize) -> Result<Site, NotShaped> {
             }
             (close + 1, Style::Double)
         }
+        // The common case, quickly: printable ASCII without spaces, starting with a letter or
+        // a digit and not ending with `:` (as `ENC[...]` values are) is safe as it stands.
+        _ if text.as_bytes()[0].is_ascii_alphanumeric()
+            && !text.ends_with(':')
+            && text.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            (text.len(), Style::Plain)
+        }
         _ => {
             let end = text.find(" #").unwrap_or(text.len());
             let value = text[..end].trim_end_matches(' ');
@@ -411,6 +419,27 @@ mod tests {
                 (p(&["g"]), "h".into()),
             ]
         );
+    }
+
+    #[test]
+    fn unspaced_ascii_values_are_read_as_the_general_check_reads_them() {
+        for value in [
+            "ENC[AES256_GCM,data:Ab+/=,iv:x,tag:y,type:str]",
+            "a#b",
+            "x:y",
+            "1,2]",
+            "a'b\"c",
+            "0x1F",
+        ] {
+            let line = format!("k: {value}");
+            let site = scalar(&line, 3).unwrap();
+            assert_eq!(&line[site.range], value);
+            assert!(plain_text_safe(value, false), "{value}");
+        }
+        for value in ["x:", "[x", "*x", "#x", "&x"] {
+            assert!(!plain_text_safe(value, false));
+            assert_eq!(scalar(&format!("k: {value}"), 3), Err(NotShaped), "{value}");
+        }
     }
 
     #[test]
