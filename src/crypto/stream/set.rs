@@ -5,13 +5,15 @@
 //! or anything fails; callers then run the general path.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::{push_aad, supported};
 use crate::crypto::{
-    DataKey, ValueCipher, canonical, canonical_plaintext_of, mac, rule_of, seal_mac, verify_mac,
+    DataKey, Rule, ValueCipher, canonical, canonical_plaintext_of, mac, rule_of, seal_mac,
+    verify_mac,
 };
 use crate::document::json::lines::{self as json_lines, JsonLines};
 use crate::document::metadata::Metadata;
@@ -94,87 +96,35 @@ pub fn set_string<'a>(
         return None;
     }
     let body = &text[..tail.offset];
-    let mut items = Vec::new();
-    let mut aads = Vec::new();
-    let mut found = None;
-    let mut at = 0;
-    let mut record = |items: &mut Vec<Item>, item: Item, path: &[String], list: bool| {
-        if path == target {
-            if list || found.is_some() {
-                return false;
-            }
-            found = Some(items.len());
-        }
-        items.push(item);
-        true
-    };
-    // The metadata's indentation, as the full writer finds it.
-    let indent: Option<String>;
-    let step: Option<usize>;
-    match format {
-        Format::Yaml => {
-            let mut reader = YamlLines::new();
-            for line in body.split_inclusive('\n') {
-                let start = at;
-                at += line.len();
-                let line = line.strip_suffix('\n').unwrap_or(line);
-                match reader.line(line).ok()? {
-                    yaml_lines::Line::Verbatim => {}
-                    yaml_lines::Line::Meta => return None,
-                    yaml_lines::Line::Value(site) => {
-                        let item = Item {
-                            range: start + site.range.start..start + site.range.end,
-                            style: Some(site.style),
-                            aad: push_aad(&mut aads, reader.path()),
-                            encrypted: rule.encrypts(reader.path()) == Some(true),
-                        };
-                        if !record(&mut items, item, reader.path(), reader.in_list()) {
-                            return None;
-                        }
-                    }
-                }
-            }
-            // The `sops:` line itself, so the reader has seen every top-level key.
-            if reader.line("sops:").ok()? != yaml_lines::Line::Meta {
-                return None;
-            }
-            (indent, step) = (None, reader.step());
-        }
-        _ => {
-            let mut reader = JsonLines::new();
-            for line in body.split_inclusive('\n') {
-                let start = at;
-                at += line.len();
-                let line = line.strip_suffix('\n').unwrap_or(line);
-                match reader.line(line).ok()? {
-                    json_lines::Line::Verbatim => {}
-                    json_lines::Line::Meta => return None,
-                    json_lines::Line::Value(range) => {
-                        let item = Item {
-                            range: start + range.start..start + range.end,
-                            style: None,
-                            aad: push_aad(&mut aads, reader.path()),
-                            encrypted: rule.encrypts(reader.path()) == Some(true),
-                        };
-                        if !record(&mut items, item, reader.path(), reader.in_array()) {
-                            return None;
-                        }
-                    }
-                }
-            }
-            if reader.line("  \"sops\": {").ok()? != json_lines::Line::Meta || reader.depth() != 1 {
-                return None;
-            }
-            (indent, step) = (Some(reader.first_indent()?.to_string()), None);
-        }
-    }
-    let target_index = found?;
     let cipher = ValueCipher::new(key);
     let mac_only = meta.mac_only_encrypted;
-    let hashed: Vec<Option<Hashed>> = items
-        .par_iter()
-        .map(|item| hash_item(text, item, &aads, &cipher, mac_only))
-        .collect();
+    let done = Mutex::new(Vec::new());
+    // The lines are read on one thread while batches already read are decrypted on the others.
+    let read = rayon::scope(|scope| {
+        let mut values = Values {
+            scope,
+            done: &done,
+            cipher: &cipher,
+            text,
+            mac_only,
+            target,
+            batch: Batch::default(),
+            sent: 0,
+            batches: 0,
+            found: None,
+        };
+        read_lines(body, format, &rule, &mut values).map(|read| (read, values.found, values.sent))
+    });
+    let (read, (target_index, target_item, target_aad), sent) = match read {
+        Some((read, Some(found), sent)) => (read, found, sent),
+        _ => return None,
+    };
+    let mut batches = done.into_inner().ok()?;
+    batches.sort_by_key(|(k, _)| *k);
+    let hashed: Vec<Option<Hashed>> = batches.into_iter().flat_map(|(_, h)| h).collect();
+    if hashed.len() != sent {
+        return None;
+    }
     let mut hashed = hashed.into_iter().collect::<Option<Vec<Hashed>>>()?;
     // Only an encrypted string is replaced here.
     let old = match &mut hashed[target_index] {
@@ -208,11 +158,11 @@ pub fn set_string<'a>(
     .to_meta();
     let tail_text = &text[tail.offset..];
     let new_tail = match format {
-        Format::Yaml => yaml_lines::replace_metadata(tail_text, step, &new_meta)?,
-        _ => json_lines::replace_metadata(tail_text, indent.as_deref()?, &new_meta)?,
+        Format::Yaml => yaml_lines::replace_metadata(tail_text, read.step, &new_meta)?,
+        _ => json_lines::replace_metadata(tail_text, read.indent.as_deref()?, &new_meta)?,
     };
-    let item = &items[target_index];
-    let enc = cipher.encrypt(new.as_bytes(), &aads[item.aad.clone()], ValueType::Str);
+    let item = &target_item;
+    let enc = cipher.encrypt(new.as_bytes(), &target_aad, ValueType::Str);
     let enc_text = match item.style {
         Some(style) => yaml_lines::encrypted_text(style, &enc).into_owned(),
         None => format!("\"{enc}\""),
@@ -223,6 +173,171 @@ pub fn set_string<'a>(
         after: &body[item.range.end..],
         tail: new_tail,
     }))
+}
+
+/// Values read and not yet sent for decryption, with their AADs.
+#[derive(Default)]
+struct Batch {
+    items: Vec<Item>,
+    aads: Vec<u8>,
+}
+
+/// Values per batch sent for decryption while the lines are read.
+const BATCH: usize = 4096;
+
+/// The decrypted batches: their number and each value's MAC bytes (None: something failed).
+type Done = Mutex<Vec<(usize, Vec<Option<Hashed>>)>>;
+
+/// Where the values of the file go as they are read: batches sent for decryption, and the target.
+struct Values<'s, 'scope> {
+    scope: &'s rayon::Scope<'scope>,
+    done: &'scope Done,
+    cipher: &'scope ValueCipher,
+    text: &'scope str,
+    mac_only: bool,
+    target: &'s [String],
+    batch: Batch,
+    /// Values sent so far, and batches.
+    sent: usize,
+    batches: usize,
+    /// The target: its index among all values, the value, and its AAD.
+    found: Option<(usize, Item, Vec<u8>)>,
+}
+
+impl Values<'_, '_> {
+    /// A value at `range` of the text with key path `path`; false when the target is a list
+    /// item or appears twice (the tree path then decides).
+    fn push(
+        &mut self,
+        range: Range<usize>,
+        style: Option<Style>,
+        path: &[String],
+        list: bool,
+        encrypted: bool,
+    ) -> bool {
+        let aad = push_aad(&mut self.batch.aads, path);
+        let item = Item {
+            range,
+            style,
+            aad,
+            encrypted,
+        };
+        if path == self.target {
+            if list || self.found.is_some() {
+                return false;
+            }
+            let aad = self.batch.aads[item.aad.clone()].to_vec();
+            let copy = Item {
+                range: item.range.clone(),
+                style,
+                aad: 0..aad.len(),
+                encrypted,
+            };
+            self.found = Some((self.sent + self.batch.items.len(), copy, aad));
+        }
+        self.batch.items.push(item);
+        if self.batch.items.len() >= BATCH {
+            self.send();
+        }
+        true
+    }
+
+    /// Send the batch for decryption.
+    fn send(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.sent += batch.items.len();
+        let number = self.batches;
+        self.batches += 1;
+        let (done, cipher, text, mac_only) = (self.done, self.cipher, self.text, self.mac_only);
+        self.scope.spawn(move |_| {
+            let hashed = batch
+                .items
+                .par_iter()
+                .map(|item| hash_item(text, item, &batch.aads, cipher, mac_only))
+                .collect();
+            if let Ok(mut done) = done.lock() {
+                done.push((number, hashed));
+            }
+        });
+    }
+}
+
+/// What reading the lines found besides the values: the metadata's indentation.
+struct Read {
+    indent: Option<String>,
+    step: Option<usize>,
+}
+
+/// Read the lines of `body` (the file before its metadata), handing the values to `values`.
+fn read_lines(
+    body: &str,
+    format: Format,
+    rule: &Rule,
+    values: &mut Values<'_, '_>,
+) -> Option<Read> {
+    let mut at = 0;
+    let read = match format {
+        Format::Yaml => {
+            let mut reader = YamlLines::new();
+            for line in body.split_inclusive('\n') {
+                let start = at;
+                at += line.len();
+                let line = line.strip_suffix('\n').unwrap_or(line);
+                match reader.line(line).ok()? {
+                    yaml_lines::Line::Verbatim => {}
+                    yaml_lines::Line::Meta => return None,
+                    yaml_lines::Line::Value(site) => {
+                        let range = start + site.range.start..start + site.range.end;
+                        let path = reader.path();
+                        let encrypted = rule.encrypts(path) == Some(true);
+                        if !values.push(range, Some(site.style), path, reader.in_list(), encrypted)
+                        {
+                            return None;
+                        }
+                    }
+                }
+            }
+            // The `sops:` line itself, so the reader has seen every top-level key.
+            if reader.line("sops:").ok()? != yaml_lines::Line::Meta {
+                return None;
+            }
+            Read {
+                indent: None,
+                step: reader.step(),
+            }
+        }
+        _ => {
+            let mut reader = JsonLines::new();
+            for line in body.split_inclusive('\n') {
+                let start = at;
+                at += line.len();
+                let line = line.strip_suffix('\n').unwrap_or(line);
+                match reader.line(line).ok()? {
+                    json_lines::Line::Verbatim => {}
+                    json_lines::Line::Meta => return None,
+                    json_lines::Line::Value(range) => {
+                        let range = start + range.start..start + range.end;
+                        let path = reader.path();
+                        let encrypted = rule.encrypts(path) == Some(true);
+                        if !values.push(range, None, path, reader.in_array(), encrypted) {
+                            return None;
+                        }
+                    }
+                }
+            }
+            if reader.line("  \"sops\": {").ok()? != json_lines::Line::Meta || reader.depth() != 1 {
+                return None;
+            }
+            Read {
+                indent: Some(reader.first_indent()?.to_string()),
+                step: None,
+            }
+        }
+    };
+    if !values.batch.items.is_empty() {
+        values.send();
+    }
+    Some(read)
 }
 
 /// The new file: the old one with the target's text and the metadata replaced.
@@ -495,6 +610,41 @@ mod tests {
             }
         }
         assert!(taken >= 20, "the streamed set took {taken} cases");
+    }
+
+    #[test]
+    fn values_in_later_batches_match_the_tree_path() {
+        let n = 2 * BATCH + 100;
+        let mut yaml = String::from("# generated\n");
+        let mut json = String::from("{\n");
+        for i in 0..n {
+            if i % 100 == 0 {
+                yaml.push_str(&format!("s{:04}:\n", i / 100));
+                if i > 0 {
+                    json.push_str("  },\n");
+                }
+                json.push_str(&format!("  \"s{:04}\": {{\n", i / 100));
+            }
+            yaml.push_str(&format!("  k{i}: value-{i}\n"));
+            let comma = if i % 100 == 99 || i + 1 == n { "" } else { "," };
+            json.push_str(&format!("    \"k{i}\": \"value-{i}\"{comma}\n"));
+        }
+        json.push_str("  }\n}\n");
+        let key = DataKey::generate();
+        for (format, text) in [(Format::Yaml, yaml), (Format::Json, json)] {
+            let enc = encrypt(format, &text, &key, false).unwrap();
+            for i in [0, BATCH - 1, BATCH, n - 1] {
+                let target = [format!("s{:04}", i / 100), format!("k{i}")];
+                assert!(differential(format, &enc, &key, &target, "new"), "{i}");
+                assert!(differential(
+                    format,
+                    &enc,
+                    &key,
+                    &target,
+                    &format!("value-{i}")
+                ));
+            }
+        }
     }
 
     #[test]
