@@ -109,9 +109,9 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
     // `--strict` checks what the MAC does not cover on the parsed document: the full path.
     if whole
         && !args.strict
-        && format == Format::Yaml
+        && matches!(format, Format::Yaml | Format::Json)
         && args.file.as_os_str() != "-"
-        && stream_yaml(&args, explicit_identities)?
+        && stream_decrypt(&args, format, explicit_identities)?
     {
         return Ok(());
     }
@@ -179,21 +179,41 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
     Ok(())
 }
 
-/// Decrypt line-shaped YAML as a stream (never holding the encrypted file whole), writing the
-/// plaintext only once the MAC is verified. `Ok(false)` when the file is not of that shape or
-/// anything fails: the full path then decrypts it, or says what is wrong.
-fn stream_yaml(args: &DecryptArgs, explicit_identities: &[PathBuf]) -> Result<bool, Error> {
+/// Decrypt line-shaped YAML or JSON as a stream (never holding the encrypted file whole),
+/// writing the plaintext only once the MAC is verified. `Ok(false)` when the file is not of that
+/// shape or anything fails: the full path then decrypts it, or says what is wrong.
+fn stream_decrypt(
+    args: &DecryptArgs,
+    format: Format,
+    explicit_identities: &[PathBuf],
+) -> Result<bool, Error> {
     use crate::crypto::stream;
-    let Some(source) = stream::open_yaml(&args.file) else {
-        return Ok(false);
+    use crate::document::metadata::Metadata;
+    let recover = |meta| recover_key(meta, explicit_identities, &display_name(&args.file)).ok();
+    let pieces = if format == Format::Json {
+        let Some(source) = stream::open_json(&args.file) else {
+            return Ok(false);
+        };
+        let Ok(meta) = Metadata::from_meta(&source.meta) else {
+            return Ok(false);
+        };
+        let Some(key) = recover(&meta) else {
+            return Ok(false);
+        };
+        stream::decrypt_json(source, &meta, &key, !args.ignore_mac)
+    } else {
+        let Some(source) = stream::open_yaml(&args.file) else {
+            return Ok(false);
+        };
+        let Ok(meta) = Metadata::from_meta(&source.meta) else {
+            return Ok(false);
+        };
+        let Some(key) = recover(&meta) else {
+            return Ok(false);
+        };
+        stream::decrypt_yaml(source, &meta, &key, !args.ignore_mac)
     };
-    let Ok(meta) = crate::document::metadata::Metadata::from_meta(&source.meta) else {
-        return Ok(false);
-    };
-    let Ok(key) = recover_key(&meta, explicit_identities, &display_name(&args.file)) else {
-        return Ok(false);
-    };
-    let Some(pieces) = stream::decrypt_yaml(source, &meta, &key, !args.ignore_mac) else {
+    let Some(pieces) = pieces else {
         return Ok(false);
     };
     let in_place = args.in_place.then_some(args.file.as_path());

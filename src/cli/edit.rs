@@ -197,13 +197,72 @@ pub fn set(args: SetArgs, identities: &[PathBuf]) -> Result<(), Error> {
         edit::NewValue::parse(&raw)
     };
     if let Some(new) = value.as_string()
-        && set_string_in_place(&args.file, format, identities, &file, &steps, new)?
+        && (set_streamed(&args.file, format, identities, &file, &steps, new)?
+            || set_string_in_place(&args.file, format, identities, &file, &steps, new)?)
     {
         return Ok(());
     }
     change(&args.file, format, identities, &file, |text| {
         edit::set(format, text, &steps, &value)
     })
+}
+
+/// The common case in a line-shaped YAML or JSON file, without a tree: see
+/// [`crypto::stream::set`]. False when it does not apply (the other paths then handle it).
+fn set_streamed(
+    path: &Path,
+    format: Format,
+    identities: &[PathBuf],
+    file: &str,
+    steps: &[PathStep],
+    new: &str,
+) -> Result<bool, Error> {
+    use crypto::stream::set::{Set, set_string, tail_of};
+    let Some(keys) = steps
+        .iter()
+        .map(|s| match s {
+            PathStep::Key(k) => Some(k.clone()),
+            PathStep::Index(_) => None,
+        })
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Ok(false);
+    };
+    if !matches!(format, Format::Yaml | Format::Json) {
+        return Ok(false);
+    }
+    let _lock = lock(path)?;
+    let bytes = fs_err::read(path).map_err(|source| Error::Read {
+        file: file.to_string(),
+        source,
+    })?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(false);
+    };
+    let Some(tail) = tail_of(text, format) else {
+        return Ok(false);
+    };
+    let Ok(meta) = Metadata::from_meta(&tail.meta) else {
+        return Ok(false);
+    };
+    let Ok(key) = recover_key(&meta, identities, file) else {
+        return Ok(false);
+    };
+    let now = crypto::time::now_rfc3339();
+    match set_string(text, &tail, &meta, &key, &keys, new, &now) {
+        None => Ok(false),
+        Some(Set::Unchanged) => Ok(true),
+        Some(Set::Changed(rewrite)) => {
+            let write_err = |source| Error::Write {
+                file: file.to_string(),
+                source,
+            };
+            let mut out = crate::store::AtomicFile::create(path, 0o644).map_err(write_err)?;
+            rewrite.write_to(&mut out).map_err(write_err)?;
+            out.commit().map_err(write_err)?;
+            Ok(true)
+        }
+    }
 }
 
 /// The common case, fast: a new string for an existing encrypted string value. Its `ENC[...]`

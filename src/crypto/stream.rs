@@ -10,6 +10,10 @@ use std::ops::Range;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+mod json;
+pub mod set;
+pub use json::{JsonSource, decrypt_json, open_json};
+
 use super::{
     Canonical, DataKey, EncryptOptions, Error, Rule, ValueCipher, canonical,
     canonical_plaintext_of, mac, new_metadata, rule_of, verify_mac,
@@ -613,7 +617,7 @@ mod tests {
     }
 
     /// Entries of a document: (depth change, key, value or nested/list marker, extras).
-    fn document() -> impl Strategy<Value = String> {
+    pub(in crate::crypto::stream) fn document() -> impl Strategy<Value = String> {
         prop::collection::vec(
             (
                 0usize..3,

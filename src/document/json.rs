@@ -481,15 +481,7 @@ impl<'a> Sink<'a> for DocSink {
         if self.in_sops() {
             return Ok(());
         }
-        let (value, spelling) = match value {
-            Scalar::Str(s) => (Value::Str(s.into_owned()), None),
-            Scalar::Num(text, f) => (Value::Float(f), Some(text.to_string())),
-            Scalar::Bool(b) => (
-                Value::Bool(b),
-                Some(if b { "true" } else { "false" }.to_string()),
-            ),
-            Scalar::Null => (Value::Null, None),
-        };
+        let (value, spelling) = leaf_value(value);
         self.leaves.push(Leaf {
             path: path.iter().map(|k| String::from(k.as_ref())).collect(),
             value,
@@ -508,6 +500,19 @@ impl<'a> Sink<'a> for DocSink {
             1 => self.members.last_mut().expect("a member").value.end = at,
             _ => {}
         }
+    }
+}
+
+/// A scalar token as a leaf's value, with the spelling kept for numbers and booleans.
+pub(crate) fn leaf_value(value: Scalar<'_>) -> (Value, Option<String>) {
+    match value {
+        Scalar::Str(s) => (Value::Str(s.into_owned()), None),
+        Scalar::Num(text, f) => (Value::Float(f), Some(text.to_string())),
+        Scalar::Bool(b) => (
+            Value::Bool(b),
+            Some(if b { "true" } else { "false" }.to_string()),
+        ),
+        Scalar::Null => (Value::Null, None),
     }
 }
 
@@ -641,32 +646,37 @@ impl JsonDocument {
 
     /// The JSON text of a decrypted value of a leaf.
     fn decrypted_text(&self, leaf: &Leaf, p: &super::Plaintext) -> Result<String, Error> {
-        let bad = |what: &str| Error::AtPath {
+        decrypted_text(p).map_err(|what| Error::AtPath {
             path: leaf.display_path(),
             message: format!("the decrypted value is not a valid {what}"),
-        };
-        Ok(match p.kind {
-            ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => {
-                quote_minimal(&p.text())
-            }
-            ValueType::Int | ValueType::Float => {
-                let text = std::str::from_utf8(&p.bytes).map_err(|_| bad("number"))?;
-                if is_json_number(text) {
-                    text.to_string()
-                } else {
-                    let f = parse_go_float(text)
-                        .filter(|f| f.is_finite())
-                        .ok_or_else(|| bad("JSON number"))?;
-                    go_format_float(f)
-                }
-            }
-            ValueType::Bool => {
-                let text = std::str::from_utf8(&p.bytes).map_err(|_| bad("boolean"))?;
-                let b = go_parse_bool(text).ok_or_else(|| bad("boolean"))?;
-                if b { "true" } else { "false" }.to_string()
-            }
         })
     }
+}
+
+/// The JSON text of a decrypted value; the error names what it is not.
+pub(crate) fn decrypted_text(p: &super::Plaintext) -> Result<String, &'static str> {
+    let bad = |what: &'static str| what;
+    Ok(match p.kind {
+        ValueType::Str | ValueType::Bytes | ValueType::Comment | ValueType::Time => {
+            quote_minimal(&p.text())
+        }
+        ValueType::Int | ValueType::Float => {
+            let text = std::str::from_utf8(&p.bytes).map_err(|_| bad("number"))?;
+            if is_json_number(text) {
+                text.to_string()
+            } else {
+                let f = parse_go_float(text)
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| bad("JSON number"))?;
+                go_format_float(f)
+            }
+        }
+        ValueType::Bool => {
+            let text = std::str::from_utf8(&p.bytes).map_err(|_| bad("boolean"))?;
+            let b = go_parse_bool(text).ok_or_else(|| bad("boolean"))?;
+            if b { "true" } else { "false" }.to_string()
+        }
+    })
 }
 
 impl Document for JsonDocument {
@@ -1108,6 +1118,8 @@ fn go_json_float(f: f64) -> Option<String> {
     }
     Some(go_format_float(f))
 }
+
+pub mod lines;
 
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,7 @@ mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod stream;
 mod strict;
 mod tamper;
 mod util;

@@ -120,6 +120,11 @@ impl YamlLines {
         self.step
     }
 
+    /// Whether the last [`Line::Value`] is a list item (not a mapping value).
+    pub fn in_list(&self) -> bool {
+        self.list.is_some()
+    }
+
     /// Whether any content (a key) was read.
     pub fn started(&self) -> bool {
         self.started
@@ -261,6 +266,14 @@ fn scalar(line: &str, start: usize) -> Result<Site, NotShaped> {
             }
             (close + 1, Style::Double)
         }
+        // The common case, quickly: printable ASCII without spaces, starting with a letter or
+        // a digit and not ending with `:` (as `ENC[...]` values are) is safe as it stands.
+        _ if text.as_bytes()[0].is_ascii_alphanumeric()
+            && !text.ends_with(':')
+            && text.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            (text.len(), Style::Plain)
+        }
         _ => {
             let end = text.find(" #").unwrap_or(text.len());
             let value = text[..end].trim_end_matches(' ');
@@ -357,6 +370,22 @@ pub fn metadata_tail(tail: &str) -> Option<(MetaValue, String)> {
     Some((meta, String::from_utf8(rest).ok()?))
 }
 
+/// The tail of [`metadata_tail`] with the block replaced by `meta`, as the full writer writes it
+/// in a document whose indentation step is `step` (as [`YamlLines::step`] found it).
+pub fn replace_metadata(tail: &str, step: Option<usize>, meta: &MetaValue) -> Option<String> {
+    // A nested mapping first gives the document's step; without one, the block's own counts,
+    // as it does in the whole document.
+    let prefix = step.map_or(String::new(), |s| format!("_a:\n{}_b: 0\n", " ".repeat(s)));
+    let src = format!("{prefix}{tail}");
+    let doc = super::YamlDocument::parse(&src).ok()?;
+    if doc.leaves().len() != usize::from(step.is_some()) || doc.blocks.len() != 1 {
+        return None;
+    }
+    doc.metadata()?;
+    let out = String::from_utf8(doc.render(&mut Vec::new(), Some(meta)).ok()?).ok()?;
+    out.strip_prefix(&prefix).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +419,27 @@ mod tests {
                 (p(&["g"]), "h".into()),
             ]
         );
+    }
+
+    #[test]
+    fn unspaced_ascii_values_are_read_as_the_general_check_reads_them() {
+        for value in [
+            "ENC[AES256_GCM,data:Ab+/=,iv:x,tag:y,type:str]",
+            "a#b",
+            "x:y",
+            "1,2]",
+            "a'b\"c",
+            "0x1F",
+        ] {
+            let line = format!("k: {value}");
+            let site = scalar(&line, 3).unwrap();
+            assert_eq!(&line[site.range], value);
+            assert!(plain_text_safe(value, false), "{value}");
+        }
+        for value in ["x:", "[x", "*x", "#x", "&x"] {
+            assert!(!plain_text_safe(value, false));
+            assert_eq!(scalar(&format!("k: {value}"), 3), Err(NotShaped), "{value}");
+        }
     }
 
     #[test]
