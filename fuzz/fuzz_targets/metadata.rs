@@ -46,8 +46,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         again == typed,
         "metadata changed on a write and read:\n{typed:?}\n{again:?}"
     );
-    // Neither can it spell a mapping that repeats a key (go-yaml, and so sops, refuses those).
-    if empty_others || has_duplicate_keys(meta) {
+    // Neither can it spell a mapping that repeats a key (go-yaml, and so sops, refuses those),
+    // nor tell a newline from a literal `\n` (the flat form escapes newlines without escaping
+    // backslashes, as sops's dotenv store does).
+    if empty_others || has_duplicate_keys(meta) || has_backslash(meta) {
         return;
     }
     // The flat form of dotenv and INI holds strings only (as in sops): another tool's key
@@ -79,6 +81,15 @@ fn has_duplicate_keys(value: &metadata::MetaValue) -> bool {
             pairs.iter().any(|(k, v)| !seen.insert(k) || has_duplicate_keys(v))
         }
         metadata::MetaValue::List(items) => items.iter().any(has_duplicate_keys),
+        _ => false,
+    }
+}
+
+fn has_backslash(value: &metadata::MetaValue) -> bool {
+    match value {
+        metadata::MetaValue::Str(s) => s.contains('\\'),
+        metadata::MetaValue::Map(pairs) => pairs.iter().any(|(k, v)| k.contains('\\') || has_backslash(v)),
+        metadata::MetaValue::List(items) => items.iter().any(has_backslash),
         _ => false,
     }
 }

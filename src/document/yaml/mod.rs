@@ -510,7 +510,11 @@ impl YamlDocument {
             blocks.push(Block {
                 existing,
                 insert_at: doc.end,
-                indent: root.col,
+                // The keys' column: a tagged or anchored root (`!tag` on its own line) starts
+                // left of its keys.
+                indent: pairs
+                    .first()
+                    .map_or(root.col, |&(k, _)| parsed.nodes[k].col),
                 flow: root.flow.then_some(doc.root),
             });
         }

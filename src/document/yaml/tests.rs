@@ -1124,3 +1124,13 @@ fn a_plaintext_comment_spelled_like_the_alias_marker_is_refused() {
         "no value in the message: {message}"
     );
 }
+
+#[test]
+fn a_tagged_root_mapping_gets_its_sops_block_at_its_keys_column() {
+    // Found by fuzzing: the block went to column 0, under a root whose keys sit at column 2,
+    // and the encrypted file did not parse.
+    let source = "!tag\n  a: 1\n  b: x\n";
+    let (enc, back) = encrypt_decrypt(source, &Rule::default());
+    assert!(enc.contains("\n  sops:\n"), "{enc}");
+    assert_eq!(back, source);
+}
