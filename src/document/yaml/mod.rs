@@ -91,6 +91,37 @@ fn invalid(message: impl Into<String>) -> Error {
     }
 }
 
+/// YAML allows only printable characters (YAML 1.2, 5.1), and go-yaml, so sops, refuses a file
+/// holding any other ("control characters are not allowed"); saphyr lets some through, and
+/// what we would write around them may not parse again.
+fn refuse_control_characters(source: &str) -> Result<(), Error> {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}'
+            || c == '\u{FEFF}'
+    };
+    if source.is_ascii()
+        && !source
+            .bytes()
+            .any(|b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r') || b == 0x7f)
+    {
+        return Ok(());
+    }
+    match source.char_indices().find(|&(_, c)| !printable(c)) {
+        None => Ok(()),
+        Some((at, _)) => {
+            let line = source[..at].matches('\n').count() + 1;
+            let column = source[..at].rfind('\n').map_or(at, |nl| at - nl - 1) + 1;
+            Err(Error::Syntax {
+                format: Format::Yaml,
+                line,
+                column,
+                message: "control characters are not allowed".into(),
+            })
+        }
+    }
+}
+
 /// The comment written after an alias's expanded copy when it is encrypted (`<<: {...} #
 /// secrets:alias *name`), so decryption can write the alias back.
 const ALIAS_MARKER: &str = " # secrets:alias *";
@@ -449,6 +480,7 @@ impl YamlDocument {
         if source.trim().is_empty() {
             return Err(Error::Empty);
         }
+        refuse_control_characters(source)?;
         let parsed = parse::parse(source)?;
         if parsed.docs.is_empty() {
             return Err(Error::Empty);

@@ -1134,3 +1134,18 @@ fn a_tagged_root_mapping_gets_its_sops_block_at_its_keys_column() {
     assert!(enc.contains("\n  sops:\n"), "{enc}");
     assert_eq!(back, source);
 }
+
+#[test]
+fn control_characters_are_refused_as_sops_refuses_them() {
+    // Found by fuzzing: saphyr read a value holding backspaces, and the encrypted file did not
+    // parse again. go-yaml (sops) refuses such a file: so do we, naming the place.
+    let err = YamlDocument::parse("k: a\u{8}b\n")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("line 1, column 5") && err.contains("control characters"),
+        "{err}"
+    );
+    assert!(YamlDocument::parse("k: \"tab\there\"\nu: é\n").is_ok());
+}
