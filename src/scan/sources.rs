@@ -66,6 +66,8 @@ pub fn collect(paths: &[PathBuf], settings: &WalkSettings) -> (Vec<Option<PathBu
             });
             continue;
         }
+        // Walked on every core: on a large tree the walk (directory reads, `.gitignore` files)
+        // is a good share of the work, and done alone it left a core idle before the scan.
         let walker = ignore::WalkBuilder::new(path)
             .hidden(false)
             .parents(!settings.no_ignore)
@@ -75,19 +77,33 @@ pub fn collect(paths: &[PathBuf], settings: &WalkSettings) -> (Vec<Option<PathBu
             .git_global(false)
             .require_git(false)
             .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
-                    files.push(Some(e.into_path()));
+            .threads(rayon::current_num_threads())
+            .build_parallel();
+        let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+        walker.run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let mut found = found
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                match entry {
+                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                        found.0.push(Some(e.into_path()));
+                    }
+                    Ok(_) => {}
+                    Err(err) => found.1.push(Error::Walk {
+                        path: path.clone(),
+                        message: err.to_string(),
+                    }),
                 }
-                Ok(_) => {}
-                Err(err) => errors.push(Error::Walk {
-                    path: path.clone(),
-                    message: err.to_string(),
-                }),
-            }
-        }
+                ignore::WalkState::Continue
+            })
+        });
+        let (walked, walk_errors) = found
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        files.extend(walked);
+        errors.extend(walk_errors);
     }
     files.sort();
     files.dedup();
