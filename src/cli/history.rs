@@ -243,12 +243,7 @@ pub fn log(args: LogArgs, identities: &[PathBuf]) -> Result<(), Error> {
         };
         if args.decrypt {
             let (pblobs, _) = history.readable_parents(v);
-            let format = Format::from_path(Path::new(&v.path));
-            let parent_format = v
-                .renamed_from
-                .as_deref()
-                .map(|p| Format::from_path(Path::new(p)))
-                .unwrap_or(format);
+            let (format, parent_format) = history::formats_of(v);
             for (blob, fmt) in std::iter::once((v.blob, format))
                 .chain(pblobs.iter().flatten().map(|b| (*b, parent_format)))
             {

@@ -102,12 +102,7 @@ impl History {
         let mut wanted: Vec<(ObjectId, Format)> = Vec::new();
         let mut seen = HashSet::new();
         for v in &versions {
-            let format = Format::from_path(Path::new(&v.path));
-            let parent_format = v
-                .renamed_from
-                .as_deref()
-                .map(|p| Format::from_path(Path::new(p)))
-                .unwrap_or(format);
+            let (format, parent_format) = formats_of(v);
             if seen.insert(v.blob) {
                 wanted.push((v.blob, format));
             }
@@ -393,6 +388,17 @@ pub fn last_changes(repo: &Repo, path: &str) -> Result<HashMap<String, LastChang
         .into());
     }
     history.last_changes()
+}
+
+/// The format of a version's file, and of its parents' (under the old name when it was renamed).
+pub fn formats_of(v: &Version) -> (Format, Format) {
+    let format = Format::from_path(Path::new(&v.path));
+    let parent_format = v
+        .renamed_from
+        .as_deref()
+        .map(|p| Format::from_path(Path::new(p)))
+        .unwrap_or(format);
+    (format, parent_format)
 }
 
 /// Parse every blob. Most versions differ from their first parent only by a few `ENC[...]`
