@@ -25,7 +25,7 @@ use crate::document::{Format, MetaValue, ValueType};
 /// Values per parallel batch.
 const CHUNK: usize = 1024;
 /// Encrypted input read per batch when decrypting, at most (bar one line).
-const CHUNK_BYTES: usize = 1 << 16;
+const CHUNK_BYTES: usize = 1 << 15;
 
 /// A value to encrypt or decrypt: its site in the text and its AAD in the batch's AAD buffer.
 struct Item {
@@ -251,7 +251,7 @@ pub fn decrypt_yaml(
         return None;
     }
     let mac_only = meta.mac_only_encrypted;
-    let mut input = std::io::BufReader::with_capacity(1 << 16, source.file);
+    let mut input = std::io::BufReader::with_capacity(1 << 14, source.file);
     let mut reader = YamlLines::new();
     let mut hasher = mac::MacHasher::new(mac_only);
     let mut pieces = Vec::new();
