@@ -207,6 +207,17 @@ pub fn set(args: SetArgs, identities: &[PathBuf]) -> Result<(), Error> {
     })
 }
 
+/// The mapping keys of a path made of keys only (None when it goes through a list).
+fn mapping_keys(steps: &[PathStep]) -> Option<Vec<String>> {
+    steps
+        .iter()
+        .map(|s| match s {
+            PathStep::Key(k) => Some(k.clone()),
+            PathStep::Index(_) => None,
+        })
+        .collect()
+}
+
 /// The common case in a line-shaped YAML or JSON file, without a tree: see
 /// [`crypto::stream::set`]. False when it does not apply (the other paths then handle it).
 fn set_streamed(
@@ -218,14 +229,7 @@ fn set_streamed(
     new: &str,
 ) -> Result<bool, Error> {
     use crypto::stream::set::{Set, set_string, tail_of};
-    let Some(keys) = steps
-        .iter()
-        .map(|s| match s {
-            PathStep::Key(k) => Some(k.clone()),
-            PathStep::Index(_) => None,
-        })
-        .collect::<Option<Vec<String>>>()
-    else {
+    let Some(keys) = mapping_keys(steps) else {
         return Ok(false);
     };
     if !matches!(format, Format::Yaml | Format::Json) {
@@ -277,14 +281,7 @@ fn set_string_in_place(
     steps: &[PathStep],
     new: &str,
 ) -> Result<bool, Error> {
-    let Some(keys) = steps
-        .iter()
-        .map(|s| match s {
-            PathStep::Key(k) => Some(k.clone()),
-            PathStep::Index(_) => None,
-        })
-        .collect::<Option<Vec<String>>>()
-    else {
+    let Some(keys) = mapping_keys(steps) else {
         return Ok(false);
     };
     if format == Format::Binary {
