@@ -4,13 +4,12 @@
 //! held in zeroized pieces until the MAC is verified. Every function answers `None` when the
 //! input is not of that shape or anything fails; callers then run the full path.
 
-use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
-use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use super::{CHUNK, CHUNK_BYTES, Decided, push_aad, supported};
+use super::{Batched, Decided, decrypt_batches, push_aad, supported};
 use crate::crypto::{
     DataKey, ValueCipher, canonical, canonical_plaintext_of, mac, rule_of, verify_mac,
 };
@@ -93,74 +92,34 @@ pub fn decrypt_json(
         return None;
     }
     let mac_only = meta.mac_only_encrypted;
-    let mut input = std::io::BufReader::with_capacity(1 << 16, source.file);
     let mut reader = JsonLines::new();
     let mut hasher = mac::MacHasher::new(mac_only);
-    let mut pieces = Vec::new();
-    let mut work = Zeroizing::new(Vec::new());
-    let mut chunk = String::new();
-    let mut items = Vec::new();
-    let mut aads = Vec::new();
-    let mut offset: u64 = 0;
-    let mut done = false;
-    while !done {
-        chunk.clear();
-        items.clear();
-        aads.clear();
-        // The chunk's text to copy ends before the `"sops"` line, once it is reached.
-        let mut copy_end = None;
-        while items.len() < CHUNK && chunk.len() < CHUNK_BYTES {
-            let start = chunk.len();
-            let n = input.read_line(&mut chunk).ok()?;
-            if n == 0 {
-                // The end, without the `sops` member where it was found.
-                return None;
+    let classify = |line: &str, start: usize, aads: &mut Vec<u8>| {
+        Some(match reader.line(line).ok()? {
+            Line::Verbatim => Batched::Verbatim,
+            // `"sops"` must be a member of the top-level object.
+            Line::Meta if reader.depth() != 1 => return None,
+            Line::Meta => Batched::Meta,
+            Line::Value(range) => {
+                let encrypted = rule.encrypts(reader.path()) == Some(true);
+                let aad = push_aad(aads, reader.path());
+                Batched::Value(Item {
+                    range: start + range.start..start + range.end,
+                    aad,
+                    encrypted,
+                })
             }
-            let line = chunk[start..].strip_suffix('\n').unwrap_or(&chunk[start..]);
-            match reader.line(line).ok()? {
-                Line::Verbatim => {}
-                Line::Meta => {
-                    if offset != source.meta_offset || reader.depth() != 1 {
-                        return None;
-                    }
-                    copy_end = Some(start);
-                    done = true;
-                    break;
-                }
-                Line::Value(range) => {
-                    let encrypted = rule.encrypts(reader.path()) == Some(true);
-                    let aad = push_aad(&mut aads, reader.path());
-                    items.push(Item {
-                        range: start + range.start..start + range.end,
-                        aad,
-                        encrypted,
-                    });
-                }
-            }
-            offset += n as u64;
-        }
-        let decided: Vec<Option<Decided>> = items
-            .par_iter()
-            .map(|item| decrypt_item(&chunk, item, &aads, &cipher, mac_only))
-            .collect();
-        let mut at = 0;
-        for (item, decided) in items.iter().zip(decided) {
-            let (text, mac_bytes) = decided?;
-            if let Some(bytes) = mac_bytes {
-                hasher.update(&bytes);
-            }
-            if let Some(text) = text {
-                work.extend_from_slice(&chunk.as_bytes()[at..item.range.start]);
-                work.extend_from_slice(text.as_bytes());
-                at = item.range.end;
-            }
-        }
-        let end = copy_end.unwrap_or(chunk.len());
-        work.extend_from_slice(&chunk.as_bytes()[at..end]);
-        // An exact-size copy per batch: no doubling slack in what is held until the end.
-        pieces.push(Zeroizing::new(work.to_vec()));
-        work.clear();
-    }
+        })
+    };
+    let mut pieces = decrypt_batches(
+        std::io::BufReader::with_capacity(1 << 16, source.file),
+        source.meta_offset,
+        classify,
+        |item: &Item| item.range.clone(),
+        |chunk: &str, item: &Item, aads: &[u8]| decrypt_item(chunk, item, aads, &cipher, mac_only),
+        true,
+        &mut hasher,
+    )?;
     // The member before `"sops"` loses its comma (and the whitespace after it), as the full
     // writer removes the member.
     remove_trailing_comma(&mut pieces)?;
