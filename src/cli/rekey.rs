@@ -252,7 +252,7 @@ fn looks_encrypted(path: &Path) -> bool {
         return false;
     };
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-    if !has(b"ENC[AES256_GCM,") || !has(b"sops") {
+    if !has(crate::document::envelope::CIPHER_MARKER.as_bytes()) || !has(b"sops") {
         return false;
     }
     let format = Format::from_path(path);

@@ -291,7 +291,7 @@ impl Delta {
 }
 
 fn is_enc(stored: &str) -> bool {
-    stored.starts_with("ENC[") && stored.ends_with(']')
+    crate::document::envelope::is_closed_envelope(stored)
 }
 
 /// With both versions decrypted (key path → plaintext): the exact changes, renamed keys found

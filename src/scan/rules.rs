@@ -793,7 +793,7 @@ fn service_account_ok(c: &Candidate) -> bool {
 /// Whether a candidate passes its rule's offline check.
 pub fn check(rule: &Rule, c: &Candidate) -> bool {
     let value = c.value;
-    if value.starts_with("ENC[") {
+    if crate::document::envelope::claims_encryption(value) {
         return false;
     }
     if rule.entropy.is_some_and(|floor| entropy(value) < floor) {
