@@ -21,6 +21,7 @@ mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod scan_precision;
 mod stream;
 mod strict;
 mod tamper;
