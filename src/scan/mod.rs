@@ -7,6 +7,8 @@ pub mod engine;
 pub mod repo;
 pub mod report;
 pub mod rules;
+#[cfg(test)]
+mod rule_files;
 pub mod settings;
 pub mod sources;
 
