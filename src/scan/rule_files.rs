@@ -106,7 +106,7 @@ fn parse_rule(table: &Table, at: &str) -> FileRule {
     let keywords = texts(table, "keywords", &at);
     assert!(!keywords.is_empty(), "{at}: no keywords");
     for k in &keywords {
-        assert!(k.len() >= 3, "{at}: keyword {k:?} is too short for a prefilter");
+        assert!(k.len() >= 2, "{at}: keyword {k:?} is too short for a prefilter");
     }
     FileRule {
         id,
