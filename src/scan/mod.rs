@@ -8,6 +8,8 @@ pub mod generic;
 pub mod repo;
 pub mod report;
 pub mod rules;
+#[cfg(test)]
+mod rule_files;
 pub mod settings;
 pub mod sources;
 
