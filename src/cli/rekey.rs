@@ -39,6 +39,12 @@ pub struct RotateArgs {
     /// Stop encrypting the new data key for this age recipient.
     #[arg(long, value_name = "RECIPIENT")]
     rm_age: Vec<String>,
+    /// Also encrypt the new data key for these PGP fingerprints (comma-separated; first key group).
+    #[arg(long, value_name = "FINGERPRINTS")]
+    add_pgp: Vec<String>,
+    /// Stop encrypting the new data key for these PGP fingerprints (comma-separated).
+    #[arg(long, value_name = "FINGERPRINTS")]
+    rm_pgp: Vec<String>,
     /// The format, when the file name does not say it.
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
@@ -90,7 +96,7 @@ pub fn updatekeys(
 fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
     groups
         .iter()
-        .map(|g| g.age.iter().map(|k| k.recipient.clone()).collect())
+        .map(KeyGroup::recipients)
         .collect()
 }
 
@@ -105,7 +111,7 @@ fn update_one(
     let (doc, meta) = load_encrypted(path, format)?;
     let config = config_for(config_flag, path)?;
     let rule = config.rule_for(path)?;
-    let wanted: Vec<Vec<String>> = rule.key_groups.iter().map(|g| g.age.clone()).collect();
+    let wanted: Vec<Vec<String>> = rule.key_groups.iter().map(|g| g.recipients.clone()).collect();
     let threshold = match wanted.len() {
         1 => 0,
         n => (if rule.shamir_threshold == 0 {
@@ -263,7 +269,7 @@ pub fn rotate(args: RotateArgs, identities: &[PathBuf]) -> Result<(), Error> {
     for path in &args.files {
         rotate_one(path, &args, identities)?;
     }
-    if !args.rm_age.is_empty() {
+    if !args.rm_age.is_empty() || !args.rm_pgp.is_empty() {
         eprintln!(
             "note: removed recipients can still decrypt every earlier version of these files in Git history; change the secrets themselves (passwords, tokens) as well"
         );
@@ -279,13 +285,27 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     let key = recover_key(&meta, identities, &file)?;
     let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
     let mut groups = recipients(&meta.key_groups);
-    for r in &args.add_age {
+    let split = |flags: &[String]| -> Vec<String> {
+        flags
+            .iter()
+            .flat_map(|f| f.split(','))
+            .map(|f| keys::pgp::normalize(f.trim()))
+            .filter(|f| !f.is_empty())
+            .collect()
+    };
+    let (add_pgp, rm_pgp) = (split(&args.add_pgp), split(&args.rm_pgp));
+    if let Some(bad) = add_pgp.iter().find(|f| !keys::pgp::is_fingerprint(f)) {
+        return Err(Error::Usage(format!(
+            "--add-pgp {bad:?} is not a PGP fingerprint (40 hex digits)"
+        )));
+    }
+    for r in args.add_age.iter().chain(&add_pgp) {
         if !groups.iter().flatten().any(|g| g == r) {
             groups[0].push(r.clone());
         }
     }
     for group in &mut groups {
-        group.retain(|r| !args.rm_age.contains(r));
+        group.retain(|r| !args.rm_age.contains(r) && !rm_pgp.contains(r));
     }
     let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document {
         file: file.clone(),

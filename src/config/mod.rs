@@ -54,10 +54,12 @@ pub struct CreationRule {
     pub mac_only_encrypted: bool,
 }
 
-/// The recipients of one key group, and the key types in it that this tool cannot use.
+/// The recipients of one key group (age recipients and PGP fingerprints, as
+/// [`crate::crypto::keys::Backend::of`] tells them apart), and the key types in it that this
+/// tool cannot use.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleKeyGroup {
-    pub age: Vec<String>,
+    pub recipients: Vec<String>,
     pub unsupported: Vec<String>,
 }
 
@@ -126,7 +128,6 @@ const TOP_KEYS: &[&str] = &[
     "scan",
 ];
 const UNSUPPORTED_KEY_TYPES: &[&str] = &[
-    "pgp",
     "kms",
     "gcp_kms",
     "azure_keyvault",
@@ -254,7 +255,8 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
                 rule.path_regex =
                     Some(Regex::new(text).map_err(|e| (line, format!("invalid path_regex: {e}")))?);
             }
-            "age" => flat.age.extend(string_list(value, key)?),
+            "age" => flat.recipients.extend(string_list(value, key)?),
+            "pgp" => flat.recipients.extend(pgp_list(value, key)?),
             "aws_profile" => {}
             "key_groups" => groups = Some(parse_groups(value)?),
             "shamir_threshold" => {
@@ -299,7 +301,7 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
         Some(groups) => groups,
         None => vec![flat],
     };
-    let usable = rule.key_groups.iter().any(|g| !g.age.is_empty());
+    let usable = rule.key_groups.iter().any(|g| !g.recipients.is_empty());
     if !usable {
         let others: Vec<&str> = rule
             .key_groups
@@ -343,10 +345,11 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
     let mut group = RuleKeyGroup::default();
     for (key, value) in entries {
         match key.as_str() {
-            "age" => group.age.extend(string_list(value, key)?),
+            "age" => group.recipients.extend(string_list(value, key)?),
+            "pgp" => group.recipients.extend(pgp_list(value, key)?),
             "merge" => {
                 for merged in parse_groups(value)? {
-                    group.age.extend(merged.age);
+                    group.recipients.extend(merged.recipients);
                     group.unsupported.extend(merged.unsupported);
                 }
             }
@@ -355,7 +358,7 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
         }
     }
     let mut seen = std::collections::HashSet::new();
-    group.age.retain(|r| seen.insert(r.clone()));
+    group.recipients.retain(|r| seen.insert(r.clone()));
     Ok(group)
 }
 
@@ -363,6 +366,21 @@ fn scalar<'a>(value: &'a Spanned, key: &str) -> ParseResult<&'a str> {
     value
         .as_str()
         .ok_or((value.line, format!("{key} must be a single value")))
+}
+
+/// PGP fingerprints (spaces removed, as sops does); anything else is an error naming the line.
+fn pgp_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
+    let list: Vec<String> = string_list(value, key)?
+        .iter()
+        .map(|f| crate::crypto::keys::pgp::normalize(f))
+        .collect();
+    match list.iter().find(|f| !crate::crypto::keys::pgp::is_fingerprint(f)) {
+        Some(bad) => Err((
+            value.line,
+            format!("pgp entry {bad:?} is not a PGP fingerprint (40 hex digits) or key ID"),
+        )),
+        None => Ok(list),
+    }
 }
 
 /// A comma-separated string or a list of strings.
@@ -414,7 +432,7 @@ mod tests {
         );
         let other = cfg.rule_for(Path::new("/repo/dev/app.yaml")).unwrap();
         assert_eq!(other.line, 5);
-        assert_eq!(other.key_groups[0].age.len(), 2);
+        assert_eq!(other.key_groups[0].recipients.len(), 2);
     }
 
     #[test]
@@ -437,10 +455,10 @@ mod tests {
             err.contains("line 2") && err.contains("invalid path_regex"),
             "{err}"
         );
-        let err = parse("creation_rules:\n  - path_regex: x\n    pgp: ABCDEF\n")
+        let err = parse("creation_rules:\n  - path_regex: x\n    kms: arn:aws:kms:x\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("cannot use here (pgp)"), "{err}");
+        assert!(err.contains("cannot use here (kms)"), "{err}");
         let err = parse(&format!(
             "creation_rules:\n  - age: {R1}\n    encrypted_regex: a\n    unencrypted_suffix: b\n"
         ))
@@ -473,13 +491,13 @@ mod tests {
     #[test]
     fn key_groups_with_merge_and_threshold() {
         let cfg = parse(&format!(
-            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{R1}]\n      - age:\n          - {R1}\n        pgp: [X]\n      - merge:\n          - age: [{R1}]\n"
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{R1}]\n      - age:\n          - {R1}\n        kms: [X]\n      - merge:\n          - age: [{R1}]\n"
         ))
         .unwrap();
         let rule = &cfg.rules[0];
         assert_eq!(rule.key_groups.len(), 3);
         assert_eq!(rule.shamir_threshold, 2);
-        assert_eq!(rule.key_groups[1].unsupported, vec!["pgp".to_string()]);
-        assert_eq!(rule.key_groups[2].age, vec![R1.to_string()]);
+        assert_eq!(rule.key_groups[1].unsupported, vec!["kms".to_string()]);
+        assert_eq!(rule.key_groups[2].recipients, vec![R1.to_string()]);
     }
 }

@@ -40,13 +40,35 @@ pub struct AgeKey {
     pub enc: String,
 }
 
-/// One key group: age keys we use, plus every other master key kept verbatim so a teammate's
-/// key is never dropped.
+/// A PGP master key: the fingerprint, the armored PGP message wrapping the data key (or share)
+/// and when it was wrapped (sops's `created_at`, RFC 3339).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PgpKey {
+    pub fp: String,
+    pub enc: String,
+    pub created_at: String,
+}
+
+/// One key group: the age and PGP keys we use, plus every other master key kept verbatim so a
+/// teammate's key is never dropped.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyGroup {
     pub age: Vec<AgeKey>,
-    /// `pgp`, `kms`, `gcp_kms`, `hckms`, `azure_kv`, `hc_vault` entries, as read.
+    pub pgp: Vec<PgpKey>,
+    /// `kms`, `gcp_kms`, `hckms`, `azure_kv`, `hc_vault` entries, as read.
     pub others: Vec<(String, MetaValue)>,
+}
+
+impl KeyGroup {
+    /// Every recipient we can wrap for, as named on the command line: age recipients, then PGP
+    /// fingerprints.
+    pub fn recipients(&self) -> Vec<String> {
+        self.age
+            .iter()
+            .map(|k| k.recipient.clone())
+            .chain(self.pgp.iter().map(|k| k.fp.clone()))
+            .collect()
+    }
 }
 
 /// Which leaves are encrypted (at most one rule; none means `unencrypted_suffix: _unencrypted`).
@@ -199,11 +221,7 @@ impl Metadata {
             if !group.age.is_empty() {
                 items.push(("age".into(), age_list(&group.age)));
             }
-            pgp = group
-                .others
-                .iter()
-                .find(|(k, _)| k == "pgp")
-                .map(|(_, v)| v.clone());
+            pgp = (!group.pgp.is_empty()).then(|| pgp_list(&group.pgp));
         }
         items.push((
             "lastmodified".into(),
@@ -258,11 +276,15 @@ fn is_empty_list(v: &MetaValue) -> bool {
 fn read_flat_group(meta: &MetaValue) -> Result<Option<KeyGroup>, Error> {
     let mut group = KeyGroup::default();
     let mut any = false;
-    for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"] {
+    for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"] {
         if let Some(v) = meta.get(kind).filter(|v| !is_empty_list(v)) {
             any = true;
             group.others.push((kind.into(), v.clone()));
         }
+    }
+    if let Some(v) = meta.get("pgp").filter(|v| !is_empty_list(v)) {
+        any = true;
+        group.pgp = read_pgp_list(v)?;
     }
     if let Some(v) = meta.get("age").filter(|v| !is_empty_list(v)) {
         any = true;
@@ -280,6 +302,10 @@ fn read_group(meta: &MetaValue) -> Result<KeyGroup, Error> {
         if k == "age" {
             if !is_empty_list(v) {
                 group.age = read_age_list(v)?;
+            }
+        } else if k == "pgp" {
+            if !is_empty_list(v) {
+                group.pgp = read_pgp_list(v)?;
             }
         } else if !is_empty_list(v) {
             group.others.push((k.clone(), v.clone()));
@@ -307,6 +333,43 @@ fn read_age_list(v: &MetaValue) -> Result<Vec<AgeKey>, Error> {
         .collect()
 }
 
+fn read_pgp_list(v: &MetaValue) -> Result<Vec<PgpKey>, Error> {
+    let MetaValue::List(items) = v else {
+        return Err(Error::Metadata("pgp is not a list".into()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let fp = string_field(item, "fp")?.unwrap_or_default();
+            let enc = string_field(item, "enc")?.unwrap_or_default();
+            if fp.is_empty() || enc.is_empty() {
+                return Err(Error::Metadata("a pgp entry lacks its fp or enc".into()));
+            }
+            let created_at = string_field(item, "created_at")?.unwrap_or_default();
+            Ok(PgpKey {
+                fp,
+                enc,
+                created_at,
+            })
+        })
+        .collect()
+}
+
+/// sops's field order for a PGP key: `created_at`, `enc`, `fp`.
+fn pgp_list(keys: &[PgpKey]) -> MetaValue {
+    MetaValue::List(
+        keys.iter()
+            .map(|k| {
+                MetaValue::Map(vec![
+                    ("created_at".into(), MetaValue::Str(k.created_at.clone())),
+                    ("enc".into(), MetaValue::Str(k.enc.clone())),
+                    ("fp".into(), MetaValue::Str(k.fp.clone())),
+                ])
+            })
+            .collect(),
+    )
+}
+
 fn age_list(keys: &[AgeKey]) -> MetaValue {
     MetaValue::List(
         keys.iter()
@@ -322,7 +385,10 @@ fn age_list(keys: &[AgeKey]) -> MetaValue {
 
 fn group_to_meta(group: &KeyGroup) -> MetaValue {
     let mut items = Vec::new();
-    for kind in ["pgp", "kms", "gcp_kms", "hckms", "azure_kv"] {
+    if !group.pgp.is_empty() {
+        items.push(("pgp".to_string(), pgp_list(&group.pgp)));
+    }
+    for kind in ["kms", "gcp_kms", "hckms", "azure_kv"] {
         if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
             items.push((kind.to_string(), v.clone()));
         }
@@ -474,6 +540,7 @@ mod tests {
                 key_groups: (0..groups)
                     .map(|_| KeyGroup {
                         age: Vec::new(),
+                        pgp: vec![],
                         others: vec![unknown.clone()],
                     })
                     .collect(),
@@ -496,6 +563,7 @@ mod tests {
                     recipient: "age1abc".into(),
                     enc: "-----BEGIN AGE-----\nxyz\n".into(),
                 }],
+                pgp: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

@@ -892,6 +892,7 @@ value = 'x'";
                         enc: "-----BEGIN AGE ENCRYPTED FILE-----\nZGVm\n-----END AGE ENCRYPTED FILE-----\n".into(),
                     },
                 ],
+                pgp: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

@@ -84,6 +84,12 @@ pub fn recipients(meta: &Metadata) -> Vec<Recipient> {
                 stanza: age.enc.clone(),
             });
         }
+        for pgp in &group.pgp {
+            out.push(Recipient {
+                id: format!("pgp:{}", pgp.fp),
+                stanza: pgp.enc.clone(),
+            });
+        }
         for (kind, value) in &group.others {
             let entries: Vec<&MetaValue> = match value {
                 MetaValue::List(items) => items.iter().collect(),

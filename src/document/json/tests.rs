@@ -11,6 +11,7 @@ fn sample_meta() -> MetaValue {
                 recipient: "age1qqq".into(),
                 enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl<&>\n-----END AGE ENCRYPTED FILE-----\n".into(),
             }],
+            pgp: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,

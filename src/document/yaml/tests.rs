@@ -9,6 +9,7 @@ fn meta() -> MetaValue {
                 recipient: "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq".into(),
                 enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3Yx\n-----END AGE ENCRYPTED FILE-----\n".into(),
             }],
+            pgp: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,
