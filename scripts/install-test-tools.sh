@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v age >/dev/null || ! command -v age-keygen >/dev/null || ! command -v ssh-keygen >/dev/null; then
-  echo "installing age and openssh-client from Debian" >&2
+if ! command -v age >/dev/null || ! command -v age-keygen >/dev/null || ! command -v ssh-keygen >/dev/null \
+  || ! command -v gpg >/dev/null || ! command -v gpgconf >/dev/null; then
+  echo "installing age, openssh-client and gnupg from Debian" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age openssh-client >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age openssh-client gnupg >/dev/null
 fi
 
 VENV=target/sops-venv

@@ -15,6 +15,7 @@ mod interop;
 mod keygen;
 mod kill;
 mod lifecycle;
+mod pgp;
 mod limits;
 mod rekey;
 mod roundtrip;
