@@ -23,6 +23,9 @@ pub struct EncryptArgs {
     /// PGP fingerprints, comma-separated (public keys from the GnuPG keyring). Default: $SOPS_PGP_FP.
     #[arg(short, long, value_name = "FINGERPRINTS")]
     pgp: Vec<String>,
+    /// Vault/OpenBao transit key URIs (https://HOST/v1/ENGINE/keys/NAME), comma-separated. Default: $SOPS_VAULT_URIS.
+    #[arg(long, value_name = "URIS")]
+    hc_vault_transit: Vec<String>,
     /// Write the result over the input file (atomically).
     #[arg(short, long, conflicts_with = "output")]
     in_place: bool,
@@ -37,7 +40,7 @@ pub struct EncryptArgs {
     filename_override: Option<PathBuf>,
     /// Re-encrypt an edited plaintext against its previous encrypted version: same data key,
     /// recipients and rule, and every unchanged value keeps its exact ciphertext.
-    #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age", "pgp"])]
+    #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age", "pgp", "hc_vault_transit"])]
     reuse: Option<PathBuf>,
     #[command(flatten)]
     rule: RuleArgs,
@@ -85,7 +88,7 @@ impl RuleArgs {
 
 /// The command line's recipients: `--age` (else `SOPS_AGE_RECIPIENTS`), then `--pgp` (else
 /// `SOPS_PGP_FP`), as sops reads them.
-fn recipients(age: &[String], pgp: &[String]) -> Result<Vec<String>, Error> {
+fn recipients(age: &[String], pgp: &[String], vault: &[String]) -> Result<Vec<String>, Error> {
     let list = |flags: &[String], var: &str| -> Vec<String> {
         let joined = if flags.is_empty() {
             env::var(var).unwrap_or_default()
@@ -108,6 +111,10 @@ fn recipients(age: &[String], pgp: &[String]) -> Result<Vec<String>, Error> {
             )));
         }
         out.push(fp);
+    }
+    for uri in list(vault, env::SOPS_VAULT_URIS) {
+        crypto::keys::vault::TransitKey::parse(&uri).map_err(Error::Usage)?;
+        out.push(uri);
     }
     Ok(out)
 }
@@ -137,6 +144,7 @@ pub fn run(
     let settings = resolve_settings(
         &args.age,
         &args.pgp,
+        &args.hc_vault_transit,
         args.rule.mac_only_encrypted,
         flag_rule,
         config_flag,
@@ -244,7 +252,7 @@ pub(super) fn options_for_new_file(
     config_flag: Option<&Path>,
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
-    resolve_settings(&[], &[], false, None, config_flag, target)
+    resolve_settings(&[], &[], &[], false, None, config_flag, target)
 }
 
 /// Recipients and rule: the command line (and SOPS_AGE_RECIPIENTS) first, then the creation rule
@@ -252,12 +260,13 @@ pub(super) fn options_for_new_file(
 fn resolve_settings(
     age: &[String],
     pgp: &[String],
+    vault: &[String],
     mac_only_flag: bool,
     flag_rule: Option<Rule>,
     config_flag: Option<&Path>,
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
-    let recipients = recipients(age, pgp)?;
+    let recipients = recipients(age, pgp, vault)?;
     let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
     let config_path = config::find(config_flag.or(env_config.as_deref()), target);
     let config = config_path.map(|p| config::Config::load(&p)).transpose()?;

@@ -45,3 +45,5 @@ pub const SECRETS_MAX_INPUT: &str = "SECRETS_MAX_INPUT";
 pub const SOPS_PGP_FP: &str = "SOPS_PGP_FP";
 /// Comma-separated key types in the order decryption tries them (default `age,pgp`).
 pub const SOPS_DECRYPTION_ORDER: &str = "SOPS_DECRYPTION_ORDER";
+/// Comma-separated Vault transit key URIs to encrypt for when `--hc-vault-transit` is not given.
+pub const SOPS_VAULT_URIS: &str = "SOPS_VAULT_URIS";

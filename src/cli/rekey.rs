@@ -45,6 +45,12 @@ pub struct RotateArgs {
     /// Stop encrypting the new data key for these PGP fingerprints (comma-separated).
     #[arg(long, value_name = "FINGERPRINTS")]
     rm_pgp: Vec<String>,
+    /// Also encrypt the new data key with these Vault transit keys (URIs, comma-separated).
+    #[arg(long, value_name = "URIS")]
+    add_hc_vault_transit: Vec<String>,
+    /// Stop encrypting the new data key with these Vault transit keys.
+    #[arg(long, value_name = "URIS")]
+    rm_hc_vault_transit: Vec<String>,
     /// The format, when the file name does not say it.
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
@@ -269,7 +275,7 @@ pub fn rotate(args: RotateArgs, identities: &[PathBuf]) -> Result<(), Error> {
     for path in &args.files {
         rotate_one(path, &args, identities)?;
     }
-    if !args.rm_age.is_empty() || !args.rm_pgp.is_empty() {
+    if !args.rm_age.is_empty() || !args.rm_pgp.is_empty() || !args.rm_hc_vault_transit.is_empty() {
         eprintln!(
             "note: removed recipients can still decrypt every earlier version of these files in Git history; change the secrets themselves (passwords, tokens) as well"
         );
@@ -294,18 +300,25 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
             .collect()
     };
     let (add_pgp, rm_pgp) = (split(&args.add_pgp), split(&args.rm_pgp));
+    let (add_vault, rm_vault) = (
+        split(&args.add_hc_vault_transit),
+        split(&args.rm_hc_vault_transit),
+    );
+    for uri in &add_vault {
+        keys::vault::TransitKey::parse(uri).map_err(Error::Usage)?;
+    }
     if let Some(bad) = add_pgp.iter().find(|f| !keys::pgp::is_fingerprint(f)) {
         return Err(Error::Usage(format!(
             "--add-pgp {bad:?} is not a PGP fingerprint (40 hex digits)"
         )));
     }
-    for r in args.add_age.iter().chain(&add_pgp) {
+    for r in args.add_age.iter().chain(&add_pgp).chain(&add_vault) {
         if !groups.iter().flatten().any(|g| g == r) {
             groups[0].push(r.clone());
         }
     }
     for group in &mut groups {
-        group.retain(|r| !args.rm_age.contains(r) && !rm_pgp.contains(r));
+        group.retain(|r| !args.rm_age.contains(r) && !rm_pgp.contains(r) && !rm_vault.contains(r));
     }
     let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document {
         file: file.clone(),

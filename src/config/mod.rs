@@ -127,14 +127,7 @@ const TOP_KEYS: &[&str] = &[
     "secrets",
     "scan",
 ];
-const UNSUPPORTED_KEY_TYPES: &[&str] = &[
-    "kms",
-    "gcp_kms",
-    "azure_keyvault",
-    "hc_vault_transit_uri",
-    "hc_vault",
-    "hckms",
-];
+const UNSUPPORTED_KEY_TYPES: &[&str] = &["kms", "gcp_kms", "azure_keyvault", "hckms"];
 
 impl Config {
     /// Read and validate a config file.
@@ -257,6 +250,7 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
             }
             "age" => flat.recipients.extend(string_list(value, key)?),
             "pgp" => flat.recipients.extend(pgp_list(value, key)?),
+            "hc_vault_transit_uri" => flat.recipients.extend(vault_list(value, key)?),
             "aws_profile" => {}
             "key_groups" => groups = Some(parse_groups(value)?),
             "shamir_threshold" => {
@@ -347,6 +341,7 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
         match key.as_str() {
             "age" => group.recipients.extend(string_list(value, key)?),
             "pgp" => group.recipients.extend(pgp_list(value, key)?),
+            "hc_vault" => group.recipients.extend(vault_list(value, key)?),
             "merge" => {
                 for merged in parse_groups(value)? {
                     group.recipients.extend(merged.recipients);
@@ -381,6 +376,16 @@ fn pgp_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
         )),
         None => Ok(list),
     }
+}
+
+/// Vault transit URIs (`https://HOST/v1/ENGINE/keys/NAME`); anything else is an error naming
+/// the line.
+fn vault_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
+    let list = string_list(value, key)?;
+    for uri in &list {
+        crate::crypto::keys::vault::TransitKey::parse(uri).map_err(|e| (value.line, e))?;
+    }
+    Ok(list)
 }
 
 /// A comma-separated string or a list of strings.

@@ -49,24 +49,46 @@ pub struct PgpKey {
     pub created_at: String,
 }
 
+/// A Vault/OpenBao transit key (sops's `hc_vault` entry).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VaultKey {
+    pub vault_address: String,
+    pub engine_path: String,
+    pub key_name: String,
+    pub created_at: String,
+    pub enc: String,
+}
+
+impl VaultKey {
+    /// The URI the key is named by: `{vault_address}/v1/{engine_path}/keys/{key_name}`.
+    pub fn uri(&self) -> String {
+        format!(
+            "{}/v1/{}/keys/{}",
+            self.vault_address, self.engine_path, self.key_name
+        )
+    }
+}
+
 /// One key group: the age and PGP keys we use, plus every other master key kept verbatim so a
 /// teammate's key is never dropped.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyGroup {
     pub age: Vec<AgeKey>,
     pub pgp: Vec<PgpKey>,
-    /// `kms`, `gcp_kms`, `hckms`, `azure_kv`, `hc_vault` entries, as read.
+    pub vault: Vec<VaultKey>,
+    /// `kms`, `gcp_kms`, `hckms`, `azure_kv` entries, as read.
     pub others: Vec<(String, MetaValue)>,
 }
 
 impl KeyGroup {
-    /// Every recipient we can wrap for, as named on the command line: age recipients, then PGP
-    /// fingerprints.
+    /// Every recipient we can wrap for, as named on the command line: age recipients, PGP
+    /// fingerprints, then Vault transit URIs.
     pub fn recipients(&self) -> Vec<String> {
         self.age
             .iter()
             .map(|k| k.recipient.clone())
             .chain(self.pgp.iter().map(|k| k.fp.clone()))
+            .chain(self.vault.iter().map(VaultKey::uri))
             .collect()
     }
 }
@@ -120,7 +142,7 @@ pub struct Metadata {
 /// The version we write: the sops release whose format we follow.
 pub const SOPS_VERSION: &str = "3.11.0";
 
-const FLAT_KEY_TYPES_BEFORE_AGE: [&str; 5] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"];
+const FLAT_KEY_TYPES_BEFORE_AGE: [&str; 4] = ["kms", "gcp_kms", "hckms", "azure_kv"];
 
 impl Metadata {
     /// Read the typed metadata from the block's generic value.
@@ -207,7 +229,7 @@ impl Metadata {
         let flat_ok = self.key_groups.first().is_none_or(|g| {
             g.others
                 .iter()
-                .all(|(k, _)| k == "pgp" || FLAT_KEY_TYPES_BEFORE_AGE.contains(&k.as_str()))
+                .all(|(k, _)| FLAT_KEY_TYPES_BEFORE_AGE.contains(&k.as_str()))
         });
         if self.key_groups.len() > 1 || !flat_ok {
             let groups = self.key_groups.iter().map(group_to_meta).collect();
@@ -217,6 +239,9 @@ impl Metadata {
                 if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
                     items.push((kind.into(), v.clone()));
                 }
+            }
+            if !group.vault.is_empty() {
+                items.push(("hc_vault".into(), vault_list(&group.vault)));
             }
             if !group.age.is_empty() {
                 items.push(("age".into(), age_list(&group.age)));
@@ -276,11 +301,15 @@ fn is_empty_list(v: &MetaValue) -> bool {
 fn read_flat_group(meta: &MetaValue) -> Result<Option<KeyGroup>, Error> {
     let mut group = KeyGroup::default();
     let mut any = false;
-    for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"] {
+    for kind in ["kms", "gcp_kms", "hckms", "azure_kv"] {
         if let Some(v) = meta.get(kind).filter(|v| !is_empty_list(v)) {
             any = true;
             group.others.push((kind.into(), v.clone()));
         }
+    }
+    if let Some(v) = meta.get("hc_vault").filter(|v| !is_empty_list(v)) {
+        any = true;
+        group.vault = read_vault_list(v)?;
     }
     if let Some(v) = meta.get("pgp").filter(|v| !is_empty_list(v)) {
         any = true;
@@ -306,6 +335,10 @@ fn read_group(meta: &MetaValue) -> Result<KeyGroup, Error> {
         } else if k == "pgp" {
             if !is_empty_list(v) {
                 group.pgp = read_pgp_list(v)?;
+            }
+        } else if k == "hc_vault" {
+            if !is_empty_list(v) {
+                group.vault = read_vault_list(v)?;
             }
         } else if !is_empty_list(v) {
             group.others.push((k.clone(), v.clone()));
@@ -355,6 +388,50 @@ fn read_pgp_list(v: &MetaValue) -> Result<Vec<PgpKey>, Error> {
         .collect()
 }
 
+fn read_vault_list(v: &MetaValue) -> Result<Vec<VaultKey>, Error> {
+    let MetaValue::List(items) = v else {
+        return Err(Error::Metadata("hc_vault is not a list".into()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let field = |name: &str| -> Result<String, Error> {
+                Ok(string_field(item, name)?.unwrap_or_default())
+            };
+            let key = VaultKey {
+                vault_address: field("vault_address")?,
+                engine_path: field("engine_path")?,
+                key_name: field("key_name")?,
+                created_at: field("created_at")?,
+                enc: field("enc")?,
+            };
+            if key.vault_address.is_empty() || key.key_name.is_empty() || key.enc.is_empty() {
+                return Err(Error::Metadata(
+                    "an hc_vault entry lacks its vault_address, key_name or enc".into(),
+                ));
+            }
+            Ok(key)
+        })
+        .collect()
+}
+
+/// sops's field order for a Vault key.
+fn vault_list(keys: &[VaultKey]) -> MetaValue {
+    MetaValue::List(
+        keys.iter()
+            .map(|k| {
+                MetaValue::Map(vec![
+                    ("vault_address".into(), MetaValue::Str(k.vault_address.clone())),
+                    ("engine_path".into(), MetaValue::Str(k.engine_path.clone())),
+                    ("key_name".into(), MetaValue::Str(k.key_name.clone())),
+                    ("created_at".into(), MetaValue::Str(k.created_at.clone())),
+                    ("enc".into(), MetaValue::Str(k.enc.clone())),
+                ])
+            })
+            .collect(),
+    )
+}
+
 /// sops's field order for a PGP key: `created_at`, `enc`, `fp`.
 fn pgp_list(keys: &[PgpKey]) -> MetaValue {
     MetaValue::List(
@@ -393,15 +470,7 @@ fn group_to_meta(group: &KeyGroup) -> MetaValue {
             items.push((kind.to_string(), v.clone()));
         }
     }
-    let vault = group
-        .others
-        .iter()
-        .find(|(k, _)| k == "hc_vault")
-        .map(|(_, v)| v.clone());
-    items.push((
-        "hc_vault".into(),
-        vault.unwrap_or(MetaValue::List(Vec::new())),
-    ));
+    items.push(("hc_vault".into(), vault_list(&group.vault)));
     items.push(("age".into(), age_list(&group.age)));
     // Key types we do not know, kept as they were read.
     for (k, v) in &group.others {
@@ -541,6 +610,7 @@ mod tests {
                     .map(|_| KeyGroup {
                         age: Vec::new(),
                         pgp: vec![],
+                        vault: vec![],
                         others: vec![unknown.clone()],
                     })
                     .collect(),
@@ -564,6 +634,7 @@ mod tests {
                     enc: "-----BEGIN AGE-----\nxyz\n".into(),
                 }],
                 pgp: vec![],
+                vault: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

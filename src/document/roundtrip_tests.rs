@@ -16,6 +16,7 @@ fn sample_metadata() -> Metadata {
                     .into(),
             }],
             pgp: vec![],
+            vault: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,

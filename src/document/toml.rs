@@ -893,6 +893,7 @@ value = 'x'";
                     },
                 ],
                 pgp: vec![],
+                vault: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

@@ -90,6 +90,12 @@ pub fn recipients(meta: &Metadata) -> Vec<Recipient> {
                 stanza: pgp.enc.clone(),
             });
         }
+        for v in &group.vault {
+            out.push(Recipient {
+                id: format!("hc_vault:{}", v.uri()),
+                stanza: v.enc.clone(),
+            });
+        }
         for (kind, value) in &group.others {
             let entries: Vec<&MetaValue> = match value {
                 MetaValue::List(items) => items.iter().collect(),

@@ -8,19 +8,22 @@
 
 pub mod age;
 pub mod pgp;
+pub mod vault;
 
 use std::sync::OnceLock;
 
 use zeroize::Zeroizing;
 
 use super::data_key::DataKey;
-use crate::document::metadata::{AgeKey, KeyGroup, Metadata, PgpKey};
+use crate::document::metadata::{AgeKey, KeyGroup, Metadata, PgpKey, VaultKey};
 
 /// The backends this tool wraps and unwraps data keys with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Age,
     Pgp,
+    /// HashiCorp Vault / OpenBao transit (sops's `hc_vault`).
+    Vault,
 }
 
 impl Backend {
@@ -29,6 +32,8 @@ impl Backend {
     pub fn of(recipient: &str) -> Backend {
         if pgp::is_fingerprint(recipient) {
             Backend::Pgp
+        } else if vault::is_uri(recipient) {
+            Backend::Vault
         } else {
             Backend::Age
         }
@@ -39,6 +44,7 @@ impl Backend {
         match self {
             Backend::Age => "age",
             Backend::Pgp => "pgp",
+            Backend::Vault => "hc_vault",
         }
     }
 }
@@ -72,10 +78,11 @@ fn decryption_order() -> Vec<Backend> {
         .filter_map(|n| match n.as_str() {
             "age" => Some(Backend::Age),
             "pgp" => Some(Backend::Pgp),
+            "hc_vault" | "hc_vault_transit" | "vault" => Some(Backend::Vault),
             _ => None,
         })
         .collect();
-    for b in [Backend::Age, Backend::Pgp] {
+    for b in [Backend::Age, Backend::Pgp, Backend::Vault] {
         if !order.contains(&b) {
             order.push(b);
         }
@@ -167,6 +174,20 @@ fn wrap_group(secret: &[u8], recipients: &[String]) -> Result<KeyGroup, Error> {
                     created_at: created_at.clone(),
                 });
             }
+            Backend::Vault => {
+                let key = vault::TransitKey::parse(r).map_err(|message| Error::BadRecipient {
+                    recipient: r.clone(),
+                    message,
+                })?;
+                let enc = vault::wrap(secret, &key)?;
+                group.vault.push(VaultKey {
+                    vault_address: key.address,
+                    engine_path: key.engine_path,
+                    key_name: key.key_name,
+                    created_at: created_at.clone(),
+                    enc,
+                });
+            }
         }
     }
     Ok(group)
@@ -210,7 +231,7 @@ pub fn recover_data_key(meta: &Metadata, identities: &Identities) -> Result<Data
 /// The secret one group's keys wrap: the first key that opens, trying key types in the
 /// decryption order. On failure, every key tried and why it failed.
 fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<Vec<u8>>, Error> {
-    if group.age.is_empty() && group.pgp.is_empty() {
+    if group.age.is_empty() && group.pgp.is_empty() && group.vault.is_empty() {
         return Err(Error::UnusableKeyTypes {
             kinds: group.others.iter().map(|(k, _)| k.clone()).collect(),
         });
@@ -234,6 +255,19 @@ fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<V
                     match pgp::unwrap(&key.enc) {
                         Ok(secret) => return Ok(secret),
                         Err(why) => attempts.push(format!("PGP key {}: {why}", key.fp)),
+                    }
+                }
+            }
+            Backend::Vault => {
+                for key in &group.vault {
+                    let transit = vault::TransitKey {
+                        address: key.vault_address.clone(),
+                        engine_path: key.engine_path.clone(),
+                        key_name: key.key_name.clone(),
+                    };
+                    match vault::unwrap(&key.enc, &transit) {
+                        Ok(secret) => return Ok(secret),
+                        Err(why) => attempts.push(format!("Vault key {}: {why}", key.uri())),
                     }
                 }
             }

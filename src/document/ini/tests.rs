@@ -13,6 +13,7 @@ fn sample_meta() -> MetaValue {
                     .into(),
             }],
             pgp: vec![],
+            vault: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,

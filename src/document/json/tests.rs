@@ -12,6 +12,7 @@ fn sample_meta() -> MetaValue {
                 enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl<&>\n-----END AGE ENCRYPTED FILE-----\n".into(),
             }],
             pgp: vec![],
+            vault: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,

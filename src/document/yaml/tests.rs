@@ -10,6 +10,7 @@ fn meta() -> MetaValue {
                 enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3Yx\n-----END AGE ENCRYPTED FILE-----\n".into(),
             }],
             pgp: vec![],
+            vault: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,
