@@ -26,6 +26,15 @@ pub struct EncryptArgs {
     /// Vault/OpenBao transit key URIs (https://HOST/v1/ENGINE/keys/NAME), comma-separated. Default: $SOPS_VAULT_URIS.
     #[arg(long, value_name = "URIS")]
     hc_vault_transit: Vec<String>,
+    /// AWS KMS key ARNs, comma-separated, each optionally ARN+ROLE_ARN. Default: $SOPS_KMS_ARN.
+    #[arg(short, long, value_name = "ARNS")]
+    kms: Vec<String>,
+    /// The AWS profile (shared credentials/config files) for the --kms keys.
+    #[arg(long, value_name = "PROFILE")]
+    aws_profile: Option<String>,
+    /// The KMS encryption context, comma-separated key:value pairs, for the --kms keys.
+    #[arg(long, value_name = "CONTEXT")]
+    encryption_context: Option<String>,
     /// Write the result over the input file (atomically).
     #[arg(short, long, conflicts_with = "output")]
     in_place: bool,
@@ -40,7 +49,7 @@ pub struct EncryptArgs {
     filename_override: Option<PathBuf>,
     /// Re-encrypt an edited plaintext against its previous encrypted version: same data key,
     /// recipients and rule, and every unchanged value keeps its exact ciphertext.
-    #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age", "pgp", "hc_vault_transit"])]
+    #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age", "pgp", "hc_vault_transit", "kms"])]
     reuse: Option<PathBuf>,
     #[command(flatten)]
     rule: RuleArgs,
@@ -88,7 +97,18 @@ impl RuleArgs {
 
 /// The command line's recipients: `--age` (else `SOPS_AGE_RECIPIENTS`), then `--pgp` (else
 /// `SOPS_PGP_FP`), as sops reads them.
-fn recipients(age: &[String], pgp: &[String], vault: &[String]) -> Result<Vec<String>, Error> {
+/// The key flags of `encrypt` (and `edit` of a new file).
+pub struct KeyFlags<'a> {
+    pub age: &'a [String],
+    pub pgp: &'a [String],
+    pub vault: &'a [String],
+    pub kms: &'a [String],
+    pub aws_profile: Option<&'a str>,
+    pub encryption_context: Option<&'a str>,
+}
+
+fn recipients(flags: &KeyFlags) -> Result<Vec<String>, Error> {
+    let KeyFlags { age, pgp, vault, .. } = *flags;
     let list = |flags: &[String], var: &str| -> Vec<String> {
         let joined = if flags.is_empty() {
             env::var(var).unwrap_or_default()
@@ -116,6 +136,16 @@ fn recipients(age: &[String], pgp: &[String], vault: &[String]) -> Result<Vec<St
         crypto::keys::vault::TransitKey::parse(&uri).map_err(Error::Usage)?;
         out.push(uri);
     }
+    let context = match flags.encryption_context {
+        Some(c) => crypto::keys::kms::parse_context(c).map_err(Error::Usage)?,
+        None => Vec::new(),
+    };
+    for spec in list(flags.kms, env::SOPS_KMS_ARN) {
+        let mut key = crypto::keys::kms::KmsKey::parse(&spec).map_err(Error::Usage)?;
+        key.context = context.clone();
+        key.aws_profile = flags.aws_profile.unwrap_or_default().to_string();
+        out.push(key.spec());
+    }
     Ok(out)
 }
 
@@ -142,9 +172,14 @@ pub fn run(
         return reuse(&args, old, format, identities);
     }
     let settings = resolve_settings(
-        &args.age,
-        &args.pgp,
-        &args.hc_vault_transit,
+        &KeyFlags {
+            age: &args.age,
+            pgp: &args.pgp,
+            vault: &args.hc_vault_transit,
+            kms: &args.kms,
+            aws_profile: args.aws_profile.as_deref(),
+            encryption_context: args.encryption_context.as_deref(),
+        },
         args.rule.mac_only_encrypted,
         flag_rule,
         config_flag,
@@ -252,21 +287,27 @@ pub(super) fn options_for_new_file(
     config_flag: Option<&Path>,
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
-    resolve_settings(&[], &[], &[], false, None, config_flag, target)
+    let none = KeyFlags {
+        age: &[],
+        pgp: &[],
+        vault: &[],
+        kms: &[],
+        aws_profile: None,
+        encryption_context: None,
+    };
+    resolve_settings(&none, false, None, config_flag, target)
 }
 
 /// Recipients and rule: the command line (and SOPS_AGE_RECIPIENTS) first, then the creation rule
 /// of the nearest `.sops.yaml` for whatever the command line leaves open.
 fn resolve_settings(
-    age: &[String],
-    pgp: &[String],
-    vault: &[String],
+    flags: &KeyFlags,
     mac_only_flag: bool,
     flag_rule: Option<Rule>,
     config_flag: Option<&Path>,
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
-    let recipients = recipients(age, pgp, vault)?;
+    let recipients = recipients(flags)?;
     let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
     let config_path = config::find(config_flag.or(env_config.as_deref()), target);
     let config = config_path.map(|p| config::Config::load(&p)).transpose()?;

@@ -47,3 +47,5 @@ pub const SOPS_PGP_FP: &str = "SOPS_PGP_FP";
 pub const SOPS_DECRYPTION_ORDER: &str = "SOPS_DECRYPTION_ORDER";
 /// Comma-separated Vault transit key URIs to encrypt for when `--hc-vault-transit` is not given.
 pub const SOPS_VAULT_URIS: &str = "SOPS_VAULT_URIS";
+/// Comma-separated AWS KMS key ARNs to encrypt for when `--kms` is not given.
+pub const SOPS_KMS_ARN: &str = "SOPS_KMS_ARN";

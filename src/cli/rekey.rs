@@ -51,6 +51,12 @@ pub struct RotateArgs {
     /// Stop encrypting the new data key with these Vault transit keys.
     #[arg(long, value_name = "URIS")]
     rm_hc_vault_transit: Vec<String>,
+    /// Also encrypt the new data key with these AWS KMS keys (ARN or ARN+ROLE_ARN, comma-separated).
+    #[arg(long, value_name = "ARNS")]
+    add_kms: Vec<String>,
+    /// Stop encrypting the new data key with these AWS KMS keys (by ARN).
+    #[arg(long, value_name = "ARNS")]
+    rm_kms: Vec<String>,
     /// The format, when the file name does not say it.
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
@@ -275,7 +281,11 @@ pub fn rotate(args: RotateArgs, identities: &[PathBuf]) -> Result<(), Error> {
     for path in &args.files {
         rotate_one(path, &args, identities)?;
     }
-    if !args.rm_age.is_empty() || !args.rm_pgp.is_empty() || !args.rm_hc_vault_transit.is_empty() {
+    if !args.rm_age.is_empty()
+        || !args.rm_pgp.is_empty()
+        || !args.rm_hc_vault_transit.is_empty()
+        || !args.rm_kms.is_empty()
+    {
         eprintln!(
             "note: removed recipients can still decrypt every earlier version of these files in Git history; change the secrets themselves (passwords, tokens) as well"
         );
@@ -307,18 +317,32 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     for uri in &add_vault {
         keys::vault::TransitKey::parse(uri).map_err(Error::Usage)?;
     }
+    let add_kms = split(&args.add_kms)
+        .iter()
+        .map(|s| keys::kms::KmsKey::parse(s).map(|k| k.spec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::Usage)?;
+    let rm_kms: Vec<String> = split(&args.rm_kms)
+        .iter()
+        .map(|s| s.split('+').next().unwrap_or_default().to_string())
+        .collect();
+    let kms_removed = |r: &String| {
+        keys::kms::is_arn(r) && keys::kms::KmsKey::parse(r).is_ok_and(|k| rm_kms.contains(&k.arn))
+    };
     if let Some(bad) = add_pgp.iter().find(|f| !keys::pgp::is_fingerprint(f)) {
         return Err(Error::Usage(format!(
             "--add-pgp {bad:?} is not a PGP fingerprint (40 hex digits)"
         )));
     }
-    for r in args.add_age.iter().chain(&add_pgp).chain(&add_vault) {
+    for r in args.add_age.iter().chain(&add_pgp).chain(&add_vault).chain(&add_kms) {
         if !groups.iter().flatten().any(|g| g == r) {
             groups[0].push(r.clone());
         }
     }
     for group in &mut groups {
-        group.retain(|r| !args.rm_age.contains(r) && !rm_pgp.contains(r) && !rm_vault.contains(r));
+        group.retain(|r| {
+            !args.rm_age.contains(r) && !rm_pgp.contains(r) && !rm_vault.contains(r) && !kms_removed(r)
+        });
     }
     let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document {
         file: file.clone(),

@@ -127,7 +127,7 @@ const TOP_KEYS: &[&str] = &[
     "secrets",
     "scan",
 ];
-const UNSUPPORTED_KEY_TYPES: &[&str] = &["kms", "gcp_kms", "azure_keyvault", "hckms"];
+const UNSUPPORTED_KEY_TYPES: &[&str] = &["gcp_kms", "azure_keyvault", "hckms"];
 
 impl Config {
     /// Read and validate a config file.
@@ -240,6 +240,8 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
     };
     let mut flat = RuleKeyGroup::default();
     let mut groups = None;
+    let mut flat_kms: Vec<crate::crypto::keys::kms::KmsKey> = Vec::new();
+    let mut aws_profile = String::new();
     for (key, value) in entries {
         let line = value.line;
         match key.as_str() {
@@ -251,7 +253,8 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
             "age" => flat.recipients.extend(string_list(value, key)?),
             "pgp" => flat.recipients.extend(pgp_list(value, key)?),
             "hc_vault_transit_uri" => flat.recipients.extend(vault_list(value, key)?),
-            "aws_profile" => {}
+            "aws_profile" => aws_profile = scalar(value, key)?.to_string(),
+            "kms" => flat_kms.extend(kms_list(value, key)?),
             "key_groups" => groups = Some(parse_groups(value)?),
             "shamir_threshold" => {
                 rule.shamir_threshold = scalar(value, key)?
@@ -290,6 +293,13 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
                 rule.encryption = Some((kind, arg));
             }
         }
+    }
+    // A rule's aws_profile applies to its flat kms keys that name none (as sops).
+    for mut k in flat_kms {
+        if k.aws_profile.is_empty() {
+            k.aws_profile = aws_profile.clone();
+        }
+        flat.recipients.push(k.spec());
     }
     rule.key_groups = match groups {
         Some(groups) => groups,
@@ -342,6 +352,9 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
             "age" => group.recipients.extend(string_list(value, key)?),
             "pgp" => group.recipients.extend(pgp_list(value, key)?),
             "hc_vault" => group.recipients.extend(vault_list(value, key)?),
+            "kms" => group
+                .recipients
+                .extend(kms_list(value, key)?.iter().map(|k| k.spec())),
             "merge" => {
                 for merged in parse_groups(value)? {
                     group.recipients.extend(merged.recipients);
@@ -386,6 +399,52 @@ fn vault_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
         crate::crypto::keys::vault::TransitKey::parse(uri).map_err(|e| (value.line, e))?;
     }
     Ok(list)
+}
+
+/// KMS keys: `ARN[+ROLE]` strings (comma-separated or a list), or key-group objects with
+/// `arn`, `role`, `context` and `aws_profile`.
+fn kms_list(value: &Spanned, key: &str) -> ParseResult<Vec<crate::crypto::keys::kms::KmsKey>> {
+    use crate::crypto::keys::kms::KmsKey;
+    let parse = |line: usize, s: &str| KmsKey::parse(s).map_err(|e| (line, e));
+    match &value.node {
+        Node::List(items) => items
+            .iter()
+            .map(|item| match &item.node {
+                Node::Map(fields) => {
+                    let mut k = KmsKey::default();
+                    for (name, v) in fields {
+                        match name.as_str() {
+                            "arn" => k.arn = scalar(v, name)?.to_string(),
+                            "role" => k.role = scalar(v, name)?.to_string(),
+                            "aws_profile" => k.aws_profile = scalar(v, name)?.to_string(),
+                            "context" => {
+                                let Node::Map(pairs) = &v.node else {
+                                    return Err((v.line, "context must be a mapping".into()));
+                                };
+                                for (ck, cv) in pairs {
+                                    k.context.push((ck.clone(), scalar(cv, ck)?.to_string()));
+                                }
+                                k.context.sort();
+                            }
+                            other => {
+                                return Err((
+                                    v.line,
+                                    unknown_key(other, &["arn", "role", "context", "aws_profile"]),
+                                ));
+                            }
+                        }
+                    }
+                    let spec = k.spec();
+                    parse(item.line, &spec)
+                }
+                _ => parse(item.line, scalar(item, key)?),
+            })
+            .collect(),
+        _ => string_list(value, key)?
+            .iter()
+            .map(|s| parse(value.line, s))
+            .collect(),
+    }
 }
 
 /// A comma-separated string or a list of strings.
@@ -460,10 +519,10 @@ mod tests {
             err.contains("line 2") && err.contains("invalid path_regex"),
             "{err}"
         );
-        let err = parse("creation_rules:\n  - path_regex: x\n    kms: arn:aws:kms:x\n")
+        let err = parse("creation_rules:\n  - path_regex: x\n    gcp_kms: projects/x\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("cannot use here (kms)"), "{err}");
+        assert!(err.contains("cannot use here (gcp_kms)"), "{err}");
         let err = parse(&format!(
             "creation_rules:\n  - age: {R1}\n    encrypted_regex: a\n    unencrypted_suffix: b\n"
         ))
@@ -496,13 +555,13 @@ mod tests {
     #[test]
     fn key_groups_with_merge_and_threshold() {
         let cfg = parse(&format!(
-            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{R1}]\n      - age:\n          - {R1}\n        kms: [X]\n      - merge:\n          - age: [{R1}]\n"
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{R1}]\n      - age:\n          - {R1}\n        gcp_kms: [X]\n      - merge:\n          - age: [{R1}]\n"
         ))
         .unwrap();
         let rule = &cfg.rules[0];
         assert_eq!(rule.key_groups.len(), 3);
         assert_eq!(rule.shamir_threshold, 2);
-        assert_eq!(rule.key_groups[1].unsupported, vec!["kms".to_string()]);
+        assert_eq!(rule.key_groups[1].unsupported, vec!["gcp_kms".to_string()]);
         assert_eq!(rule.key_groups[2].recipients, vec![R1.to_string()]);
     }
 }

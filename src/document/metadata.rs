@@ -49,6 +49,30 @@ pub struct PgpKey {
     pub created_at: String,
 }
 
+/// An AWS KMS key (sops's `kms` entry).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KmsEntry {
+    pub arn: String,
+    pub role: String,
+    /// The encryption context, sorted by key.
+    pub context: Vec<(String, String)>,
+    pub created_at: String,
+    pub enc: String,
+    pub aws_profile: String,
+}
+
+impl KmsEntry {
+    /// The key as a recipient string (ARN, role, context and profile).
+    pub fn key(&self) -> crate::crypto::keys::kms::KmsKey {
+        crate::crypto::keys::kms::KmsKey {
+            arn: self.arn.clone(),
+            role: self.role.clone(),
+            context: self.context.clone(),
+            aws_profile: self.aws_profile.clone(),
+        }
+    }
+}
+
 /// A Vault/OpenBao transit key (sops's `hc_vault` entry).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VaultKey {
@@ -76,7 +100,8 @@ pub struct KeyGroup {
     pub age: Vec<AgeKey>,
     pub pgp: Vec<PgpKey>,
     pub vault: Vec<VaultKey>,
-    /// `kms`, `gcp_kms`, `hckms`, `azure_kv` entries, as read.
+    pub kms: Vec<KmsEntry>,
+    /// `gcp_kms`, `hckms`, `azure_kv` entries (and unknown types), as read.
     pub others: Vec<(String, MetaValue)>,
 }
 
@@ -89,6 +114,7 @@ impl KeyGroup {
             .map(|k| k.recipient.clone())
             .chain(self.pgp.iter().map(|k| k.fp.clone()))
             .chain(self.vault.iter().map(VaultKey::uri))
+            .chain(self.kms.iter().map(|k| k.key().spec()))
             .collect()
     }
 }
@@ -142,7 +168,7 @@ pub struct Metadata {
 /// The version we write: the sops release whose format we follow.
 pub const SOPS_VERSION: &str = "3.11.0";
 
-const FLAT_KEY_TYPES_BEFORE_AGE: [&str; 4] = ["kms", "gcp_kms", "hckms", "azure_kv"];
+const FLAT_KEY_TYPES_BEFORE_AGE: [&str; 3] = ["gcp_kms", "hckms", "azure_kv"];
 
 impl Metadata {
     /// Read the typed metadata from the block's generic value.
@@ -235,6 +261,9 @@ impl Metadata {
             let groups = self.key_groups.iter().map(group_to_meta).collect();
             items.push(("key_groups".into(), MetaValue::List(groups)));
         } else if let Some(group) = self.key_groups.first() {
+            if !group.kms.is_empty() {
+                items.push(("kms".into(), kms_list(&group.kms)));
+            }
             for kind in FLAT_KEY_TYPES_BEFORE_AGE {
                 if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
                     items.push((kind.into(), v.clone()));
@@ -301,7 +330,11 @@ fn is_empty_list(v: &MetaValue) -> bool {
 fn read_flat_group(meta: &MetaValue) -> Result<Option<KeyGroup>, Error> {
     let mut group = KeyGroup::default();
     let mut any = false;
-    for kind in ["kms", "gcp_kms", "hckms", "azure_kv"] {
+    if let Some(v) = meta.get("kms").filter(|v| !is_empty_list(v)) {
+        any = true;
+        group.kms = read_kms_list(v)?;
+    }
+    for kind in ["gcp_kms", "hckms", "azure_kv"] {
         if let Some(v) = meta.get(kind).filter(|v| !is_empty_list(v)) {
             any = true;
             group.others.push((kind.into(), v.clone()));
@@ -339,6 +372,10 @@ fn read_group(meta: &MetaValue) -> Result<KeyGroup, Error> {
         } else if k == "hc_vault" {
             if !is_empty_list(v) {
                 group.vault = read_vault_list(v)?;
+            }
+        } else if k == "kms" {
+            if !is_empty_list(v) {
+                group.kms = read_kms_list(v)?;
             }
         } else if !is_empty_list(v) {
             group.others.push((k.clone(), v.clone()));
@@ -386,6 +423,78 @@ fn read_pgp_list(v: &MetaValue) -> Result<Vec<PgpKey>, Error> {
             })
         })
         .collect()
+}
+
+fn read_kms_list(v: &MetaValue) -> Result<Vec<KmsEntry>, Error> {
+    let MetaValue::List(items) = v else {
+        return Err(Error::Metadata("kms is not a list".into()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let field = |name: &str| -> Result<String, Error> {
+                Ok(string_field(item, name)?.unwrap_or_default())
+            };
+            let mut context = Vec::new();
+            match item.get("context") {
+                None | Some(MetaValue::Null) => {}
+                Some(MetaValue::Map(pairs)) => {
+                    for (k, v) in pairs {
+                        match v {
+                            MetaValue::Str(s) => context.push((k.clone(), s.clone())),
+                            MetaValue::Null => context.push((k.clone(), String::new())),
+                            _ => {
+                                return Err(Error::Metadata(
+                                    "a kms context value is not a string".into(),
+                                ));
+                            }
+                        }
+                    }
+                }
+                Some(_) => return Err(Error::Metadata("a kms context is not a mapping".into())),
+            }
+            context.sort();
+            let entry = KmsEntry {
+                arn: field("arn")?,
+                role: field("role")?,
+                context,
+                created_at: field("created_at")?,
+                enc: field("enc")?,
+                aws_profile: field("aws_profile")?,
+            };
+            if entry.arn.is_empty() || entry.enc.is_empty() {
+                return Err(Error::Metadata("a kms entry lacks its arn or enc".into()));
+            }
+            Ok(entry)
+        })
+        .collect()
+}
+
+/// sops's field order for a KMS key: arn, role and context when set, created_at, enc,
+/// aws_profile (always).
+fn kms_list(keys: &[KmsEntry]) -> MetaValue {
+    MetaValue::List(
+        keys.iter()
+            .map(|k| {
+                let mut items = vec![("arn".to_string(), MetaValue::Str(k.arn.clone()))];
+                if !k.role.is_empty() {
+                    items.push(("role".into(), MetaValue::Str(k.role.clone())));
+                }
+                if !k.context.is_empty() {
+                    let ctx = k
+                        .context
+                        .iter()
+                        .map(|(a, b)| (a.clone(), MetaValue::Str(b.clone())))
+                        .collect();
+                    items.push(("context".into(), MetaValue::Map(ctx)));
+                }
+                items.push(("created_at".into(), MetaValue::Str(k.created_at.clone())));
+                items.push(("enc".into(), MetaValue::Str(k.enc.clone())));
+                items.push(("aws_profile".into(), MetaValue::Str(k.aws_profile.clone())));
+                MetaValue::Map(items)
+            })
+            .collect(),
+    )
 }
 
 fn read_vault_list(v: &MetaValue) -> Result<Vec<VaultKey>, Error> {
@@ -465,7 +574,10 @@ fn group_to_meta(group: &KeyGroup) -> MetaValue {
     if !group.pgp.is_empty() {
         items.push(("pgp".to_string(), pgp_list(&group.pgp)));
     }
-    for kind in ["kms", "gcp_kms", "hckms", "azure_kv"] {
+    if !group.kms.is_empty() {
+        items.push(("kms".to_string(), kms_list(&group.kms)));
+    }
+    for kind in ["gcp_kms", "hckms", "azure_kv"] {
         if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
             items.push((kind.to_string(), v.clone()));
         }
@@ -474,7 +586,7 @@ fn group_to_meta(group: &KeyGroup) -> MetaValue {
     items.push(("age".into(), age_list(&group.age)));
     // Key types we do not know, kept as they were read.
     for (k, v) in &group.others {
-        if !["pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"].contains(&k.as_str()) {
+        if !["gcp_kms", "hckms", "azure_kv"].contains(&k.as_str()) {
             items.push((k.clone(), v.clone()));
         }
     }
@@ -611,6 +723,7 @@ mod tests {
                         age: Vec::new(),
                         pgp: vec![],
                         vault: vec![],
+                        kms: vec![],
                         others: vec![unknown.clone()],
                     })
                     .collect(),
@@ -635,6 +748,7 @@ mod tests {
                 }],
                 pgp: vec![],
                 vault: vec![],
+                kms: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

@@ -17,6 +17,7 @@ fn sample_metadata() -> Metadata {
             }],
             pgp: vec![],
             vault: vec![],
+            kms: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,

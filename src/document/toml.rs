@@ -894,6 +894,7 @@ value = 'x'";
                 ],
                 pgp: vec![],
                 vault: vec![],
+                kms: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

@@ -90,6 +90,12 @@ pub fn recipients(meta: &Metadata) -> Vec<Recipient> {
                 stanza: pgp.enc.clone(),
             });
         }
+        for k in &group.kms {
+            out.push(Recipient {
+                id: format!("kms:{}", k.arn),
+                stanza: k.enc.clone(),
+            });
+        }
         for v in &group.vault {
             out.push(Recipient {
                 id: format!("hc_vault:{}", v.uri()),

@@ -7,6 +7,7 @@
 //! [`unwrap_group`], not a change across commands.
 
 pub mod age;
+pub mod kms;
 pub mod pgp;
 pub mod vault;
 
@@ -15,7 +16,7 @@ use std::sync::OnceLock;
 use zeroize::Zeroizing;
 
 use super::data_key::DataKey;
-use crate::document::metadata::{AgeKey, KeyGroup, Metadata, PgpKey, VaultKey};
+use crate::document::metadata::{AgeKey, KeyGroup, KmsEntry, Metadata, PgpKey, VaultKey};
 
 /// The backends this tool wraps and unwraps data keys with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum Backend {
     Pgp,
     /// HashiCorp Vault / OpenBao transit (sops's `hc_vault`).
     Vault,
+    /// AWS KMS (sops's `kms`).
+    Kms,
 }
 
 impl Backend {
@@ -34,6 +37,8 @@ impl Backend {
             Backend::Pgp
         } else if vault::is_uri(recipient) {
             Backend::Vault
+        } else if kms::is_arn(recipient) {
+            Backend::Kms
         } else {
             Backend::Age
         }
@@ -45,6 +50,7 @@ impl Backend {
             Backend::Age => "age",
             Backend::Pgp => "pgp",
             Backend::Vault => "hc_vault",
+            Backend::Kms => "kms",
         }
     }
 }
@@ -79,10 +85,11 @@ fn decryption_order() -> Vec<Backend> {
             "age" => Some(Backend::Age),
             "pgp" => Some(Backend::Pgp),
             "hc_vault" | "hc_vault_transit" | "vault" => Some(Backend::Vault),
+            "kms" | "aws_kms" => Some(Backend::Kms),
             _ => None,
         })
         .collect();
-    for b in [Backend::Age, Backend::Pgp, Backend::Vault] {
+    for b in [Backend::Age, Backend::Pgp, Backend::Kms, Backend::Vault] {
         if !order.contains(&b) {
             order.push(b);
         }
@@ -188,6 +195,21 @@ fn wrap_group(secret: &[u8], recipients: &[String]) -> Result<KeyGroup, Error> {
                     enc,
                 });
             }
+            Backend::Kms => {
+                let key = kms::KmsKey::parse(r).map_err(|message| Error::BadRecipient {
+                    recipient: r.clone(),
+                    message,
+                })?;
+                let enc = kms::wrap(secret, &key)?;
+                group.kms.push(KmsEntry {
+                    arn: key.arn,
+                    role: key.role,
+                    context: key.context,
+                    created_at: created_at.clone(),
+                    enc,
+                    aws_profile: key.aws_profile,
+                });
+            }
         }
     }
     Ok(group)
@@ -231,7 +253,8 @@ pub fn recover_data_key(meta: &Metadata, identities: &Identities) -> Result<Data
 /// The secret one group's keys wrap: the first key that opens, trying key types in the
 /// decryption order. On failure, every key tried and why it failed.
 fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<Vec<u8>>, Error> {
-    if group.age.is_empty() && group.pgp.is_empty() && group.vault.is_empty() {
+    if group.age.is_empty() && group.pgp.is_empty() && group.vault.is_empty() && group.kms.is_empty()
+    {
         return Err(Error::UnusableKeyTypes {
             kinds: group.others.iter().map(|(k, _)| k.clone()).collect(),
         });
@@ -268,6 +291,14 @@ fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<V
                     match vault::unwrap(&key.enc, &transit) {
                         Ok(secret) => return Ok(secret),
                         Err(why) => attempts.push(format!("Vault key {}: {why}", key.uri())),
+                    }
+                }
+            }
+            Backend::Kms => {
+                for entry in &group.kms {
+                    match kms::unwrap(&entry.enc, &entry.key()) {
+                        Ok(secret) => return Ok(secret),
+                        Err(why) => attempts.push(format!("KMS key {}: {why}", entry.arn)),
                     }
                 }
             }

@@ -13,6 +13,7 @@ fn sample_meta() -> MetaValue {
             }],
             pgp: vec![],
             vault: vec![],
+            kms: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,

@@ -11,6 +11,7 @@ fn meta() -> MetaValue {
             }],
             pgp: vec![],
             vault: vec![],
+            kms: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,
