@@ -28,5 +28,17 @@ if [ ! -x "$BAO_VENV/bin/bao" ]; then
 fi
 "$BAO_VENV/bin/bao" version >&2
 
+# moto's KMS/STS server (for the AWS KMS tests).
+MOTO_VENV=target/moto-venv
+if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
+  echo "installing moto[server] into $MOTO_VENV" >&2
+  python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+fi
+if ! command -v curl >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl >/dev/null
+fi
+
 SOPS_DISABLE_VERSION_CHECK=1 "$VENV/bin/sops" --version | head -1 >&2
 age --version >&2

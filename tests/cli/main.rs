@@ -13,6 +13,7 @@ mod hygiene;
 mod identities;
 mod interop;
 mod keygen;
+mod kms;
 mod kill;
 mod lifecycle;
 mod pgp;
