@@ -34,7 +34,7 @@ impl Gpg {
         gpg
     }
 
-    fn gpg(&self, args: &[&str]) -> std::process::Output {
+    pub fn gpg(&self, args: &[&str]) -> std::process::Output {
         Command::new("gpg")
             .env("GNUPGHOME", &self.home)
             .args(args)
@@ -285,4 +285,44 @@ fn pgp_failures_are_named_and_the_next_key_is_tried() {
     );
     // A bad fingerprint is a usage error, not a gpg call.
     run(env.secrets().args(["encrypt", "--pgp", "XYZ", "p.yaml"]), 2);
+}
+
+/// The GitHub action's `pgp-key` input: the armored secret key is imported into a private
+/// GNUPGHOME for the step (removed after), and PGP-only files decrypt into GITHUB_ENV.
+#[test]
+fn the_action_decrypts_with_a_pgp_key_input() {
+    let env = Env::new();
+    let gpg = Gpg::new(&env);
+    env.write("app.env", "TOKEN=pgp-only-value\n");
+    let enc = ok(gpg
+        .with(env.secrets())
+        .args(["encrypt", "--pgp", &gpg.a, "app.env"]));
+    env.write("app.enc.env", enc);
+    let exported = gpg.gpg(&["--batch", "--armor", "--export-secret-keys", &gpg.a]);
+    let armored = String::from_utf8(exported.stdout).unwrap();
+    assert!(armored.contains("PRIVATE KEY BLOCK"));
+    let github_env = env.path("github_env");
+    let out = run(
+        Command::new("bash")
+            .arg(crate::util::root().join(".github/actions/decrypt/decrypt.sh"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", env.path("home"))
+            .env("SECRETS_BIN", env!("CARGO_BIN_EXE_secrets"))
+            .env("GITHUB_ENV", &github_env)
+            .env("INPUT_PGP_KEY", &armored)
+            .env("INPUT_ENV_FILES", env.path("app.enc.env")),
+        0,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("::add-mask::pgp-only-value"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        std::fs::read_to_string(&github_env)
+            .unwrap()
+            .contains("pgp-only-value")
+    );
+    assert!(!stderr(&out).contains("PRIVATE KEY"), "{}", stderr(&out));
 }
