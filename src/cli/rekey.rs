@@ -379,8 +379,17 @@ enum GroupsAction {
         #[arg(long)]
         file: PathBuf,
         /// The new group's age recipients.
-        #[arg(long, value_name = "RECIPIENT", required = true)]
+        #[arg(long, value_name = "RECIPIENT", required_unless_present_any = ["pgp", "kms", "hc_vault_transit"])]
         age: Vec<String>,
+        /// The new group's PGP fingerprints (comma-separated).
+        #[arg(long, value_name = "FINGERPRINTS")]
+        pgp: Vec<String>,
+        /// The new group's AWS KMS keys (ARN or ARN+ROLE_ARN, comma-separated).
+        #[arg(long, value_name = "ARNS")]
+        kms: Vec<String>,
+        /// The new group's Vault transit keys (URIs, comma-separated).
+        #[arg(long, value_name = "URIS")]
+        hc_vault_transit: Vec<String>,
         /// How many groups are needed to decrypt (default: all).
         #[arg(long, value_name = "N")]
         shamir_secret_sharing_threshold: Option<u64>,
@@ -413,10 +422,13 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
     match change {
         GroupsAction::Add {
             age,
+            pgp,
+            kms,
+            hc_vault_transit,
             shamir_secret_sharing_threshold,
             ..
         } => {
-            groups.push(age.clone());
+            groups.push(new_group(age, pgp, kms, hc_vault_transit)?);
             threshold = match shamir_secret_sharing_threshold {
                 Some(t) => *t,
                 None if all_needed => groups.len() as u64,
@@ -474,6 +486,41 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
         threshold.max(1)
     );
     Ok(())
+}
+
+/// The recipients of a group given on the command line, each checked by its backend.
+fn new_group(
+    age: &[String],
+    pgp: &[String],
+    kms: &[String],
+    vault: &[String],
+) -> Result<Vec<String>, Error> {
+    let split = |flags: &[String]| -> Vec<String> {
+        flags
+            .iter()
+            .flat_map(|f| f.split(','))
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect()
+    };
+    let mut out = split(age);
+    for fp in split(pgp) {
+        let fp = keys::pgp::normalize(&fp);
+        if !keys::pgp::is_fingerprint(&fp) {
+            return Err(Error::Usage(format!(
+                "--pgp {fp:?} is not a PGP fingerprint (40 hex digits)"
+            )));
+        }
+        out.push(fp);
+    }
+    for arn in split(kms) {
+        out.push(keys::kms::KmsKey::parse(&arn).map_err(Error::Usage)?.spec());
+    }
+    for uri in split(vault) {
+        keys::vault::TransitKey::parse(&uri).map_err(Error::Usage)?;
+        out.push(uri);
+    }
+    Ok(out)
 }
 
 /// Commands that wrap a new secret for every key fail on keys of types this tool cannot use

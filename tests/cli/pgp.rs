@@ -326,3 +326,25 @@ fn the_action_decrypts_with_a_pgp_key_input() {
     );
     assert!(!stderr(&out).contains("PRIVATE KEY"), "{}", stderr(&out));
 }
+
+/// `groups add --pgp`: a second group holding a PGP key, read back by sops.
+#[test]
+fn groups_add_takes_a_pgp_group() {
+    let env = Env::new();
+    let gpg = Gpg::new(&env);
+    env.write("g.yaml", PLAIN);
+    let enc = ok(env
+        .secrets()
+        .args(["encrypt", "--age", &env.recipient, "g.yaml"]));
+    env.write("g.yaml", enc);
+    ok(gpg
+        .with(env.secrets_with_key())
+        .args(["groups", "add", "--file", "g.yaml", "--pgp", &gpg.a]));
+    let text = read(&env.path("g.yaml"));
+    assert!(text.contains("key_groups:") && text.contains(&gpg.a), "{text}");
+    assert_same(
+        &ok(gpg.with(env.sops()).args(["decrypt", "g.yaml"])),
+        PLAIN.as_bytes(),
+        "sops needs both groups and has both",
+    );
+}
