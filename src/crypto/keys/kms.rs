@@ -228,7 +228,7 @@ fn sign(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Vec<(String, String)> {
-    let stamp: String = crate::crypto::time::now_rfc3339()
+    let stamp: String = crate::time::now_rfc3339()
         .chars()
         .filter(|c| *c != '-' && *c != ':')
         .collect();

@@ -165,7 +165,7 @@ pub fn wrap_for_groups(
 /// Wrap `secret` (the data key or a share) for one group's recipients, each with its backend.
 fn wrap_group(secret: &[u8], recipients: &[String]) -> Result<KeyGroup, Error> {
     let mut group = KeyGroup::default();
-    let created_at = crate::crypto::time::now_rfc3339();
+    let created_at = crate::time::now_rfc3339();
     for r in recipients {
         match Backend::of(r) {
             Backend::Age => group.age.push(AgeKey {
