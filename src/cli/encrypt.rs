@@ -108,7 +108,9 @@ pub struct KeyFlags<'a> {
 }
 
 fn recipients(flags: &KeyFlags) -> Result<Vec<String>, Error> {
-    let KeyFlags { age, pgp, vault, .. } = *flags;
+    let KeyFlags {
+        age, pgp, vault, ..
+    } = *flags;
     let list = |flags: &[String], var: &str| -> Vec<String> {
         let joined = if flags.is_empty() {
             env::var(var).unwrap_or_default()
@@ -336,7 +338,10 @@ fn resolve_settings(
                 .into());
             }
             (
-                rule.key_groups.iter().map(|g| g.recipients.clone()).collect(),
+                rule.key_groups
+                    .iter()
+                    .map(|g| g.recipients.clone())
+                    .collect(),
                 rule.shamir_threshold,
             )
         }

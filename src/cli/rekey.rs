@@ -124,10 +124,7 @@ pub fn update_files(
 
 /// The recipients of each group, for comparison and display.
 fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
-    groups
-        .iter()
-        .map(KeyGroup::recipients)
-        .collect()
+    groups.iter().map(keys::group_recipients).collect()
 }
 
 fn update_one(
@@ -141,7 +138,11 @@ fn update_one(
     let (doc, meta) = load_encrypted(path, format)?;
     let config = config_for(config_flag, path)?;
     let rule = config.rule_for(path)?;
-    let wanted: Vec<Vec<String>> = rule.key_groups.iter().map(|g| g.recipients.clone()).collect();
+    let wanted: Vec<Vec<String>> = rule
+        .key_groups
+        .iter()
+        .map(|g| g.recipients.clone())
+        .collect();
     let threshold = match wanted.len() {
         1 => 0,
         n => (if rule.shamir_threshold == 0 {
@@ -357,14 +358,23 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
             "--add-pgp {bad:?} is not a PGP fingerprint (40 hex digits)"
         )));
     }
-    for r in args.add_age.iter().chain(&add_pgp).chain(&add_vault).chain(&add_kms) {
+    for r in args
+        .add_age
+        .iter()
+        .chain(&add_pgp)
+        .chain(&add_vault)
+        .chain(&add_kms)
+    {
         if !groups.iter().flatten().any(|g| g == r) {
             groups[0].push(r.clone());
         }
     }
     for group in &mut groups {
         group.retain(|r| {
-            !args.rm_age.contains(r) && !rm_pgp.contains(r) && !rm_vault.contains(r) && !kms_removed(r)
+            !args.rm_age.contains(r)
+                && !rm_pgp.contains(r)
+                && !rm_vault.contains(r)
+                && !kms_removed(r)
         });
     }
     let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document {

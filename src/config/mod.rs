@@ -434,7 +434,10 @@ fn pgp_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
         .iter()
         .map(|f| crate::crypto::keys::pgp::normalize(f))
         .collect();
-    match list.iter().find(|f| !crate::crypto::keys::pgp::is_fingerprint(f)) {
+    match list
+        .iter()
+        .find(|f| !crate::crypto::keys::pgp::is_fingerprint(f))
+    {
         Some(bad) => Err((
             value.line,
             format!("pgp entry {bad:?} is not a PGP fingerprint (40 hex digits) or key ID"),

@@ -61,18 +61,6 @@ pub struct KmsEntry {
     pub aws_profile: String,
 }
 
-impl KmsEntry {
-    /// The key as a recipient string (ARN, role, context and profile).
-    pub fn key(&self) -> crate::crypto::keys::kms::KmsKey {
-        crate::crypto::keys::kms::KmsKey {
-            arn: self.arn.clone(),
-            role: self.role.clone(),
-            context: self.context.clone(),
-            aws_profile: self.aws_profile.clone(),
-        }
-    }
-}
-
 /// A Vault/OpenBao transit key (sops's `hc_vault` entry).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VaultKey {
@@ -103,20 +91,6 @@ pub struct KeyGroup {
     pub kms: Vec<KmsEntry>,
     /// `gcp_kms`, `hckms`, `azure_kv` entries (and unknown types), as read.
     pub others: Vec<(String, MetaValue)>,
-}
-
-impl KeyGroup {
-    /// Every recipient we can wrap for, as named on the command line: age recipients, PGP
-    /// fingerprints, then Vault transit URIs.
-    pub fn recipients(&self) -> Vec<String> {
-        self.age
-            .iter()
-            .map(|k| k.recipient.clone())
-            .chain(self.pgp.iter().map(|k| k.fp.clone()))
-            .chain(self.vault.iter().map(VaultKey::uri))
-            .chain(self.kms.iter().map(|k| k.key().spec()))
-            .collect()
-    }
 }
 
 /// Which leaves are encrypted (at most one rule; none means `unencrypted_suffix: _unencrypted`).
@@ -530,7 +504,10 @@ fn vault_list(keys: &[VaultKey]) -> MetaValue {
         keys.iter()
             .map(|k| {
                 MetaValue::Map(vec![
-                    ("vault_address".into(), MetaValue::Str(k.vault_address.clone())),
+                    (
+                        "vault_address".into(),
+                        MetaValue::Str(k.vault_address.clone()),
+                    ),
                     ("engine_path".into(), MetaValue::Str(k.engine_path.clone())),
                     ("key_name".into(), MetaValue::Str(k.key_name.clone())),
                     ("created_at".into(), MetaValue::Str(k.created_at.clone())),

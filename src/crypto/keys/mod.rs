@@ -132,6 +132,19 @@ pub enum Error {
 }
 
 /// Wrap the data key for every recipient, in one key group.
+/// Every recipient of a key group we can wrap for, as named on the command line: age
+/// recipients, PGP fingerprints, Vault transit URIs, then KMS keys (`ARN[+ROLE]...`).
+pub fn group_recipients(group: &KeyGroup) -> Vec<String> {
+    group
+        .age
+        .iter()
+        .map(|k| k.recipient.clone())
+        .chain(group.pgp.iter().map(|k| k.fp.clone()))
+        .chain(group.vault.iter().map(|k| k.uri()))
+        .chain(group.kms.iter().map(|k| kms::KmsKey::from(k).spec()))
+        .collect()
+}
+
 pub fn wrap_for_recipients(key: &DataKey, recipients: &[String]) -> Result<Vec<KeyGroup>, Error> {
     wrap_for_groups(key, &[recipients.to_vec()], 0)
 }
@@ -253,7 +266,10 @@ pub fn recover_data_key(meta: &Metadata, identities: &Identities) -> Result<Data
 /// The secret one group's keys wrap: the first key that opens, trying key types in the
 /// decryption order. On failure, every key tried and why it failed.
 fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<Vec<u8>>, Error> {
-    if group.age.is_empty() && group.pgp.is_empty() && group.vault.is_empty() && group.kms.is_empty()
+    if group.age.is_empty()
+        && group.pgp.is_empty()
+        && group.vault.is_empty()
+        && group.kms.is_empty()
     {
         return Err(Error::UnusableKeyTypes {
             kinds: group.others.iter().map(|(k, _)| k.clone()).collect(),
@@ -266,10 +282,9 @@ fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<V
                 for key in &group.age {
                     match age::unwrap(&key.enc, identities) {
                         Some(secret) => return Ok(secret),
-                        None => attempts.push(format!(
-                            "{}: no matching age identity",
-                            key.recipient
-                        )),
+                        None => {
+                            attempts.push(format!("{}: no matching age identity", key.recipient))
+                        }
                     }
                 }
             }
@@ -296,7 +311,7 @@ fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<V
             }
             Backend::Kms => {
                 for entry in &group.kms {
-                    match kms::unwrap(&entry.enc, &entry.key()) {
+                    match kms::unwrap(&entry.enc, &kms::KmsKey::from(entry)) {
                         Ok(secret) => return Ok(secret),
                         Err(why) => attempts.push(format!("KMS key {}: {why}", entry.arn)),
                     }
