@@ -729,6 +729,12 @@ const DOC_HOSTS: &[&str] = &[
     "hostname",
     "server",
     "domain",
+    // Placeholder company domains of documentation.
+    "company.com",
+    "mycompany.com",
+    "yourcompany.com",
+    "yourdomain.com",
+    "mydomain.com",
 ];
 
 /// A URL password is a finding unless it is a placeholder, equal to the user name
