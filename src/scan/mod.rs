@@ -443,6 +443,7 @@ mod tests {
     #[test]
     fn every_rule_file_loads_and_its_examples_hold() {
         let rules = rules::load_all().unwrap_or_else(|e| panic!("{e}"));
+        rules::validate_regexes(&rules).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(rules.len(), rules::builtin().len());
         let engine = Engine::new();
         let mut failures = Vec::new();
