@@ -21,7 +21,7 @@ use toml_edit::{Item, Table};
 
 use super::Error;
 use super::engine::{SecretGroup, UserRule};
-use super::rules::{self, Check, Confidence, Rule};
+use super::rules::{Check, Confidence, Rule};
 
 /// The file name, looked for where `.secrets-scan.toml` is.
 pub const GITLEAKS_FILE: &str = ".gitleaks.toml";
@@ -186,6 +186,9 @@ fn line_of(text: &str, span: Option<Range<usize>>) -> usize {
     })
 }
 
+/// A value and where it is in the file.
+type Spanned<T> = (T, Option<Range<usize>>);
+
 const TOP_KEYS: &str = "title, description, minVersion, extend, rules, allowlist, allowlists";
 const RULE_KEYS: &str =
     "id, description, regex, secretGroup, entropy, keywords, path, tags, allowlist, allowlists";
@@ -210,7 +213,7 @@ impl Parser<'_> {
             .map_err(|e| self.bad(e.span(), format!("invalid TOML: {}", e.message().trim())))
     }
 
-    fn extend_path(&self) -> Result<Option<(PathBuf, Option<Range<usize>>)>, Error> {
+    fn extend_path(&self) -> Result<Option<Spanned<PathBuf>>, Error> {
         let doc = self.doc()?;
         let Some(item) = doc.get("extend").and_then(|e| e.get("path")) else {
             return Ok(None);
@@ -313,7 +316,7 @@ impl Parser<'_> {
         item: &'i Item,
         span: Option<Range<usize>>,
         name: &str,
-    ) -> Result<Vec<(&'i str, Option<Range<usize>>)>, Error> {
+    ) -> Result<Vec<Spanned<&'i str>>, Error> {
         let list = item
             .as_array()
             .ok_or_else(|| self.bad(span.clone(), format!("`{name}` must be a list of strings")))?;
@@ -548,7 +551,79 @@ impl Parser<'_> {
     }
 }
 
-/// Whether a rule id is one of ours (for `disabledRules`).
-pub fn is_builtin(id: &str) -> bool {
-    rules::builtin().iter().any(|r| r.id == id)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<GitleaksConfig, String> {
+        Parser {
+            path: Path::new(".gitleaks.toml"),
+            text,
+        }
+        .parse()
+        .map_err(|e| e.to_string())
+    }
+
+    fn subject<'a>(secret: &'a str, line: &'a str, commit: Option<&'a str>) -> Subject<'a> {
+        Subject {
+            rule: "generic-secret",
+            path: "src/app.py",
+            secret,
+            matched: secret,
+            line,
+            commit,
+        }
+    }
+
+    #[test]
+    fn allowlists_by_commit_stopword_and_condition() {
+        let c = parse(
+            "[[allowlists]]\ncommits = [\"abc123\"]\n\n[[allowlists]]\ncondition = \"AND\"\npaths = ['''\\.py$''']\nregexTarget = \"line\"\nregexes = ['''# test''']\n\n[[allowlists]]\nstopwords = [\"Dummy\"]\ntargetRules = [\"generic-api-key\"]\n",
+        )
+        .unwrap();
+        let covered = |s: &Subject| c.allowlists.iter().any(|a| a.covers(s));
+        assert!(covered(&subject(
+            "Vq8#rT2!mZ6pLw",
+            "x = 1",
+            Some("abc123ff")
+        )));
+        assert!(!covered(&subject(
+            "Vq8#rT2!mZ6pLw",
+            "x = 1",
+            Some("def456")
+        )));
+        assert!(!covered(&subject("Vq8#rT2!mZ6pLw", "x = 1", None)));
+        assert!(covered(&subject("Vq8#rT2!mZ6pLw", "x = 1 # test", None)));
+        assert!(covered(&subject("dummyVq8#rT2!mZ6pLw", "x = 1", None)));
+    }
+
+    #[test]
+    fn mistakes_name_the_line() {
+        let cases = [
+            (
+                "[[rules]]\nid = \"a\"\nregex = 'x'\nverify = 1\n",
+                ".gitleaks.toml:4: unknown key \"verify\"",
+            ),
+            (
+                "[[rules]]\nid = \"a\"\n",
+                ".gitleaks.toml:1: rule \"a\" needs a `regex` or a `path`",
+            ),
+            (
+                "[[rules]]\nid = \"a\"\nregex = 'x'\nsecretGroup = 2\n",
+                ".gitleaks.toml:4: rule \"a\": secretGroup",
+            ),
+            (
+                "[allowlist]\ndescription = \"d\"\n",
+                ".gitleaks.toml:1: an allowlist needs",
+            ),
+            (
+                "[extend]\nuseDefault = \"yes\"\n",
+                ".gitleaks.toml:2: [extend] useDefault",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).err().unwrap_or_else(|| panic!("{text} parsed"));
+            assert!(err.starts_with(want), "{text:?}: {err}");
+        }
+    }
 }
