@@ -9,6 +9,8 @@ pub mod gitleaks;
 pub mod repo;
 pub mod report;
 pub mod rules;
+#[cfg(test)]
+mod rule_files;
 pub mod settings;
 pub mod sources;
 

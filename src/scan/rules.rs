@@ -813,7 +813,7 @@ fn service_account_ok(c: &Candidate) -> bool {
 /// Whether a candidate passes its rule's offline check, and how sure the finding is.
 pub fn check(rule: &Rule, c: &Candidate) -> Option<Confidence> {
     let value = c.value;
-    if value.starts_with("ENC[") {
+    if crate::document::envelope::claims_encryption(value) {
         return None;
     }
     if rule.entropy.is_some_and(|floor| entropy(value) < floor) {

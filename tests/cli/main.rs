@@ -1,6 +1,8 @@
 //! Integration tests: they drive the real `secrets` binary (and the reference `sops` binary for
 //! interoperability) on files in temporary directories, with a scrubbed environment.
 
+mod access;
+mod architecture;
 mod bad_input;
 mod canary;
 mod config;
