@@ -5,11 +5,17 @@ positives/: one synthetic secret per file (realistic formats, valid checksums, n
 negatives/: no secret (placeholders, doc examples, hashes, UUIDs, lockfiles, public keys,
 certificates, encrypted files, tokens with a wrong checksum, code that reads secrets).
 Deterministic: run it again and nothing changes.  Usage: python3 scripts/make-scan-fixtures.py
+A fresh set elsewhere (to check the scores do not depend on the committed values):
+    python3 scripts/make-scan-fixtures.py --seed 1616 --out target/labeled-1616
 """
-import base64, json, os, random, shutil, zlib
+import argparse, base64, json, os, random, shutil, zlib
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "scan")
-R = random.Random(20261125)
+_ap = argparse.ArgumentParser()
+_ap.add_argument("--seed", type=int, default=20261125)
+_ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "scan"))
+_args = _ap.parse_args()
+ROOT = os.path.abspath(_args.out)
+R = random.Random(_args.seed)
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 HEX = "0123456789abcdef"
@@ -187,7 +193,7 @@ for sub, items in (("positives", POS), ("negatives", NEG)):
         with open(os.path.join(ROOT, sub, name), "w") as f:
             f.write(text)
 # Real sops output (from fixtures/sops) is a negative too: ENC[...] values and metadata.
-src = os.path.join(ROOT, "..", "sops")
+src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "sops")
 for name in sorted(os.listdir(src)):
     if ".sops." in name:
         shutil.copy(os.path.join(src, name), os.path.join(ROOT, "negatives", "sops-" + name))

@@ -71,6 +71,54 @@ enum ScanFormat {
     Sarif,
 }
 
+/// Our rules, the user's from `.secrets-scan.toml`, and a team's `.gitleaks.toml` (or the file
+/// `GITLEAKS_CONFIG` names, as gitleaks does).
+fn engine_config(
+    top: &std::path::Path,
+    user: Vec<scan::engine::UserRule>,
+) -> Result<scan::engine::EngineConfig, Error> {
+    let mut config = scan::engine::EngineConfig {
+        user,
+        ..Default::default()
+    };
+    let path = match std::env::var_os("GITLEAKS_CONFIG") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => top.join(scan::gitleaks::GITLEAKS_FILE),
+    };
+    let explicit = std::env::var_os("GITLEAKS_CONFIG").is_some_and(|p| !p.is_empty());
+    let loaded =
+        scan::gitleaks::GitleaksConfig::load(&path).map_err(|e| Error::Usage(e.to_string()))?;
+    let gitleaks = match loaded {
+        Some(g) => g,
+        None if explicit => {
+            return Err(Error::Usage(format!(
+                "{}: GITLEAKS_CONFIG names a file that does not exist",
+                path.display()
+            )));
+        }
+        None => return Ok(config),
+    };
+    for rule in &gitleaks.rules {
+        if config.user.iter().any(|u| u.rule.id == rule.rule.id) {
+            return Err(Error::Usage(format!(
+                "{}: rule id {:?} is also defined in {}",
+                path.display(),
+                rule.rule.id,
+                scan::SCAN_CONFIG_FILE
+            )));
+        }
+    }
+    // A team rule with one of our ids replaces ours.
+    config.disabled = gitleaks.disabled;
+    config
+        .disabled
+        .extend(gitleaks.rules.iter().map(|r| r.rule.id.to_string()));
+    config.no_builtin = !gitleaks.use_default;
+    config.user.extend(gitleaks.rules);
+    config.allowlists = gitleaks.allowlists;
+    Ok(config)
+}
+
 /// Exit 0 when clean, 1 when something was found, 2 on any error (scan's own contract: a hook
 /// only needs to tell "found" from "broken").
 pub fn run(args: ScanArgs, config: Option<&std::path::Path>) -> Result<u8, Error> {
@@ -99,7 +147,7 @@ fn scan(args: ScanArgs, config: Option<&std::path::Path>) -> Result<u8, Error> {
     };
     let mut scan_config = scan::ScanConfig::load(&top.join(scan::SCAN_CONFIG_FILE))
         .map_err(|e| Error::Usage(e.to_string()))?;
-    let engine = scan::Engine::with_rules(scan_config.take_rules());
+    let engine = scan::Engine::configured(engine_config(&top, scan_config.take_rules())?);
     let mut outcome = if let Some(repo) = &repo {
         let outcome = if args.staged {
             scan::repo::scan_staged(repo, &engine, &scan_config, config)

@@ -20,6 +20,19 @@ pub struct Hit {
     pub at: usize,
     /// The rule's confidence, lowered for a generic value the gate has doubts about.
     pub confidence: Confidence,
+    /// The whole regex match (allowlists with `regexTarget = "match"` look at it).
+    pub matched: Range<usize>,
+}
+
+/// Which capture group of a rule's regex is the secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretGroup {
+    /// `dq`/`sq` (a quoted value) or `s`: our rules and `.secrets-scan.toml`.
+    Named,
+    /// gitleaks without `secretGroup`: the first group that matched, else the whole match.
+    FirstOrWhole,
+    /// gitleaks `secretGroup = N`.
+    Index(usize),
 }
 
 /// A rule from the user's `.secrets-scan.toml`: checks that built-in rules keep in code.
@@ -30,6 +43,33 @@ pub struct UserRule {
     pub regex: Regex,
     /// A candidate matching one of these is not a finding.
     pub allow: Vec<Regex>,
+    /// Which group is the secret.
+    pub group: SecretGroup,
+    /// gitleaks `path`: the rule applies to files whose path matches (with no regex, a matching
+    /// file is itself a finding).
+    pub path: Option<Regex>,
+    /// gitleaks per-rule allowlists.
+    pub allowlists: Vec<super::gitleaks::Allowlist>,
+}
+
+impl UserRule {
+    /// A rule with only a `path` (no regex): the file's name is the finding.
+    pub fn path_only(&self) -> bool {
+        self.rule.regex.is_empty()
+    }
+}
+
+/// How the rules are put together.
+#[derive(Default)]
+pub struct EngineConfig {
+    /// The user's rules (`.secrets-scan.toml`, then `.gitleaks.toml`).
+    pub user: Vec<UserRule>,
+    /// Leave out the built-in rules (a `.gitleaks.toml` without `[extend] useDefault = true`).
+    pub no_builtin: bool,
+    /// Built-in rule ids to leave out.
+    pub disabled: Vec<String>,
+    /// Global allowlists (gitleaks).
+    pub allowlists: Vec<super::gitleaks::Allowlist>,
 }
 
 /// The compiled rules.
@@ -41,8 +81,20 @@ pub struct Engine {
     /// Compiled when the rule's anchor first hits: compiling every built-in regex up front
     /// (Unicode classes) would cost most of the start-up time of a small scan.
     regexes: Vec<OnceLock<Regex>>,
-    /// Per rule: the allowlist of a user rule.
-    custom: Vec<Option<Vec<Regex>>>,
+    /// Per rule: the user rule's extras, if it is one.
+    custom: Vec<Option<Custom>>,
+    /// Rules without keywords: their regex runs over the whole text.
+    unanchored: Vec<usize>,
+    allowlists: Vec<super::gitleaks::Allowlist>,
+}
+
+/// What a user rule adds to a built-in one.
+struct Custom {
+    allow: Vec<Regex>,
+    group: SecretGroup,
+    path: Option<Regex>,
+    path_only: bool,
+    allowlists: Vec<super::gitleaks::Allowlist>,
 }
 
 impl Engine {
@@ -53,19 +105,43 @@ impl Engine {
 
     /// The user's rules, then the built-in ones (on the same text, the earlier rule wins).
     pub fn with_rules(user: Vec<UserRule>) -> Engine {
+        Engine::configured(EngineConfig {
+            user,
+            ..EngineConfig::default()
+        })
+    }
+
+    /// The user's rules, then the built-in ones not disabled, and global allowlists.
+    pub fn configured(config: EngineConfig) -> Engine {
         let mut rules: Vec<&'static Rule> = Vec::new();
         let mut regexes = Vec::new();
         let mut custom = Vec::new();
-        for u in user {
+        for u in config.user {
             rules.push(u.rule);
+            custom.push(Some(Custom {
+                path_only: u.path_only(),
+                allow: u.allow,
+                group: u.group,
+                path: u.path,
+                allowlists: u.allowlists,
+            }));
             regexes.push(OnceLock::from(u.regex));
-            custom.push(Some(u.allow));
         }
-        for r in rules::builtin() {
-            rules.push(r);
-            regexes.push(OnceLock::new());
-            custom.push(None);
+        if !config.no_builtin {
+            for r in rules::builtin() {
+                if config.disabled.iter().any(|d| d == r.id) {
+                    continue;
+                }
+                rules.push(r);
+                regexes.push(OnceLock::new());
+                custom.push(None);
+            }
         }
+        let unanchored = (0..rules.len())
+            .filter(|&i| {
+                rules[i].anchors.is_empty() && !custom[i].as_ref().is_some_and(|c| c.path_only)
+            })
+            .collect();
         let mut patterns = Vec::new();
         let mut pattern_rule = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
@@ -85,7 +161,46 @@ impl Engine {
             rules,
             regexes,
             custom,
+            unanchored,
+            allowlists: config.allowlists,
         }
+    }
+
+    /// Whether rule `i` applies to a file (a gitleaks rule's `path`).
+    pub fn applies(&self, i: usize, file: &str) -> bool {
+        self.custom[i]
+            .as_ref()
+            .and_then(|c| c.path.as_ref())
+            .is_none_or(|p| p.is_match(file))
+    }
+
+    /// The path-only rules (gitleaks `path` without `regex`) whose path matches `file`.
+    pub fn path_findings(&self, file: &str) -> Vec<usize> {
+        (0..self.rules.len())
+            .filter(|&i| {
+                self.custom[i].as_ref().is_some_and(|c| {
+                    c.path_only && c.path.as_ref().is_some_and(|p| p.is_match(file))
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a global or the rule's own allowlist covers a finding.
+    pub fn allowlisted(&self, i: usize, subject: &super::gitleaks::Subject) -> bool {
+        self.allowlists.iter().any(|a| a.covers(subject))
+            || self.custom[i]
+                .as_ref()
+                .is_some_and(|c| c.allowlists.iter().any(|a| a.covers(subject)))
+    }
+
+    /// Whether any allowlist names commits (history scans check findings' commits).
+    pub fn has_allowlists(&self) -> bool {
+        !self.allowlists.is_empty()
+            || self
+                .custom
+                .iter()
+                .flatten()
+                .any(|c| !c.allowlists.is_empty())
     }
 
     pub fn rule(&self, i: usize) -> &'static Rule {
@@ -125,63 +240,10 @@ impl Engine {
             }
             end = ceil_char(text, end);
             searched_to[ri] = end;
-            let window = &text[start..end];
-            for caps in self.regex(ri).captures_iter(window) {
-                let (group, quoted) = if let Some(g) = caps.name("dq").or(caps.name("sq")) {
-                    (g, true)
-                } else if let Some(g) = caps.name("s") {
-                    (g, false)
-                } else {
-                    continue;
-                };
-                let mut group_end = group.end();
-                if !quoted && rule.check == rules::Check::Generic {
-                    // `f(token=request.key):`: closing punctuation ends the value.
-                    let trimmed = group
-                        .as_str()
-                        .trim_end_matches([')', ']', '}', ':', '.', ',']);
-                    group_end = group.start() + trimmed.len();
-                }
-                let value = &window[group.start()..group_end];
-                let value = if rule.multiline { value.trim() } else { value };
-                let whole = caps.get(0).expect("group 0 is the match");
-                let candidate = Candidate {
-                    value,
-                    quoted,
-                    matched: whole.as_str(),
-                    rest: if quoted || rule.check != rules::Check::Generic {
-                        &window[whole.end()..]
-                    } else {
-                        &window[group_end..]
-                    },
-                    user: caps.name("u").map(|u| u.as_str()),
-                    key: caps.name("k").map(|k| k.as_str()),
-                    op: caps.name("op").map(|o| o.as_str()),
-                    preceding: window[..whole.start()].chars().next_back(),
-                };
-                let Some(confidence) = rules::check(rule, &candidate) else {
-                    continue;
-                };
-                if let Some(allow) = &self.custom[ri]
-                    && allow.iter().any(|a| a.is_match(value))
-                {
-                    continue;
-                }
-                let abs = start + group.start()..start + group_end;
-                if !seen.insert((ri, abs.start, abs.end)) {
-                    continue;
-                }
-                hits.push(Hit {
-                    rule: ri,
-                    at: if rule.multiline {
-                        start + whole.start()
-                    } else {
-                        abs.start
-                    },
-                    span: abs,
-                    confidence,
-                });
-            }
+            self.search(ri, text, start, end, &mut hits, &mut seen);
+        }
+        for &ri in &self.unanchored {
+            self.search(ri, text, 0, text.len(), &mut hits, &mut seen);
         }
         // A provider rule and the generic rule may both report one secret: keep the first rule
         // (providers come first) for any overlapping pair.
@@ -197,6 +259,90 @@ impl Engine {
             kept.push(h);
         }
         kept
+    }
+    /// Run rule `ri`'s regex on `text[start..end]`, adding what passes its checks to `hits`.
+    fn search(
+        &self,
+        ri: usize,
+        text: &str,
+        start: usize,
+        end: usize,
+        hits: &mut Vec<Hit>,
+        seen: &mut HashSet<(usize, usize, usize)>,
+    ) {
+        let rule = self.rules[ri];
+        let custom = self.custom[ri].as_ref();
+        let window = &text[start..end];
+        for caps in self.regex(ri).captures_iter(window) {
+            let (group, quoted) = match custom.map_or(SecretGroup::Named, |c| c.group) {
+                SecretGroup::Named => {
+                    if let Some(g) = caps.name("dq").or(caps.name("sq")) {
+                        (g, true)
+                    } else if let Some(g) = caps.name("s") {
+                        (g, false)
+                    } else {
+                        continue;
+                    }
+                }
+                SecretGroup::Index(n) => match caps.get(n) {
+                    Some(g) => (g, false),
+                    None => continue,
+                },
+                SecretGroup::FirstOrWhole => {
+                    let g = caps.iter().skip(1).flatten().next();
+                    (g.or(caps.get(0)).expect("group 0 is the match"), false)
+                }
+            };
+            if group.as_str().is_empty() {
+                continue;
+            }
+            let mut group_end = group.end();
+            if !quoted && rule.check == rules::Check::Generic {
+                // `f(token=request.key):`: closing punctuation ends the value.
+                let trimmed = group
+                    .as_str()
+                    .trim_end_matches([')', ']', '}', ':', '.', ',']);
+                group_end = group.start() + trimmed.len();
+            }
+            let value = &window[group.start()..group_end];
+            let value = if rule.multiline { value.trim() } else { value };
+            let whole = caps.get(0).expect("group 0 is the match");
+            let candidate = Candidate {
+                value,
+                quoted,
+                matched: whole.as_str(),
+                rest: if quoted || rule.check != rules::Check::Generic {
+                    &window[whole.end()..]
+                } else {
+                    &window[group_end..]
+                },
+                user: caps.name("u").map(|u| u.as_str()),
+                key: caps.name("k").map(|k| k.as_str()),
+                op: caps.name("op").map(|o| o.as_str()),
+                preceding: window[..whole.start()].chars().next_back(),
+            };
+            let Some(confidence) = rules::check(rule, &candidate) else {
+                continue;
+            };
+            if custom.is_some_and(|c| c.allow.iter().any(|a| a.is_match(value))) {
+                continue;
+            }
+            let abs = start + group.start()..start + group_end;
+            if !seen.insert((ri, abs.start, abs.end)) {
+                continue;
+            }
+            hits.push(Hit {
+                rule: ri,
+                at: if rule.multiline {
+                    start + whole.start()
+                } else {
+                    abs.start
+                },
+                span: abs,
+                confidence,
+                matched: start + whole.start()..start + whole.end(),
+            });
+        }
     }
 }
 

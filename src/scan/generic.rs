@@ -361,7 +361,8 @@ pub fn assess(c: &Candidate) -> Option<Confidence> {
     {
         return None;
     }
-    let query_param = matches!(c.preceding, Some('&' | '?'));
+    // `?a=b&token=c` or `'token=c&...`: a query-string parameter.
+    let query_param = matches!(c.preceding, Some('&' | '?')) || c.rest.starts_with('&');
     let mixed = [
         value.bytes().any(|b| b.is_ascii_lowercase()),
         value.bytes().any(|b| b.is_ascii_uppercase()),

@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod generic;
+pub mod gitleaks;
 pub mod repo;
 pub mod report;
 #[cfg(test)]
@@ -134,8 +135,36 @@ pub fn scan_text_where(
     text: &str,
     keep: impl Fn(&std::ops::Range<usize>) -> bool,
 ) -> Vec<Finding> {
-    let hits = engine.scan(text);
+    scan_text_at(engine, file, text, None, keep)
+}
+
+/// Like [`scan_text_where`], for a blob a history scan found in `commit` (allowlists may name
+/// commits).
+pub fn scan_text_at(
+    engine: &Engine,
+    file: &str,
+    text: &str,
+    commit: Option<&str>,
+    keep: impl Fn(&std::ops::Range<usize>) -> bool,
+) -> Vec<Finding> {
+    let mut hits = engine.scan(text);
+    hits.retain(|h| engine.applies(h.rule, file));
     let mut out = Vec::with_capacity(hits.len());
+    for ri in engine.path_findings(file) {
+        let rule = engine.rule(ri);
+        out.push(Finding {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            rule: rule.id,
+            description: rule.description.to_string(),
+            fingerprint: fingerprint(rule.id, file),
+            excerpt: String::new(),
+            hint: hint_for(rule.id, file),
+            commit: commit.map(str::to_string),
+            confidence: rule.confidence,
+        });
+    }
     let bytes = text.as_bytes();
     let mut line = 1;
     let mut line_start = 0;
@@ -169,6 +198,23 @@ pub fn scan_text_where(
         if allowed_line.is_some_and(|(_, allowed)| allowed) || !keep(&hit.span) {
             continue;
         }
+        let rule = engine.rule(hit.rule);
+        let secret = &text[hit.span.clone()];
+        if engine.has_allowlists() {
+            let line_end = memchr::memchr(b'\n', &bytes[hit.span.start..])
+                .map_or(bytes.len(), |i| hit.span.start + i);
+            let subject = gitleaks::Subject {
+                rule: rule.id,
+                path: file,
+                secret,
+                matched: &text[hit.matched.clone()],
+                line: &text[line_start..line_end],
+                commit,
+            };
+            if engine.allowlisted(hit.rule, &subject) {
+                continue;
+            }
+        }
         col += text[col_pos..at].chars().count();
         col_pos = at;
         // The excerpt looks at a bounded part of the line around the finding.
@@ -176,8 +222,6 @@ pub fn scan_text_where(
         let limit = (at.max(hit.span.end) + EXCERPT_BYTES).min(text.len());
         let to = memchr::memchr(b'\n', &bytes[at..limit]).map_or(limit, |i| at + i);
         let to = ceil_char(text, to);
-        let rule = engine.rule(hit.rule);
-        let secret = &text[hit.span.clone()];
         out.push(Finding {
             file: file.to_string(),
             line,
@@ -188,7 +232,7 @@ pub fn scan_text_where(
             excerpt: excerpt(text, from..to, at, &hits, from > line_start),
             confidence: hit.confidence,
             hint: hint_for(rule.id, file),
-            commit: None,
+            commit: commit.map(str::to_string),
         });
     }
     out
@@ -401,6 +445,7 @@ mod tests {
     #[test]
     fn every_rule_file_loads_and_its_examples_hold() {
         let rules = rules::load_all().unwrap_or_else(|e| panic!("{e}"));
+        rules::validate_regexes(&rules).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(rules.len(), rules::builtin().len());
         let engine = Engine::new();
         let mut failures = Vec::new();

@@ -13,7 +13,9 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 
 use super::sources::{Outcome, Scope, is_binary};
-use super::{CreationRules, Engine, Error, Finding, ScanConfig, scan_text, scan_text_where};
+use super::{
+    CreationRules, Engine, Error, Finding, ScanConfig, scan_text, scan_text_at, scan_text_where,
+};
 use crate::git::{self, HistoryOptions, Repo, StagedKind};
 
 /// Bytes read before a batch is handed to the scanning threads.
@@ -301,10 +303,7 @@ pub fn scan_history(
             }
             let text = String::from_utf8_lossy(&bytes);
             let commit = b.commit.to_string();
-            let mut findings = scan_text(engine, &b.path, &text);
-            for f in &mut findings {
-                f.commit = Some(commit.clone());
-            }
+            let findings = scan_text_at(engine, &b.path, &text, Some(&commit), |_| true);
             One::Scanned(findings, bytes.len() as u64)
         },
     );

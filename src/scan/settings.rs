@@ -336,7 +336,14 @@ impl Parser<'_> {
             examples: &[],
             counter_examples: &[],
         }));
-        Ok(UserRule { rule, regex, allow })
+        Ok(UserRule {
+            rule,
+            regex,
+            allow,
+            group: super::engine::SecretGroup::Named,
+            path: None,
+            allowlists: Vec::new(),
+        })
     }
 }
 

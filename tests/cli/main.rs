@@ -24,6 +24,7 @@ mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod scan_gitleaks;
 mod scan_precision;
 mod stream;
 mod strict;

@@ -27,6 +27,8 @@ _key = "python.xml.sax.parser"
     PWD: '/Users/maciej',
     backend: "Backend", private_key: "_DSAPrivateKey", data: bytes
 ssl_key = "server.key"
+    'oauth_token=lsdkfol23w54jlksdef&oauth_token_secret=qwe089234lkjsdf&realms=movies'
+https://user:he%2F%2Fo@pypi.company.com/simple
 "#;
 
 #[test]
