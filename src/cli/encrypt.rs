@@ -108,7 +108,9 @@ pub struct KeyFlags<'a> {
 }
 
 fn recipients(flags: &KeyFlags) -> Result<Vec<String>, Error> {
-    let KeyFlags { age, pgp, vault, .. } = *flags;
+    let KeyFlags {
+        age, pgp, vault, ..
+    } = *flags;
     let list = |flags: &[String], var: &str| -> Vec<String> {
         let joined = if flags.is_empty() {
             env::var(var).unwrap_or_default()
@@ -323,6 +325,11 @@ fn resolve_settings(
     let (key_groups, shamir_threshold) = match (recipients.is_empty(), rule) {
         (false, _) => (vec![recipients], 0),
         (true, Some(rule)) => {
+            let config_file = config
+                .as_ref()
+                .map(|c| c.path.display().to_string())
+                .unwrap_or_default();
+            rule.check_usable(&config_file)?;
             if let Some(i) = rule.key_groups.iter().position(|g| g.recipients.is_empty()) {
                 return Err(config::Error::Invalid {
                     file: config.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default(),
@@ -336,7 +343,10 @@ fn resolve_settings(
                 .into());
             }
             (
-                rule.key_groups.iter().map(|g| g.recipients.clone()).collect(),
+                rule.key_groups
+                    .iter()
+                    .map(|g| g.recipients.clone())
+                    .collect(),
                 rule.shamir_threshold,
             )
         }

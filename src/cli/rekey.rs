@@ -106,10 +106,7 @@ pub fn updatekeys(
 
 /// The recipients of each group, for comparison and display.
 fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
-    groups
-        .iter()
-        .map(KeyGroup::recipients)
-        .collect()
+    groups.iter().map(KeyGroup::recipients).collect()
 }
 
 fn update_one(
@@ -123,7 +120,12 @@ fn update_one(
     let (doc, meta) = load_encrypted(path, format)?;
     let config = config_for(config_flag, path)?;
     let rule = config.rule_for(path)?;
-    let wanted: Vec<Vec<String>> = rule.key_groups.iter().map(|g| g.recipients.clone()).collect();
+    rule.check_usable(&config.path.display().to_string())?;
+    let wanted: Vec<Vec<String>> = rule
+        .key_groups
+        .iter()
+        .map(|g| g.recipients.clone())
+        .collect();
     let threshold = match wanted.len() {
         1 => 0,
         n => (if rule.shamir_threshold == 0 {
@@ -334,14 +336,23 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
             "--add-pgp {bad:?} is not a PGP fingerprint (40 hex digits)"
         )));
     }
-    for r in args.add_age.iter().chain(&add_pgp).chain(&add_vault).chain(&add_kms) {
+    for r in args
+        .add_age
+        .iter()
+        .chain(&add_pgp)
+        .chain(&add_vault)
+        .chain(&add_kms)
+    {
         if !groups.iter().flatten().any(|g| g == r) {
             groups[0].push(r.clone());
         }
     }
     for group in &mut groups {
         group.retain(|r| {
-            !args.rm_age.contains(r) && !rm_pgp.contains(r) && !rm_vault.contains(r) && !kms_removed(r)
+            !args.rm_age.contains(r)
+                && !rm_pgp.contains(r)
+                && !rm_vault.contains(r)
+                && !kms_removed(r)
         });
     }
     let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document {

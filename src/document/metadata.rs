@@ -530,7 +530,10 @@ fn vault_list(keys: &[VaultKey]) -> MetaValue {
         keys.iter()
             .map(|k| {
                 MetaValue::Map(vec![
-                    ("vault_address".into(), MetaValue::Str(k.vault_address.clone())),
+                    (
+                        "vault_address".into(),
+                        MetaValue::Str(k.vault_address.clone()),
+                    ),
                     ("engine_path".into(), MetaValue::Str(k.engine_path.clone())),
                     ("key_name".into(), MetaValue::Str(k.key_name.clone())),
                     ("created_at".into(), MetaValue::Str(k.created_at.clone())),

@@ -600,7 +600,12 @@ fn key_service_errors_do_not_show_the_canary_or_credentials() {
         c.fails(cmd.args(["encrypt", "--kms", arn, name]));
         let mut cmd = c.cmd(false);
         with_creds(&mut cmd);
-        c.fails(cmd.args(["encrypt", "--pgp", "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4", name]));
+        c.fails(cmd.args([
+            "encrypt",
+            "--pgp",
+            "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4",
+            name,
+        ]));
     }
     for enc in c.encrypted() {
         let text = std::fs::read_to_string(c.env.path(&enc)).unwrap();

@@ -53,7 +53,10 @@ impl Moto {
         };
         let start = Instant::now();
         while TcpStream::connect(format!("127.0.0.1:{port}")).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "moto did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         moto
@@ -61,12 +64,29 @@ impl Moto {
 
     /// Call the KMS API (moto tells the service by the Authorization header's scope).
     fn kms(&self, target: &str, body: &str) -> String {
-        self.api("kms", &[("X-Amz-Target", &format!("TrentService.{target}"))], "application/x-amz-json-1.1", body)
+        self.api(
+            "kms",
+            &[("X-Amz-Target", &format!("TrentService.{target}"))],
+            "application/x-amz-json-1.1",
+            body,
+        )
     }
 
-    fn api(&self, service: &str, headers: &[(&str, &str)], content_type: &str, body: &str) -> String {
+    fn api(
+        &self,
+        service: &str,
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: &str,
+    ) -> String {
         let mut cmd = Command::new("curl");
-        cmd.args(["-s", "-X", "POST", "-H", &format!("Content-Type: {content_type}")]);
+        cmd.args([
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            &format!("Content-Type: {content_type}"),
+        ]);
         cmd.args([
             "-H",
             &format!("Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"),
@@ -74,7 +94,10 @@ impl Moto {
         for (k, v) in headers {
             cmd.args(["-H", &format!("{k}: {v}")]);
         }
-        let out = cmd.args(["-d", body, &format!("{}/", self.url)]).output().unwrap();
+        let out = cmd
+            .args(["-d", body, &format!("{}/", self.url)])
+            .output()
+            .unwrap();
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -136,7 +159,9 @@ fn kms_files_go_both_ways_with_sops() {
         PLAIN.as_bytes(),
         "sops decrypts ours",
     );
-    let theirs = ok(moto.with(env.sops()).args(["encrypt", "--kms", &arn, "p.yaml"]));
+    let theirs = ok(moto
+        .with(env.sops())
+        .args(["encrypt", "--kms", &arn, "p.yaml"]));
     env.write("theirs.yaml", theirs);
     assert_same(
         &ok(moto.with(env.secrets()).args(["decrypt", "theirs.yaml"])),
@@ -176,8 +201,14 @@ fn kms_files_go_both_ways_with_sops() {
         ),
     );
     env.write("rule.yaml", PLAIN);
-    ok(moto.with(env.secrets()).args(["encrypt", "-i", "rule.yaml"]));
-    assert!(std::fs::read_to_string(env.path("rule.yaml")).unwrap().contains("team: ops"));
+    ok(moto
+        .with(env.secrets())
+        .args(["encrypt", "-i", "rule.yaml"]));
+    assert!(
+        std::fs::read_to_string(env.path("rule.yaml"))
+            .unwrap()
+            .contains("team: ops")
+    );
     assert_same(
         &ok(moto.with(env.sops()).args(["decrypt", "rule.yaml"])),
         PLAIN.as_bytes(),
@@ -201,7 +232,9 @@ fn shamir_groups_mix_age_pgp_and_kms() {
         ),
     );
     env.write("s.yaml", PLAIN);
-    ok(gpg.with(moto.with(env.secrets())).args(["encrypt", "-i", "s.yaml"]));
+    ok(gpg
+        .with(moto.with(env.secrets()))
+        .args(["encrypt", "-i", "s.yaml"]));
     assert_same(
         &ok(gpg
             .with(moto.with(env.sops()))
@@ -211,7 +244,9 @@ fn shamir_groups_mix_age_pgp_and_kms() {
         "sops reads our Shamir file with PGP and KMS",
     );
     assert_same(
-        &ok(moto.with(env.secrets_with_key()).args(["decrypt", "s.yaml"])),
+        &ok(moto
+            .with(env.secrets_with_key())
+            .args(["decrypt", "s.yaml"])),
         PLAIN.as_bytes(),
         "ours with age and KMS",
     );
@@ -286,9 +321,13 @@ fn kms_failures_are_named_and_the_next_key_is_tried() {
     env.write("both.yaml", &both);
     // A key the server does not have (moto does not enforce DisableKey on Decrypt, so the
     // "key is disabled" reason is covered by a unit test on KMS's error type only).
-    let missing = arn.replace(arn.rsplit('/').next().unwrap(), "00000000-0000-0000-0000-000000000000");
+    let missing = arn.replace(
+        arn.rsplit('/').next().unwrap(),
+        "00000000-0000-0000-0000-000000000000",
+    );
     let err = stderr(&run(
-        moto.with(env.secrets()).args(["encrypt", "--kms", &missing, "p.yaml"]),
+        moto.with(env.secrets())
+            .args(["encrypt", "--kms", &missing, "p.yaml"]),
         8,
     ));
     assert!(
@@ -304,7 +343,10 @@ fn kms_failures_are_named_and_the_next_key_is_tried() {
     ));
     assert!(err.contains("no AWS credentials"), "{err}");
     moto.stop();
-    let err = stderr(&run(moto.with(env.secrets()).args(["decrypt", "both.yaml"]), 8));
+    let err = stderr(&run(
+        moto.with(env.secrets()).args(["decrypt", "both.yaml"]),
+        8,
+    ));
     assert!(
         err.contains(&format!("KMS key {arn}: {} is unreachable", moto.url))
             && !err.contains(SECRET_KEY),

@@ -138,9 +138,7 @@ fn pgp_files_go_both_ways_with_sops() {
         ),
     );
     env.write("rule.yaml", PLAIN);
-    ok(gpg
-        .with(env.secrets())
-        .args(["encrypt", "-i", "rule.yaml"]));
+    ok(gpg.with(env.secrets()).args(["encrypt", "-i", "rule.yaml"]));
     assert_same(
         &ok(gpg.with(env.sops()).args(["decrypt", "rule.yaml"])),
         PLAIN.as_bytes(),
@@ -169,7 +167,10 @@ fn shamir_groups_mix_age_and_pgp() {
     env.write("s.yaml", PLAIN);
     ok(gpg.with(env.secrets()).args(["encrypt", "-i", "s.yaml"]));
     let text = read(&env.path("s.yaml"));
-    assert!(text.contains("shamir_threshold: 2") && text.matches("- pgp:").count() == 2, "{text}");
+    assert!(
+        text.contains("shamir_threshold: 2") && text.matches("- pgp:").count() == 2,
+        "{text}"
+    );
     // Bob's secret key is gone: age and Alice's groups make the threshold.
     assert_same(
         &ok(gpg.with(env.sops()).args(["decrypt", "s.yaml"])),
@@ -205,7 +206,10 @@ fn rotate_and_updatekeys_change_pgp_keys() {
         .with(env.secrets_with_key())
         .args(["rotate", "--add-pgp", &gpg.a, "r.yaml"]));
     assert_same(
-        &ok(gpg.with(env.sops()).env_remove("SOPS_AGE_KEY_FILE").args(["decrypt", "r.yaml"])),
+        &ok(gpg
+            .with(env.sops())
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .args(["decrypt", "r.yaml"])),
         PLAIN.as_bytes(),
         "sops opens the added PGP key",
     );
@@ -214,14 +218,23 @@ fn rotate_and_updatekeys_change_pgp_keys() {
         .args(["rotate", "--rm-pgp", &gpg.a, "r.yaml"]));
     assert!(!read(&env.path("r.yaml")).contains(&gpg.a));
     // updatekeys: the rule now names Alice's key only.
-    env.write(".sops.yaml", format!("creation_rules:\n  - pgp: [{}]\n", gpg.a));
+    env.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - pgp: [{}]\n", gpg.a),
+    );
     ok(gpg
         .with(env.secrets_with_key())
         .args(["updatekeys", "-y", "r.yaml"]));
     let text = read(&env.path("r.yaml"));
-    assert!(text.contains(&gpg.a) && !text.contains(&env.recipient), "{text}");
+    assert!(
+        text.contains(&gpg.a) && !text.contains(&env.recipient),
+        "{text}"
+    );
     assert_same(
-        &ok(gpg.with(env.sops()).env_remove("SOPS_AGE_KEY_FILE").args(["decrypt", "r.yaml"])),
+        &ok(gpg
+            .with(env.sops())
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .args(["decrypt", "r.yaml"])),
         PLAIN.as_bytes(),
         "sops reads the updated keys",
     );
@@ -246,10 +259,14 @@ fn pgp_failures_are_named_and_the_next_key_is_tried() {
     // A key not in the keyring cannot be encrypted to.
     let missing = "0123456789ABCDEF0123456789ABCDEF01234567";
     let err = stderr(&run(
-        gpg.with(env.secrets()).args(["encrypt", "--pgp", missing, "p.yaml"]),
+        gpg.with(env.secrets())
+            .args(["encrypt", "--pgp", missing, "p.yaml"]),
         8,
     ));
-    assert!(err.contains(missing) && err.contains("not in the GnuPG keyring"), "{err}");
+    assert!(
+        err.contains(missing) && err.contains("not in the GnuPG keyring"),
+        "{err}"
+    );
     // age and PGP in one file; gpg broken (SOPS_GPG_EXEC): pgp first fails, age opens it.
     let both = ok(gpg.with(env.secrets()).args([
         "encrypt",
@@ -341,7 +358,10 @@ fn groups_add_takes_a_pgp_group() {
         .with(env.secrets_with_key())
         .args(["groups", "add", "--file", "g.yaml", "--pgp", &gpg.a]));
     let text = read(&env.path("g.yaml"));
-    assert!(text.contains("key_groups:") && text.contains(&gpg.a), "{text}");
+    assert!(
+        text.contains("key_groups:") && text.contains(&gpg.a),
+        "{text}"
+    );
     assert_same(
         &ok(gpg.with(env.sops()).args(["decrypt", "g.yaml"])),
         PLAIN.as_bytes(),

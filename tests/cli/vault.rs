@@ -121,9 +121,12 @@ fn vault_files_go_both_ways_with_sops() {
     let env = Env::new();
     let bao = Bao::start();
     env.write("p.yaml", PLAIN);
-    let ours = ok(bao
-        .with(env.secrets())
-        .args(["encrypt", "--hc-vault-transit", &bao.uri("k1"), "p.yaml"]));
+    let ours = ok(bao.with(env.secrets()).args([
+        "encrypt",
+        "--hc-vault-transit",
+        &bao.uri("k1"),
+        "p.yaml",
+    ]));
     let text = String::from_utf8(ours.clone()).unwrap();
     assert!(
         text.contains(&format!(
@@ -138,9 +141,10 @@ fn vault_files_go_both_ways_with_sops() {
         PLAIN.as_bytes(),
         "sops decrypts ours",
     );
-    let theirs = ok(bao
-        .with(env.sops())
-        .args(["encrypt", "--hc-vault-transit", &bao.uri("k1"), "p.yaml"]));
+    let theirs =
+        ok(bao
+            .with(env.sops())
+            .args(["encrypt", "--hc-vault-transit", &bao.uri("k1"), "p.yaml"]));
     env.write("theirs.yaml", theirs);
     // The token from ~/.vault-token, as the vault CLI leaves it.
     env.write("home/.vault-token", format!("{TOKEN}\n"));
@@ -191,7 +195,9 @@ fn shamir_groups_mix_age_pgp_and_vault() {
         ),
     );
     env.write("s.yaml", PLAIN);
-    ok(gpg.with(bao.with(env.secrets())).args(["encrypt", "-i", "s.yaml"]));
+    ok(gpg
+        .with(bao.with(env.secrets()))
+        .args(["encrypt", "-i", "s.yaml"]));
     // sops with PGP and Vault only (no age key).
     assert_same(
         &ok(gpg
@@ -210,9 +216,12 @@ fn shamir_groups_mix_age_pgp_and_vault() {
         PLAIN.as_bytes(),
         "ours reads it",
     );
-    ok(gpg
-        .with(bao.with(env.secrets_with_key()))
-        .args(["rotate", "--add-hc-vault-transit", &bao.uri("k2"), "s.yaml"]));
+    ok(gpg.with(bao.with(env.secrets_with_key())).args([
+        "rotate",
+        "--add-hc-vault-transit",
+        &bao.uri("k2"),
+        "s.yaml",
+    ]));
     let text = std::fs::read_to_string(env.path("s.yaml")).unwrap();
     assert!(text.contains("key_name: k2"), "{text}");
     assert_same(
@@ -234,7 +243,10 @@ fn shamir_groups_mix_age_pgp_and_vault() {
         .with(bao.with(env.secrets_with_key()))
         .args(["updatekeys", "-y", "s.yaml"]));
     let text = std::fs::read_to_string(env.path("s.yaml")).unwrap();
-    assert!(!text.contains(&gpg.a) && text.contains("key_name: k3"), "{text}");
+    assert!(
+        !text.contains(&gpg.a) && text.contains("key_name: k3"),
+        "{text}"
+    );
     assert_same(
         &ok(bao
             .with(env.sops())
@@ -262,12 +274,13 @@ fn vault_failures_are_named_and_the_next_key_is_tried() {
         "p.yaml",
     ]));
     env.write("both.yaml", &both);
-    env.write("vault.yaml", {
-        let only = ok(bao
-            .with(env.secrets())
-            .args(["encrypt", "--hc-vault-transit", &bao.uri("k1"), "p.yaml"]));
-        only
-    });
+    let only = ok(bao.with(env.secrets()).args([
+        "encrypt",
+        "--hc-vault-transit",
+        &bao.uri("k1"),
+        "p.yaml",
+    ]));
+    env.write("vault.yaml", only);
     let wrong = stderr(&run(
         bao.with(env.secrets())
             .env("VAULT_TOKEN", "wrong-token-Qx77")
@@ -284,7 +297,10 @@ fn vault_failures_are_named_and_the_next_key_is_tried() {
         .unwrap()
         .replace("key_name: k1", "key_name: gone");
     env.write("gone.yaml", renamed);
-    let gone = stderr(&run(bao.with(env.secrets()).args(["decrypt", "gone.yaml"]), 8));
+    let gone = stderr(&run(
+        bao.with(env.secrets()).args(["decrypt", "gone.yaml"]),
+        8,
+    ));
     assert!(gone.contains("no such key"), "{gone}");
     let denied = stderr(&run(
         bao.with(env.secrets())
@@ -292,7 +308,10 @@ fn vault_failures_are_named_and_the_next_key_is_tried() {
             .args(["decrypt", "vault.yaml"]),
         8,
     ));
-    assert!(denied.contains("not in SOPS_HC_VAULT_ALLOWLIST"), "{denied}");
+    assert!(
+        denied.contains("not in SOPS_HC_VAULT_ALLOWLIST"),
+        "{denied}"
+    );
     // A server that accepts and never answers: the timeout, then age.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = format!("http://{}", silent.local_addr().unwrap());
@@ -324,10 +343,16 @@ fn vault_failures_are_named_and_the_next_key_is_tried() {
     drop(silent);
     // The server killed: unreachable, and age opens the file.
     bao.stop();
-    let dead = stderr(&run(bao.with(env.secrets()).args(["decrypt", "both.yaml"]), 8));
+    let dead = stderr(&run(
+        bao.with(env.secrets()).args(["decrypt", "both.yaml"]),
+        8,
+    ));
     assert!(
-        dead.contains(&format!("Vault key {}: {} is unreachable", bao.uri("k1"), bao.addr))
-            && !dead.contains(TOKEN),
+        dead.contains(&format!(
+            "Vault key {}: {} is unreachable",
+            bao.uri("k1"),
+            bao.addr
+        )) && !dead.contains(TOKEN),
         "{dead}"
     );
     assert_same(

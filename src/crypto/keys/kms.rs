@@ -62,7 +62,11 @@ impl KmsKey {
             s.push_str(&self.role);
         }
         if !self.context.is_empty() {
-            let ctx: Vec<String> = self.context.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            let ctx: Vec<String> = self
+                .context
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect();
             s.push_str("|context=");
             s.push_str(&ctx.join(","));
         }
@@ -123,7 +127,10 @@ fn home_file(var: &str, rel: &str) -> std::path::PathBuf {
 /// A profile's keys from the shared credentials file, else from the config file.
 fn profile_credentials(profile: &str) -> Option<Credentials> {
     let sources = [
-        (home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"), profile.to_string()),
+        (
+            home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+            profile.to_string(),
+        ),
         (
             home_file("AWS_CONFIG_FILE", ".aws/config"),
             if profile == "default" {
@@ -261,10 +268,7 @@ fn sign(
     let k_service = Zeroizing::new(hmac(&k_region, service));
     let k_signing = Zeroizing::new(hmac(&k_service, "aws4_request"));
     let signature = hex(&hmac(&k_signing, &to_sign));
-    let mut out: Vec<(String, String)> = all
-        .into_iter()
-        .filter(|(k, _)| k != "host")
-        .collect();
+    let mut out: Vec<(String, String)> = all.into_iter().filter(|(k, _)| k != "host").collect();
     out.push((
         "authorization".into(),
         format!(
@@ -341,13 +345,19 @@ fn aws_error(status: u16, body: &str) -> String {
         .unwrap_or_default();
     let kind = kind.rsplit('#').next().unwrap_or_default().to_string();
     match kind.as_str() {
-        "AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException"
-        | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredTokenException" => {
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredTokenException" => {
             format!("access denied ({kind})")
         }
         "DisabledException" => "the key is disabled".into(),
         "NotFoundException" => "no such key".into(),
-        "KMSInvalidStateException" => "the key is not usable in its state (pending deletion?)".into(),
+        "KMSInvalidStateException" => {
+            "the key is not usable in its state (pending deletion?)".into()
+        }
         "InvalidCiphertextException" => {
             "the key or encryption context does not match the stored data key".into()
         }
@@ -408,7 +418,11 @@ fn assume_role(creds: &Credentials, role: &str, region: &str) -> Result<Credenti
     sts_credentials(&answer)
 }
 
-fn assume_role_with_web_identity(role: &str, token: &str, region: &str) -> Result<Credentials, String> {
+fn assume_role_with_web_identity(
+    role: &str,
+    token: &str,
+    region: &str,
+) -> Result<Credentials, String> {
     let session = env("AWS_ROLE_SESSION_NAME").unwrap_or_else(|| "sops@secrets".into());
     let body = Zeroizing::new(form(&[
         ("Action", "AssumeRoleWithWebIdentity"),
@@ -536,7 +550,12 @@ mod tests {
             aws_error(400, r#"{"__type":"DisabledException","message":"x"}"#),
             "the key is disabled"
         );
-        assert!(aws_error(400, r#"{"__type":"AccessDeniedException"}"#).starts_with("access denied"));
-        assert_eq!(aws_error(400, r#"{"__type":"NotFoundException"}"#), "no such key");
+        assert!(
+            aws_error(400, r#"{"__type":"AccessDeniedException"}"#).starts_with("access denied")
+        );
+        assert_eq!(
+            aws_error(400, r#"{"__type":"NotFoundException"}"#),
+            "no such key"
+        );
     }
 }

@@ -253,7 +253,10 @@ pub fn recover_data_key(meta: &Metadata, identities: &Identities) -> Result<Data
 /// The secret one group's keys wrap: the first key that opens, trying key types in the
 /// decryption order. On failure, every key tried and why it failed.
 fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<Vec<u8>>, Error> {
-    if group.age.is_empty() && group.pgp.is_empty() && group.vault.is_empty() && group.kms.is_empty()
+    if group.age.is_empty()
+        && group.pgp.is_empty()
+        && group.vault.is_empty()
+        && group.kms.is_empty()
     {
         return Err(Error::UnusableKeyTypes {
             kinds: group.others.iter().map(|(k, _)| k.clone()).collect(),
@@ -266,10 +269,9 @@ fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<V
                 for key in &group.age {
                     match age::unwrap(&key.enc, identities) {
                         Some(secret) => return Ok(secret),
-                        None => attempts.push(format!(
-                            "{}: no matching age identity",
-                            key.recipient
-                        )),
+                        None => {
+                            attempts.push(format!("{}: no matching age identity", key.recipient))
+                        }
                     }
                 }
             }

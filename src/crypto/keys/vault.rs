@@ -124,11 +124,7 @@ fn token() -> Result<Zeroizing<String>, String> {
 }
 
 /// POST a JSON body; the `data` object of the answer, or why it failed (no secrets in it).
-fn post(
-    key: &TransitKey,
-    op: &str,
-    body: &serde_json::Value,
-) -> Result<Zeroizing<String>, String> {
+fn post(key: &TransitKey, op: &str, body: &serde_json::Value) -> Result<Zeroizing<String>, String> {
     if !allowed(&key.address) {
         return Err(format!(
             "{} is not in SOPS_HC_VAULT_ALLOWLIST; not contacted",
@@ -147,7 +143,10 @@ fn post(
         .post(key.endpoint(op))
         .header("X-Vault-Token", token.as_str())
         .header("Content-Type", "application/json");
-    if let Some(ns) = std::env::var("VAULT_NAMESPACE").ok().filter(|n| !n.is_empty()) {
+    if let Some(ns) = std::env::var("VAULT_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
         request = request.header("X-Vault-Namespace", ns);
     }
     let payload = Zeroizing::new(body.to_string());
@@ -257,7 +256,9 @@ mod tests {
 
     #[test]
     fn server_errors_become_reasons() {
-        assert!(status_error(403, "{\"errors\":[\"permission denied\"]}").contains("access denied"));
+        assert!(
+            status_error(403, "{\"errors\":[\"permission denied\"]}").contains("access denied")
+        );
         assert!(
             status_error(400, "{\"errors\":[\"encryption key not found\"]}")
                 .starts_with("no such key")
