@@ -325,6 +325,11 @@ fn resolve_settings(
     let (key_groups, shamir_threshold) = match (recipients.is_empty(), rule) {
         (false, _) => (vec![recipients], 0),
         (true, Some(rule)) => {
+            let config_file = config
+                .as_ref()
+                .map(|c| c.path.display().to_string())
+                .unwrap_or_default();
+            rule.check_usable(&config_file)?;
             if let Some(i) = rule.key_groups.iter().position(|g| g.recipients.is_empty()) {
                 return Err(config::Error::Invalid {
                     file: config.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default(),

@@ -138,6 +138,7 @@ fn update_one(
     let (doc, meta) = load_encrypted(path, format)?;
     let config = config_for(config_flag, path)?;
     let rule = config.rule_for(path)?;
+    rule.check_usable(&config.path.display().to_string())?;
     let wanted: Vec<Vec<String>> = rule
         .key_groups
         .iter()

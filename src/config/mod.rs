@@ -54,6 +54,34 @@ pub struct CreationRule {
     pub mac_only_encrypted: bool,
 }
 
+impl CreationRule {
+    /// Whether the rule names a key this tool can use; checked when the rule is used, not when
+    /// the config is read (as sops: a config may hold rules without keys, e.g. for other tools).
+    pub fn check_usable(&self, file: &str) -> Result<(), Error> {
+        if self.key_groups.iter().any(|g| !g.recipients.is_empty()) {
+            return Ok(());
+        }
+        let others: Vec<&str> = self
+            .key_groups
+            .iter()
+            .flat_map(|g| g.unsupported.iter().map(String::as_str))
+            .collect();
+        let message = if others.is_empty() {
+            "the rule has no keys: add `age: age1...` (or key_groups with age, pgp, kms or hc_vault entries)".to_string()
+        } else {
+            format!(
+                "the rule only has key types this tool cannot use here ({}); add an age recipient",
+                others.join(", ")
+            )
+        };
+        Err(Error::Invalid {
+            file: file.to_string(),
+            line: self.line,
+            message,
+        })
+    }
+}
+
 /// The recipients of one key group (age recipients and PGP fingerprints, as
 /// [`crate::crypto::keys::Backend::of`] tells them apart), and the key types in it that this
 /// tool cannot use.
@@ -327,23 +355,6 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
         Some(groups) => groups,
         None => vec![flat],
     };
-    let usable = rule.key_groups.iter().any(|g| !g.recipients.is_empty());
-    if !usable {
-        let others: Vec<&str> = rule
-            .key_groups
-            .iter()
-            .flat_map(|g| g.unsupported.iter().map(String::as_str))
-            .collect();
-        let message = if others.is_empty() {
-            "the rule has no keys: add `age: age1...` (or key_groups with age entries)".to_string()
-        } else {
-            format!(
-                "the rule only has key types this tool cannot use here ({}); add an age recipient",
-                others.join(", ")
-            )
-        };
-        return Err((item.line, message));
-    }
     if rule.key_groups.len() > 1 && rule.shamir_threshold > rule.key_groups.len() as u64 {
         return Err((
             item.line,
@@ -574,9 +585,8 @@ mod tests {
             err.contains("line 2") && err.contains("invalid path_regex"),
             "{err}"
         );
-        let err = parse("creation_rules:\n  - path_regex: x\n    gcp_kms: projects/x\n")
-            .unwrap_err()
-            .to_string();
+        let cfg = parse("creation_rules:\n  - path_regex: x\n    gcp_kms: projects/x\n").unwrap();
+        let err = cfg.rules[0].check_usable("c").unwrap_err().to_string();
         assert!(err.contains("cannot use here (gcp_kms)"), "{err}");
         let err = parse(&format!(
             "creation_rules:\n  - age: {R1}\n    encrypted_regex: a\n    unencrypted_suffix: b\n"

@@ -274,15 +274,13 @@ fn vault_failures_are_named_and_the_next_key_is_tried() {
         "p.yaml",
     ]));
     env.write("both.yaml", &both);
-    env.write("vault.yaml", {
-        let only = ok(bao.with(env.secrets()).args([
-            "encrypt",
-            "--hc-vault-transit",
-            &bao.uri("k1"),
-            "p.yaml",
-        ]));
-        only
-    });
+    let only = ok(bao.with(env.secrets()).args([
+        "encrypt",
+        "--hc-vault-transit",
+        &bao.uri("k1"),
+        "p.yaml",
+    ]));
+    env.write("vault.yaml", only);
     let wrong = stderr(&run(
         bao.with(env.secrets())
             .env("VAULT_TOKEN", "wrong-token-Qx77")
