@@ -63,7 +63,7 @@ fn history_for(file: &Path) -> History {
     };
     let mut by_key: History = HashMap::new();
     for (path, change) in changes {
-        let Ok(steps) = history::parse_key_path(&path) else {
+        let Ok(steps) = crate::document::keypath::parse_steps(&path) else {
             continue;
         };
         let keys: Vec<String> = steps

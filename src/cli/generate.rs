@@ -17,7 +17,7 @@ use crate::lifecycle::generate::{self as gen_, GenOptions, GenType};
 pub struct GenerateArgs {
     /// The encrypted file (created from its creation rule when it does not exist).
     file: PathBuf,
-    /// Where to store the value, e.g. '["db"]["password"]'.
+    /// Where to store the value, e.g. db.password or '["db"]["password"]'.
     path: String,
     /// password, token, hex, base64, uuid, age, ssh-ed25519 or ssh-rsa (default: from the
     /// policy's type in .sops.yaml).
