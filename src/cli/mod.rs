@@ -33,24 +33,9 @@ use crate::document::metadata::Metadata;
 use crate::document::{self, Document, Format};
 use crate::error::{Error, ExitStatus};
 
-const EXIT_CODES: &str = "\
-Exit status:
-  0  success              8  no usable key or recipient
-  2  usage error          9  a value cannot be decrypted (tampered or malformed)
-  3  cannot read input   10  MAC mismatch or missing MAC
-  4  cannot write output 11  invalid sops metadata
-  5  invalid document    12  --extract path invalid or not found
-  6  not encrypted       13  empty input
-  7  already encrypted   14  key file or config already exists
-                         15  .sops.yaml invalid, or no creation rule matches
-                         16  a value cannot be an environment variable
-                         17  Git: not a repository, no such revision, path never committed
-                         18  --strict: content the MAC does not authenticate
-exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
-
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
 #[derive(Parser)]
-#[command(name = "secrets", version, about, after_help = EXIT_CODES)]
+#[command(name = "secrets", version, about, after_help = ExitStatus::help_table())]
 pub struct Cli {
     /// An age identity file (keys file or SSH private key), tried before the sops locations.
     #[arg(long, global = true, value_name = "FILE")]
@@ -159,7 +144,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                ExitStatus::Usage as u8
+                ExitStatus::Usage.code()
             } else {
                 0
             });
@@ -173,7 +158,7 @@ pub fn main() -> ExitCode {
             if let Some(hint) = err.hint() {
                 let _ = writeln!(stderr, "hint: {hint}");
             }
-            ExitCode::from(err.exit_status() as u8)
+            ExitCode::from(err.exit_status().code())
         }
     }
 }

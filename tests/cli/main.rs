@@ -7,6 +7,7 @@ mod canary;
 mod config;
 mod deploy;
 mod edit;
+mod exit_codes;
 mod gitdrivers;
 mod groups;
 mod history;
