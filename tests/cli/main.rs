@@ -22,6 +22,7 @@ mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod snapshots;
 mod stream;
 mod strict;
 mod tamper;
