@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::{choose_format, display_name, edit, env};
+use super::{choose_format, display_name, edit};
 use crate::config::{self, policy::Policy};
 use crate::document::edit::NewValue;
 use crate::document::tree::PathStep;
@@ -56,8 +56,7 @@ fn target_policy(
     file: &Path,
     keys: &[String],
 ) -> Result<Option<Policy>, Error> {
-    let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
-    let Some(path) = config::find(config_flag.or(env_config.as_deref()), file) else {
+    let Some(path) = config::find(config_flag, file) else {
         return Ok(None);
     };
     if !path.exists() {
