@@ -1,29 +1,7 @@
 //! The crate's top-level error: what failed, in which file, the exit code, and a hint.
 //!
-//! Exit codes (also in `--help` and the README):
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success |
-//! | 2 | usage error (bad flags or arguments) |
-//! | 3 | the input cannot be read (missing file, permissions) |
-//! | 4 | the output cannot be written |
-//! | 5 | the input is not valid YAML, JSON, TOML, dotenv or INI |
-//! | 6 | decrypt: the file is not encrypted |
-//! | 7 | encrypt: the file is already encrypted |
-//! | 8 | no usable key: no identity decrypts the data key, or no recipient to encrypt for |
-//! | 9 | a value cannot be decrypted: tampered, moved, truncated or malformed `ENC[...]` |
-//! | 10 | MAC mismatch or missing MAC: the file was changed after encryption |
-//! | 11 | the `sops` metadata is invalid |
-//! | 12 | `--extract` path is invalid or not found |
-//! | 13 | the input is empty |
-//! | 14 | a key file already exists (keygen never overwrites) |
-//! | 15 | `.sops.yaml` is invalid, or no creation rule matches the file |
-//! | 16 | a value cannot become an environment variable (bad name, nested without `--flatten`) |
-//! | 17 | Git: not a repository, a revision that does not exist, a path never committed |
-//! | 18 | `--strict`: the file holds something the MAC does not authenticate |
-//! | 126 | `exec-env`, `exec-file`: the command cannot be run (as a shell says) |
-//! | 127 | `exec-env`, `exec-file`: the command is not found (as a shell says) |
+//! Exit codes: [`ExitStatus`] is the one source; `--help` prints [`ExitStatus::help_table`] and a
+//! test (tests/cli/exit_codes.rs) checks the README's table against the enum.
 //!
 //! `exec-env` and `exec-file` otherwise exit with the command's own status (128 + N when it is
 //! killed by signal N).
@@ -59,6 +37,86 @@ pub enum ExitStatus {
     Unauthenticated = 18,
     CommandNotExecutable = 126,
     CommandNotFound = 127,
+}
+
+impl ExitStatus {
+    /// Every status, in code order.
+    pub const ALL: [ExitStatus; 20] = [
+        ExitStatus::Success,
+        ExitStatus::Usage,
+        ExitStatus::ReadInput,
+        ExitStatus::WriteOutput,
+        ExitStatus::InvalidInput,
+        ExitStatus::NotEncrypted,
+        ExitStatus::AlreadyEncrypted,
+        ExitStatus::NoKey,
+        ExitStatus::BadValue,
+        ExitStatus::BadMac,
+        ExitStatus::BadMetadata,
+        ExitStatus::BadPath,
+        ExitStatus::EmptyInput,
+        ExitStatus::KeyFileExists,
+        ExitStatus::Config,
+        ExitStatus::EnvVar,
+        ExitStatus::Git,
+        ExitStatus::Unauthenticated,
+        ExitStatus::CommandNotExecutable,
+        ExitStatus::CommandNotFound,
+    ];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What the status means, in the few words `--help` prints.
+    pub fn summary(self) -> &'static str {
+        match self {
+            ExitStatus::Success => "success",
+            ExitStatus::Usage => "usage error",
+            ExitStatus::ReadInput => "cannot read input",
+            ExitStatus::WriteOutput => "cannot write output",
+            ExitStatus::InvalidInput => "invalid document",
+            ExitStatus::NotEncrypted => "not encrypted",
+            ExitStatus::AlreadyEncrypted => "already encrypted",
+            ExitStatus::NoKey => "no usable key or recipient",
+            ExitStatus::BadValue => "a value cannot be decrypted (tampered or malformed)",
+            ExitStatus::BadMac => "MAC mismatch or missing MAC",
+            ExitStatus::BadMetadata => "invalid sops metadata",
+            ExitStatus::BadPath => "--extract path invalid or not found",
+            ExitStatus::EmptyInput => "empty input",
+            ExitStatus::KeyFileExists => "key file or config already exists",
+            ExitStatus::Config => ".sops.yaml invalid, or no creation rule matches",
+            ExitStatus::EnvVar => "a value cannot be an environment variable",
+            ExitStatus::Git => "Git: not a repository, no such revision, path never committed",
+            ExitStatus::Unauthenticated => "--strict: content the MAC does not authenticate",
+            ExitStatus::CommandNotExecutable => "exec-env, exec-file: cannot run the command",
+            ExitStatus::CommandNotFound => "exec-env, exec-file: command not found",
+        }
+    }
+
+    /// The `Exit status:` block of `--help`, from [`ExitStatus::ALL`]: codes below 8 on the left,
+    /// 8 to 18 on the right; the command statuses of `exec-env`/`exec-file` on the last line.
+    pub fn help_table() -> String {
+        let own: Vec<ExitStatus> = Self::ALL.into_iter().filter(|s| s.code() < 100).collect();
+        let (left, right): (Vec<ExitStatus>, Vec<ExitStatus>) =
+            own.into_iter().partition(|s| s.code() < 8);
+        let mut out = String::from("Exit status:");
+        for row in 0..left.len().max(right.len()) {
+            let l = left.get(row).map_or(String::new(), |s| {
+                format!("{:>3}  {}", s.code(), s.summary())
+            });
+            let r = right.get(row).map_or(String::new(), |s| {
+                format!("{:>3}  {}", s.code(), s.summary())
+            });
+            out.push_str(format!("\n{l:<24}{r}").trim_end());
+        }
+        out.push_str(&format!(
+            "\nexec-env, exec-file: the command's own status; {} command not found, {} cannot run it.",
+            ExitStatus::CommandNotFound.code(),
+            ExitStatus::CommandNotExecutable.code()
+        ));
+        out
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,5 +279,37 @@ impl Error {
             }
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod exit_status_tests {
+    use super::*;
+
+    /// The `--help` block, as it was written by hand before the enum became its source.
+    const FORMER_HELP: &str = "\
+Exit status:
+  0  success              8  no usable key or recipient
+  2  usage error          9  a value cannot be decrypted (tampered or malformed)
+  3  cannot read input   10  MAC mismatch or missing MAC
+  4  cannot write output 11  invalid sops metadata
+  5  invalid document    12  --extract path invalid or not found
+  6  not encrypted       13  empty input
+  7  already encrypted   14  key file or config already exists
+                         15  .sops.yaml invalid, or no creation rule matches
+                         16  a value cannot be an environment variable
+                         17  Git: not a repository, no such revision, path never committed
+                         18  --strict: content the MAC does not authenticate
+exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
+
+    #[test]
+    fn the_help_table_comes_from_the_enum_and_keeps_its_layout() {
+        assert_eq!(ExitStatus::help_table(), FORMER_HELP);
+        for status in ExitStatus::ALL {
+            assert!(
+                FORMER_HELP.contains(&format!("{:>2}  {}", status.code(), status.summary()))
+                    || status.code() > 100
+            );
+        }
     }
 }

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::env;
 use crate::access::{
     self, Directory, ExposedValue, FileAccess, HistoryAccess, Member, Reach, RuleStatus,
 };
@@ -71,9 +70,7 @@ pub struct Outcome {
 
 pub fn run(args: &AccessArgs, config_flag: Option<&Path>) -> Result<Outcome, Error> {
     let output = if args.json { Output::Json } else { args.format };
-    let explicit = config_flag
-        .map(Path::to_path_buf)
-        .or_else(|| env::var(env::SOPS_CONFIG).map(PathBuf::from));
+    let explicit = config_flag.map(Path::to_path_buf);
     if args.history {
         return run_history(args, output, explicit.as_deref());
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{choose_format, display_name, env, identities, metadata_of};
+use super::{choose_format, display_name, identities, metadata_of};
 use crate::config::{self, Config};
 use crate::crypto::{self, keys};
 use crate::document::tree::PathStep;
@@ -63,7 +63,7 @@ fn history_for(file: &Path) -> History {
     };
     let mut by_key: History = HashMap::new();
     for (path, change) in changes {
-        let Ok(steps) = history::parse_key_path(&path) else {
+        let Ok(steps) = crate::document::keypath::parse_steps(&path) else {
             continue;
         };
         let keys: Vec<String> = steps
@@ -178,7 +178,6 @@ impl Configs {
 
 fn explicit_config(flag: Option<&Path>) -> Option<PathBuf> {
     flag.map(Path::to_path_buf)
-        .or_else(|| env::var(env::SOPS_CONFIG).map(PathBuf::from))
 }
 
 /// What `check` found in one file.

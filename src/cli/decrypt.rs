@@ -27,7 +27,7 @@ pub enum VarsFormat {
 pub struct DecryptArgs {
     /// The file to decrypt, or - for standard input.
     file: PathBuf,
-    /// Print only the value at this path, e.g. '["db"]["password"]' (a string raw, without newline).
+    /// Print only the value at this path, e.g. db.password or '["db"]["password"]' (a string raw, without newline).
     #[arg(long, value_name = "PATH")]
     extract: Option<String>,
     /// Write the result over the input file (atomically).
@@ -80,7 +80,7 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
     let path = args
         .extract
         .as_deref()
-        .map(tree::parse_path)
+        .map(crate::document::keypath::parse_steps)
         .transpose()
         .map_err(|message| Error::Path {
             file: file.clone(),

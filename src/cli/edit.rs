@@ -28,7 +28,7 @@ pub struct EditArgs {
 pub struct SetArgs {
     /// The encrypted file.
     file: PathBuf,
-    /// Where to set the value, e.g. '["db"]["password"]'; missing mappings are created.
+    /// Where to set the value, e.g. db.password or '["db"]["password"]'; missing mappings are created.
     path: String,
     /// The value: JSON where it parses as JSON, else a string. Prefer --value-file or
     /// --value-stdin for secrets, so the value stays out of shell history.
@@ -52,7 +52,7 @@ pub struct SetArgs {
 pub struct UnsetArgs {
     /// The encrypted file.
     file: PathBuf,
-    /// The value or subtree to remove, e.g. '["db"]["password"]'.
+    /// The value or subtree to remove, e.g. db.password or '["db"]["password"]'.
     path: String,
     /// The format: yaml, json, toml, dotenv, ini (default: from the file name).
     #[arg(long, value_name = "TYPE")]
@@ -359,7 +359,7 @@ fn read_value(res: std::io::Result<Vec<u8>>, name: &str) -> Result<Zeroizing<Str
 }
 
 pub(super) fn parse_steps(spec: &str, file: &str) -> Result<Vec<PathStep>, Error> {
-    tree::parse_path(spec).map_err(|message| Error::Path {
+    crate::document::keypath::parse_steps(spec).map_err(|message| Error::Path {
         file: file.to_string(),
         message: format!("invalid path: {message}"),
     })

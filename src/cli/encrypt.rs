@@ -310,8 +310,7 @@ fn resolve_settings(
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
     let recipients = recipients(flags)?;
-    let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
-    let config_path = config::find(config_flag.or(env_config.as_deref()), target);
+    let config_path = config::find(config_flag, target);
     let config = config_path.map(|p| config::Config::load(&p)).transpose()?;
     let rule = match &config {
         Some(cfg) => match cfg.rule_for(target) {

@@ -19,6 +19,12 @@ pub const SOPS_CONFIG: &str = "SOPS_CONFIG";
 /// The home directory (`~/.ssh/id_ed25519`, `~/.config/sops/age/keys.txt`).
 pub const HOME: &str = "HOME";
 
+/// The creation-rules file every command uses: `--config`, else `SOPS_CONFIG`; None means "the
+/// nearest `.sops.yaml` above the target". Resolved once, in `cli::run`, and passed down.
+pub fn config_file(flag: Option<std::path::PathBuf>) -> Option<std::path::PathBuf> {
+    flag.or_else(|| var(SOPS_CONFIG).map(std::path::PathBuf::from))
+}
+
 /// A variable's value, if it is set and not empty.
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

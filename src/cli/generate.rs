@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::{choose_format, display_name, edit, env};
+use super::{choose_format, display_name, edit};
 use crate::config::{self, policy::Policy};
 use crate::document::edit::NewValue;
 use crate::document::tree::PathStep;
@@ -17,7 +17,7 @@ use crate::lifecycle::generate::{self as gen_, GenOptions, GenType};
 pub struct GenerateArgs {
     /// The encrypted file (created from its creation rule when it does not exist).
     file: PathBuf,
-    /// Where to store the value, e.g. '["db"]["password"]'.
+    /// Where to store the value, e.g. db.password or '["db"]["password"]'.
     path: String,
     /// password, token, hex, base64, uuid, age, ssh-ed25519 or ssh-rsa (default: from the
     /// policy's type in .sops.yaml).
@@ -56,8 +56,7 @@ fn target_policy(
     file: &Path,
     keys: &[String],
 ) -> Result<Option<Policy>, Error> {
-    let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
-    let Some(path) = config::find(config_flag.or(env_config.as_deref()), file) else {
+    let Some(path) = config::find(config_flag, file) else {
         return Ok(None);
     };
     if !path.exists() {

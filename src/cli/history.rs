@@ -516,7 +516,7 @@ pub fn show(args: ShowArgs, identities: &[PathBuf]) -> Result<(), Error> {
     let extract = args
         .extract
         .as_deref()
-        .map(history::parse_key_path)
+        .map(crate::document::keypath::parse_steps)
         .transpose()
         .map_err(|message| Error::Path {
             file: file.clone(),

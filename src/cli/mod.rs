@@ -34,24 +34,9 @@ use crate::document::metadata::Metadata;
 use crate::document::{self, Document, Format};
 use crate::error::{Error, ExitStatus};
 
-const EXIT_CODES: &str = "\
-Exit status:
-  0  success              8  no usable key or recipient
-  2  usage error          9  a value cannot be decrypted (tampered or malformed)
-  3  cannot read input   10  MAC mismatch or missing MAC
-  4  cannot write output 11  invalid sops metadata
-  5  invalid document    12  --extract path invalid or not found
-  6  not encrypted       13  empty input
-  7  already encrypted   14  key file or config already exists
-                         15  .sops.yaml invalid, or no creation rule matches
-                         16  a value cannot be an environment variable
-                         17  Git: not a repository, no such revision, path never committed
-                         18  --strict: content the MAC does not authenticate
-exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
-
 /// Keep secrets encrypted inside the config files you commit, SOPS-compatible.
 #[derive(Parser)]
-#[command(name = "secrets", version, about, after_help = EXIT_CODES)]
+#[command(name = "secrets", version, about, after_help = ExitStatus::help_table())]
 pub struct Cli {
     /// An age identity file (keys file or SSH private key), tried before the sops locations.
     #[arg(long, global = true, value_name = "FILE")]
@@ -169,7 +154,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                ExitStatus::Usage as u8
+                ExitStatus::Usage.code()
             } else {
                 0
             });
@@ -183,7 +168,7 @@ pub fn main() -> ExitCode {
             if let Some(hint) = err.hint() {
                 let _ = writeln!(stderr, "hint: {hint}");
             }
-            ExitCode::from(err.exit_status() as u8)
+            ExitCode::from(err.exit_status().code())
         }
     }
 }
@@ -197,34 +182,35 @@ fn run(cli: Cli) -> Result<u8, Error> {
     {
         keys::set_decryption_order(&order);
     }
+    let config = env::config_file(cli.config);
     let done = match cli.command {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
-        Command::Scan(args) => return scan::run(args, cli.config.as_deref()),
-        Command::Check(args) => return check::check(args, &cli.identity, cli.config.as_deref()),
-        Command::Generate(args) => generate::run(args, &cli.identity, cli.config.as_deref()),
-        Command::List(args) => check::list(args, cli.config.as_deref()),
+        Command::Scan(args) => return scan::run(args, config.as_deref()),
+        Command::Check(args) => return check::check(args, &cli.identity, config.as_deref()),
+        Command::Generate(args) => generate::run(args, &cli.identity, config.as_deref()),
+        Command::List(args) => check::list(args, config.as_deref()),
         Command::Diff(args) => return diff::run(args, &cli.identity),
-        Command::Git(args) => return git::run(args, &cli.identity, cli.config.as_deref()),
+        Command::Git(args) => return git::run(args, &cli.identity, config.as_deref()),
         Command::Stale(args) => return history::stale(args),
         Command::Hook(args) => return hook::run(args),
         Command::Access(args) => {
-            let outcome = access::run(&args, cli.config.as_deref())?;
+            let outcome = access::run(&args, config.as_deref())?;
             if args.fix && !outcome.fixable.is_empty() {
-                rekey::update_files(&outcome.fixable, cli.config.as_deref(), &cli.identity)?;
+                rekey::update_files(&outcome.fixable, config.as_deref(), &cli.identity)?;
                 return Ok(0);
             }
             return Ok(outcome.code);
         }
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
-        Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),
+        Command::Encrypt(args) => encrypt::run(args, config.as_deref(), &cli.identity),
         Command::Decrypt(args) => decrypt::run(args, &cli.identity),
         Command::Filestatus(args) => filestatus(args),
-        Command::Updatekeys(args) => rekey::updatekeys(args, cli.config.as_deref(), &cli.identity),
+        Command::Updatekeys(args) => rekey::updatekeys(args, config.as_deref(), &cli.identity),
         Command::Rotate(args) => rekey::rotate(args, &cli.identity),
         Command::Groups(args) => rekey::groups(args, &cli.identity),
-        Command::Edit(args) => edit::edit(args, &cli.identity, cli.config.as_deref()),
+        Command::Edit(args) => edit::edit(args, &cli.identity, config.as_deref()),
         Command::Set(args) => edit::set(args, &cli.identity),
         Command::Unset(args) => edit::unset(args, &cli.identity),
         Command::EditCleanup(args) => edit::cleanup(args),

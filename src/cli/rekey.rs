@@ -4,8 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use super::{
-    choose_format, decrypt_to_plaintext, display_name, env, load_encrypted, recover_key,
-    write_output,
+    choose_format, decrypt_to_plaintext, display_name, load_encrypted, recover_key, write_output,
 };
 use crate::config::{self, Config};
 use crate::crypto::{self, EncryptOptions, keys};
@@ -64,11 +63,8 @@ pub struct RotateArgs {
 
 /// Where the config is: `--config`, `SOPS_CONFIG`, or the nearest `.sops.yaml` above `target`.
 fn config_for(config_flag: Option<&Path>, target: &Path) -> Result<Config, Error> {
-    let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
-    let path = config::find(config_flag.or(env_config.as_deref()), target).ok_or_else(|| {
-        config::Error::NotFound {
-            target: target.display().to_string(),
-        }
+    let path = config::find(config_flag, target).ok_or_else(|| config::Error::NotFound {
+        target: target.display().to_string(),
     })?;
     Ok(Config::load(&path)?)
 }

@@ -117,10 +117,11 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
         let rev_tree = tree::load(format, rev_text).map_err(doc_err(&rev_file))?;
         let mut text = Zeroizing::new(document::utf8(&plain).map_err(doc_err(&file))?.to_string());
         for spec in &args.keys {
-            let steps = history::parse_key_path(spec).map_err(|message| Error::Path {
-                file: file.clone(),
-                message: format!("invalid --key path: {message}"),
-            })?;
+            let steps =
+                crate::document::keypath::parse_steps(spec).map_err(|message| Error::Path {
+                    file: file.clone(),
+                    message: format!("invalid --key path: {message}"),
+                })?;
             match tree::extract(&rev_tree, &steps) {
                 Ok(node) => {
                     let json =

@@ -297,24 +297,18 @@ fn positive_duration(text: &str, key: &str, line: usize) -> ParseResult<i64> {
     }
 }
 
-/// A key path: `["db"]["password"]` or `db.password`.
+/// A key path: `["db"]["password"]` or `db.password` (mapping keys only).
 fn parse_key(text: &str) -> Result<Vec<String>, String> {
-    use crate::document::tree::{PathStep, parse_path};
-    if text.starts_with('[') {
-        parse_path(text)?
-            .into_iter()
-            .map(|s| match s {
-                PathStep::Key(k) => Ok(k),
-                PathStep::Index(_) => Err("a policy key names mapping keys only".to_string()),
-            })
-            .collect()
-    } else if text.is_empty() || text.split('.').any(str::is_empty) {
-        Err(format!(
-            "invalid key {text:?}: expected db.password or [\"db\"][\"password\"]"
-        ))
-    } else {
-        Ok(text.split('.').map(String::from).collect())
-    }
+    use crate::document::keypath::{PathStep, parse_steps};
+    let bad = || format!("invalid key {text:?}: expected db.password or [\"db\"][\"password\"]");
+    let steps = parse_steps(text).map_err(|m| if text.starts_with('[') { m } else { bad() })?;
+    steps
+        .into_iter()
+        .map(|s| match s {
+            PathStep::Key(k) => Ok(k),
+            PathStep::Index(_) => Err("a policy key names mapping keys only".to_string()),
+        })
+        .collect()
 }
 
 #[cfg(test)]

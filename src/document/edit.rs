@@ -1010,7 +1010,7 @@ mod tests {
     use super::*;
 
     fn steps(s: &str) -> Vec<PathStep> {
-        tree::parse_path(s).unwrap()
+        crate::document::keypath::parse_steps(s).unwrap()
     }
 
     fn set_ok(format: Format, text: &str, path: &str, value: &str) -> String {

@@ -11,6 +11,7 @@ pub mod edit;
 pub mod envelope;
 pub mod ini;
 pub mod json;
+pub mod keypath;
 pub mod metadata;
 pub mod scalar;
 pub mod toml;

@@ -278,7 +278,7 @@ proptest! {
         keys in proptest::collection::vec("[^\"'\\p{Cc}]{0,8}|[^'\\p{Cc}]{0,8}|[^\"\\p{Cc}]{0,8}", 1..5),
         index in 0usize..100,
     ) {
-        use crate::document::tree::{PathStep, format_steps, parse_path};
+        use crate::document::keypath::{PathStep, format_steps, parse_steps as parse_path};
         let mut steps: Vec<PathStep> = keys.into_iter().map(PathStep::Key).collect();
         steps.push(PathStep::Index(index));
         prop_assert_eq!(parse_path(&format_steps(&steps)).unwrap(), steps);

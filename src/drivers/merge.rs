@@ -22,10 +22,10 @@
 //! when one side rotated it, every ciphertext differs and [`Error::DataKeyDiffers`] says so.
 
 use crate::document::edit::{self, NewValue};
+use crate::document::keypath::join_key;
 use crate::document::metadata::{KeyGroup, Metadata};
 use crate::document::tree::{self, Node, PathStep};
 use crate::document::{self, Document, Format, Replacement};
-use crate::history::keymap::join_key;
 
 use super::view::is_metadata_key;
 

@@ -12,10 +12,10 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::document::keypath::join_key;
 use crate::document::metadata::{MetaValue, Metadata};
 use crate::document::tree::{self, Node};
 use crate::document::{self, Document, Format};
-use crate::history::keymap::join_key;
 
 /// An encrypted document found in some bytes: its format, parsed form and metadata.
 pub struct Encrypted {

@@ -101,26 +101,7 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Entry>) {
     }
 }
 
-/// `parent.key`, quoting a key that would not read back as one segment.
-pub fn join_key(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key.chars().all(|c| {
-            !matches!(
-                c,
-                '.' | '[' | ']' | '"' | '\'' | ' ' | '\t' | '\n' | '*' | '?'
-            )
-        });
-    let segment = if plain {
-        key.to_string()
-    } else {
-        serde_json::Value::String(key.into()).to_string()
-    };
-    if parent.is_empty() {
-        segment
-    } else {
-        format!("{parent}.{segment}")
-    }
-}
+use crate::document::keypath::join_key;
 
 #[cfg(test)]
 mod tests {

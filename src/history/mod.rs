@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::document::keypath::KeyPath;
 use crate::document::{Format, envelope};
 use crate::git::{self, ObjectId, Repo, Version, WalkOptions};
 pub use delta::{Bulk, ChangeKind, Delta, KeyChange, recipients};
@@ -551,68 +552,11 @@ pub fn path_matches(filter: &str, path: &str) -> bool {
 pub fn normalize_filter(filter: &str) -> String {
     let trimmed = filter.trim();
     if trimmed.starts_with('[')
-        && let Ok(steps) = crate::document::tree::parse_path(trimmed)
+        && let Ok(path) = KeyPath::parse(trimmed)
     {
-        let mut out = String::new();
-        for step in steps {
-            match step {
-                crate::document::tree::PathStep::Key(k) => out = keymap::join_key(&out, &k),
-                crate::document::tree::PathStep::Index(i) => out.push_str(&format!("[{i}]")),
-            }
-        }
-        return out;
+        return path.dotted();
     }
     trimmed.to_string()
-}
-
-/// Parse a printed key path (`db.password`, `servers[2].token`, `"a.b".c`) or a sops path
-/// (`["db"]["password"]`) into tree steps.
-pub fn parse_key_path(spec: &str) -> Result<Vec<crate::document::tree::PathStep>, String> {
-    use crate::document::tree::PathStep;
-    let spec = spec.trim();
-    if spec.starts_with('[') {
-        return crate::document::tree::parse_path(spec);
-    }
-    if spec.is_empty() {
-        return Err("the key path is empty".into());
-    }
-    let mut steps = Vec::new();
-    let mut rest = spec;
-    loop {
-        // One key segment: quoted (JSON string) or plain up to `.` or `[`.
-        let (key, after) = if rest.starts_with('"') {
-            let mut de = serde_json::Deserializer::from_str(rest).into_iter::<String>();
-            let key = de
-                .next()
-                .and_then(Result::ok)
-                .ok_or("a quoted key is not closed")?;
-            let used = de.byte_offset();
-            (key, &rest[used..])
-        } else {
-            let end = rest.find(['.', '[']).unwrap_or(rest.len());
-            if end == 0 {
-                return Err(format!("an empty key in {spec:?}"));
-            }
-            (rest[..end].to_string(), &rest[end..])
-        };
-        steps.push(PathStep::Key(key));
-        rest = after;
-        while let Some(inner) = rest.strip_prefix('[') {
-            let end = inner.find(']').ok_or("a list index is not closed with ]")?;
-            let index = inner[..end]
-                .trim()
-                .parse()
-                .map_err(|_| format!("{:?} is not a list index", &inner[..end]))?;
-            steps.push(PathStep::Index(index));
-            rest = &inner[end + 1..];
-        }
-        if rest.is_empty() {
-            return Ok(steps);
-        }
-        rest = rest
-            .strip_prefix('.')
-            .ok_or_else(|| format!("unexpected text in the key path {spec:?}"))?;
-    }
 }
 
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
@@ -643,7 +587,6 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::tree::PathStep;
 
     #[test]
     fn versions_differing_by_ciphertexts_are_derived_not_parsed() {
@@ -684,24 +627,5 @@ mod tests {
         assert!(path_matches("*token", "api.token"));
         assert!(path_matches(r#"["db"]["password"]"#, "db.password"));
         assert!(path_matches(r#"["servers"][1]"#, "servers[1].token"));
-    }
-
-    #[test]
-    fn key_paths_parse_in_both_spellings() {
-        let k = |s: &str| PathStep::Key(s.into());
-        assert_eq!(
-            parse_key_path("db.password").unwrap(),
-            [k("db"), k("password")]
-        );
-        assert_eq!(
-            parse_key_path("servers[2].token").unwrap(),
-            [k("servers"), PathStep::Index(2), k("token")]
-        );
-        assert_eq!(parse_key_path(r#""a.b".c"#).unwrap(), [k("a.b"), k("c")]);
-        assert_eq!(
-            parse_key_path(r#"["db"]["password"]"#).unwrap(),
-            [k("db"), k("password")]
-        );
-        assert!(parse_key_path("a..b").is_err());
     }
 }

@@ -320,7 +320,7 @@ fn bad_extract_paths_are_exit_12() {
     env.write("e.env", encrypted(&env));
     fails(
         &env,
-        &["decrypt", "--extract", "DB_PASSWORD", "e.env"],
+        &["decrypt", "--extract", "DB..PASSWORD", "e.env"],
         12,
         "e.env",
         "invalid --extract path",

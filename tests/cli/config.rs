@@ -165,3 +165,24 @@ fn a_key_group_without_a_usable_key_is_named() {
         "{err}"
     );
 }
+
+/// `scan` takes creation rules from SOPS_CONFIG too: a plaintext file a rule says must be
+/// encrypted is reported only when the scan knows the rules.
+#[test]
+fn scan_honours_sops_config() {
+    let env = Env::new();
+    env.write("prod.env", "LOG_LEVEL=debug\n");
+    env.write(
+        "rules.yaml",
+        format!("creation_rules:\n  - path_regex: prod\\.env$\n    age: {SECOND}\n"),
+    );
+    run(env.secrets().args(["scan", "prod.env"]), 0);
+    let out = run(
+        env.secrets()
+            .env("SOPS_CONFIG", env.path("rules.yaml"))
+            .args(["scan", "prod.env"]),
+        1,
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("(unencrypted-file)"), "{report}");
+}

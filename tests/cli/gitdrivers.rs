@@ -599,3 +599,21 @@ fn a_hand_resolved_conflict_is_resealed_by_resolve() {
     repo.git_ok(&["add", "app.enc.yaml"]);
     repo.git_ok(&["commit", "-q", "--no-edit"]);
 }
+
+/// `git setup` reads its creation rules from SOPS_CONFIG (resolved once for every command), as
+/// from `--config`, when the repository has no `.sops.yaml`.
+#[test]
+fn setup_honours_sops_config() {
+    let repo = Repo::new();
+    let rules = repo.top.join("ci-rules.yaml");
+    std::fs::rename(repo.top.join(".sops.yaml"), &rules).unwrap();
+    run(repo.secrets(false).args(["git", "setup"]), 15);
+    run(
+        repo.secrets(false)
+            .env("SOPS_CONFIG", &rules)
+            .args(["git", "setup"]),
+        0,
+    );
+    let attributes = std::fs::read_to_string(repo.top.join(".gitattributes")).unwrap();
+    assert!(attributes.contains("enc"), "{attributes}");
+}

@@ -214,6 +214,41 @@ fn extract_prints_one_value_raw() {
     assert!(!err.contains("s3cr3t"));
 }
 
+/// One key-path parser everywhere: `decrypt --extract`, `set` and `unset` read the printed
+/// `db.password` / `servers[1].token` spelling as well as sops's `["db"]["password"]`.
+#[test]
+fn every_command_reads_both_key_path_spellings() {
+    let env = Env::new();
+    env.write(
+        "p.yaml",
+        "db:\n    password: hunter2-kp\n    user: app\nservers:\n    - token: t0\n    - token: t1-kp\n",
+    );
+    let enc = ok(env
+        .secrets()
+        .args(["encrypt", "--age", &env.recipient, "p.yaml"]));
+    env.write("f.yaml", enc);
+    let extract = |path: &str| {
+        ok(env
+            .secrets_with_key()
+            .args(["decrypt", "--extract", path, "f.yaml"]))
+    };
+    assert_eq!(extract("db.password"), b"hunter2-kp");
+    assert_eq!(extract(r#"["db"]["password"]"#), b"hunter2-kp");
+    assert_eq!(extract("servers[1].token"), b"t1-kp");
+    ok(env
+        .secrets_with_key()
+        .args(["set", "f.yaml", "db.password", r#""changed-kp""#]));
+    assert_eq!(extract("db.password"), b"changed-kp");
+    ok(env.secrets_with_key().args(["unset", "f.yaml", "db.user"]));
+    let out = run(
+        env.secrets_with_key()
+            .args(["decrypt", "--extract", "db.user", "f.yaml"]),
+        12,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not found"), "{err}");
+}
+
 /// Real files nobody here wrote (fixtures/corpus, see its SOURCES.md): byte-exact round trip,
 /// and sops reads our encryption as the same data it reads from its own.
 #[test]
