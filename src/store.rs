@@ -655,19 +655,84 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))
 }
 
-/// A new private folder (0700) in the system's temporary directory, removed when dropped.
-pub fn private_temp_dir() -> io::Result<tempfile::TempDir> {
-    let base = std::env::temp_dir();
-    tempfile::Builder::new()
-        .prefix("secrets-exec-")
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir_in(&base)
-        .map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot create a private folder in {}: {e}", base.display()),
-            )
+/// A private 0700 folder for plaintext (`edit`'s file, `exec-file`'s pipe or `--no-fifo` file),
+/// in memory where the system allows: `$XDG_RUNTIME_DIR`, else `/dev/shm`; only where neither
+/// exists, the system's temporary folder, with a warning (the plaintext may then reach a disk).
+/// A watchdog process removes the folder when this process exits for any reason, SIGKILL
+/// included; [`PrivateTemp::close`] removes it at once.
+pub struct PrivateTemp {
+    dir: tempfile::TempDir,
+    _watchdog: std::process::Child,
+}
+
+impl PrivateTemp {
+    pub fn new(prefix: &str) -> io::Result<PrivateTemp> {
+        let dir = private_temp_dir(prefix)?;
+        let watchdog = cleanup_watchdog(dir.path())?;
+        Ok(PrivateTemp {
+            dir,
+            _watchdog: watchdog,
         })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Remove the folder and everything in it now.
+    pub fn close(self) -> io::Result<()> {
+        self.dir.close()
+    }
+}
+
+/// The in-memory folders tried first for a [`PrivateTemp`].
+fn memory_folders() -> Vec<PathBuf> {
+    let mut bases: Vec<PathBuf> = Vec::new();
+    if let Some(d) = crate::cli::env::var(crate::cli::env::XDG_RUNTIME_DIR) {
+        bases.push(d.into());
+    }
+    bases.push("/dev/shm".into());
+    bases
+}
+
+fn private_temp_dir(prefix: &str) -> io::Result<tempfile::TempDir> {
+    let make = |base: &Path| {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(base)
+    };
+    for base in memory_folders().into_iter().filter(|b| b.is_dir()) {
+        if let Ok(dir) = make(&base) {
+            return Ok(dir);
+        }
+    }
+    let base = std::env::temp_dir();
+    eprintln!(
+        "warning: no in-memory folder ($XDG_RUNTIME_DIR, /dev/shm) is usable: the plaintext goes to a private folder in {}",
+        base.display()
+    );
+    make(&base).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot create a private folder in {}: {e}", base.display()),
+        )
+    })
+}
+
+/// Start the hidden `__edit-cleanup` helper on `dir`: it waits until its standard input closes,
+/// which happens when this process exits for any reason, then removes the folder. It runs in
+/// its own process group, so a Ctrl-C meant for a command does not stop it first.
+fn cleanup_watchdog(dir: &Path) -> io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new(std::env::current_exe()?)
+        .arg("__edit-cleanup")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
 }
 
 /// Create a named pipe (FIFO) readable and writable by the owner only.

@@ -180,6 +180,7 @@ pub fn main() -> ExitCode {
 
 /// Run the command; `Ok` holds the exit code (0, or the status of the command `exec-file` ran).
 fn run(cli: Cli) -> Result<u8, Error> {
+    crate::store::set_force(forced_write(&cli.command));
     let done = match cli.command {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
@@ -379,6 +380,23 @@ fn decrypt_file(
     let (doc, meta) = load_encrypted(path, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
     decrypt_to_plaintext(doc.as_ref(), &meta, &key, verify, &file)
+}
+
+/// Whether the command may write a read-only file, or one whose owner cannot be kept.
+fn forced_write(command: &Command) -> bool {
+    match command {
+        Command::Encrypt(a) => a.force,
+        Command::Decrypt(a) => a.force,
+        Command::Updatekeys(a) => a.force,
+        Command::Rotate(a) => a.force,
+        Command::Groups(a) => a.force,
+        Command::Edit(a) => a.force,
+        Command::Set(a) => a.force,
+        Command::Unset(a) => a.force,
+        Command::Generate(a) => a.force_write,
+        Command::Rollback(a) => a.force,
+        _ => false,
+    }
 }
 
 /// Write the result: in place, to `--output`, or to stdout.

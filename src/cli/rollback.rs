@@ -30,9 +30,10 @@ pub struct RollbackArgs {
     #[arg(long)]
     dry_run: bool,
     /// Roll back even with uncommitted changes to the file, or when a restored value was
-    /// readable by a recipient removed since REV.
+    /// readable by a recipient removed since REV; also writes a read-only file, and without its
+    /// owner, group or extended attributes when they cannot be kept.
     #[arg(long)]
-    force: bool,
+    pub(super) force: bool,
 }
 
 pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error> {
