@@ -460,18 +460,7 @@ fn restore_prefix(meta: &std::fs::Metadata) -> String {
 fn rewrite_in_place(path: &Path, meta: &std::fs::Metadata, new: &mut Tmp) -> io::Result<()> {
     let dir = folder_of(path);
     let backup = dir.join(format!("{}{}", restore_prefix(meta), std::process::id()));
-    let mut staged = named_in(dir)?;
-    {
-        let mut old = fs_err::File::open(path)?;
-        io::copy(&mut old, &mut staged)?;
-    }
-    staged.as_file().sync_all()?;
-    staged.persist(&backup).map_err(|e| {
-        io::Error::new(
-            e.error.kind(),
-            format!("cannot create the backup {}: {}", backup.display(), e.error),
-        )
-    })?;
+    write_backup(path, &backup)?;
     sync_dir(dir);
     let mut target = fs_err::OpenOptions::new().write(true).open(path)?;
     io::Seek::rewind(new)?;
@@ -480,6 +469,34 @@ fn rewrite_in_place(path: &Path, meta: &std::fs::Metadata, new: &mut Tmp) -> io:
     target.sync_all()?;
     fs_err::remove_file(&backup)?;
     sync_dir(dir);
+    Ok(())
+}
+
+/// Copy the file at `path` to `backup`, synced, so that `backup` exists only once complete. On
+/// Linux the copy has no name until it is (O_TMPFILE, then linked as `backup`), so a kill while
+/// it is written leaves nothing; elsewhere a named temporary file is renamed.
+fn write_backup(path: &Path, backup: &Path) -> io::Result<()> {
+    let dir = folder_of(path);
+    let mut old = fs_err::File::open(path)?;
+    let named_err = |e: io::Error| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot create the backup {}: {e}", backup.display()),
+        )
+    };
+    #[cfg(target_os = "linux")]
+    if let Some(mut file) = unnamed_in(dir) {
+        io::copy(&mut old, &mut file)?;
+        file.sync_all()?;
+        if link_unnamed(&file, backup) {
+            return Ok(());
+        }
+        io::Seek::rewind(&mut old)?;
+    }
+    let mut staged = named_in(dir)?;
+    io::copy(&mut old, &mut staged)?;
+    staged.as_file().sync_all()?;
+    staged.persist(backup).map_err(|e| named_err(e.error))?;
     Ok(())
 }
 
@@ -588,23 +605,28 @@ fn unnamed_in(dir: &Path) -> Option<std::fs::File> {
 /// cannot be done.
 #[cfg(target_os = "linux")]
 fn name_unnamed(file: &std::fs::File, dir: &Path) -> Option<std::path::PathBuf> {
-    use nix::fcntl::{AT_FDCWD, AtFlags};
-    use std::os::fd::AsRawFd;
     let name = dir.join(format!(
         "{TEMP_PREFIX}{}-{:016x}",
         std::process::id(),
         rand::random::<u64>()
     ));
+    link_unnamed(file, &name).then_some(name)
+}
+
+/// Give an O_TMPFILE file the name `path` (through /proc/self/fd); false if that cannot be done.
+#[cfg(target_os = "linux")]
+fn link_unnamed(file: &std::fs::File, path: &Path) -> bool {
+    use nix::fcntl::{AT_FDCWD, AtFlags};
+    use std::os::fd::AsRawFd;
     let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
     nix::unistd::linkat(
         AT_FDCWD,
         fd_path.as_str(),
         AT_FDCWD,
-        &name,
+        path,
         AtFlags::AT_SYMLINK_FOLLOW,
     )
-    .ok()
-    .map(|()| name)
+    .is_ok()
 }
 
 /// Remove the temporary files that a killed `secrets` left in `dir` (nothing runs on SIGKILL).
