@@ -549,7 +549,7 @@ fn recover_interrupted(path: &Path, meta: &std::fs::Metadata) -> io::Result<bool
 
 /// Before reading a file: finish an interrupted in-place rewrite of it (see
 /// [`recover_interrupted`]). Files with one name never need it.
-fn recover_before_read(path: &Path) -> io::Result<()> {
+pub fn recover_before_read(path: &Path) -> io::Result<()> {
     let real = resolve_target(path)?;
     match std::fs::metadata(&real) {
         Ok(meta) if meta.nlink() > 1 => recover_interrupted(&real, &meta).map(|_| ()),

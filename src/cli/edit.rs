@@ -104,8 +104,8 @@ pub(super) fn lock(path: &Path) -> Result<std::fs::File, Error> {
         file: file.clone(),
         source,
     };
-    // A dangling link or a loop is named as such.
-    crate::store::resolve_target(path).map_err(read_err)?;
+    // A dangling link or a loop is named as such; an interrupted in-place rewrite is undone.
+    crate::store::recover_before_read(path).map_err(read_err)?;
     loop {
         let handle = std::fs::File::open(path).map_err(read_err)?;
         handle.lock().map_err(read_err)?;

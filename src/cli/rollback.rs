@@ -49,7 +49,7 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
         None => None,
     };
     let staged = repo.staged_blob_id(&rel)?;
-    let current_bytes = fs_err::read(&args.file).map_err(|source| Error::Read {
+    let current_bytes = crate::store::recover_before_read(&args.file).and_then(|()| fs_err::read(&args.file)).map_err(|source| Error::Read {
         file: file.clone(),
         source,
     })?;
@@ -89,7 +89,7 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
 
     // 3. The current file, under its lock.
     let _lock = edit::lock(&args.file)?;
-    let bytes = fs_err::read(&args.file).map_err(|source| Error::Read {
+    let bytes = crate::store::recover_before_read(&args.file).and_then(|()| fs_err::read(&args.file)).map_err(|source| Error::Read {
         file: file.clone(),
         source,
     })?;
