@@ -404,9 +404,12 @@ fn keep_xattrs(new: &std::fs::File, path: &Path) -> io::Result<()> {
                 continue;
             }
         };
-        if let Err(e) =
-            rustix::fs::fsetxattr(new, name.as_c_str(), &value, rustix::fs::XattrFlags::empty())
-        {
+        if let Err(e) = rustix::fs::fsetxattr(
+            new,
+            name.as_c_str(),
+            &value,
+            rustix::fs::XattrFlags::empty(),
+        ) {
             fail(e, &shown)?;
         }
     }

@@ -49,10 +49,12 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
         None => None,
     };
     let staged = repo.staged_blob_id(&rel)?;
-    let current_bytes = crate::store::recover_before_read(&args.file).and_then(|()| fs_err::read(&args.file)).map_err(|source| Error::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let current_bytes = crate::store::recover_before_read(&args.file)
+        .and_then(|()| fs_err::read(&args.file))
+        .map_err(|source| Error::Read {
+            file: file.clone(),
+            source,
+        })?;
     let head_bytes = head_blob.map(|b| repo.read_blob(b)).transpose()?;
     let dirty = staged != head_blob || head_bytes.as_deref() != Some(current_bytes.as_slice());
     if dirty && !args.force {
@@ -89,10 +91,12 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
 
     // 3. The current file, under its lock.
     let _lock = edit::lock(&args.file)?;
-    let bytes = crate::store::recover_before_read(&args.file).and_then(|()| fs_err::read(&args.file)).map_err(|source| Error::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let bytes = crate::store::recover_before_read(&args.file)
+        .and_then(|()| fs_err::read(&args.file))
+        .map_err(|source| Error::Read {
+            file: file.clone(),
+            source,
+        })?;
     let doc = document::parse(format, &bytes).map_err(|source| Error::Document {
         file: file.clone(),
         source,

@@ -56,7 +56,10 @@ impl Layout {
         let other = std::fs::read_to_string(crate::util::root().join("fixtures/keys/group1.txt"))
             .unwrap()
             .lines()
-            .find_map(|l| l.strip_prefix("# public key: ").map(|k| k.trim().to_string()))
+            .find_map(|l| {
+                l.strip_prefix("# public key: ")
+                    .map(|k| k.trim().to_string())
+            })
             .unwrap();
         let rule = format!("creation_rules:\n  - age: {},{other}\n", env.recipient);
         env.write(".sops.yaml", rule);
@@ -117,11 +120,7 @@ impl Layout {
     }
 
     fn decrypt(&self, name: &str) -> String {
-        String::from_utf8(ok(self
-            .env
-            .secrets_with_key()
-            .args(["decrypt", name])))
-        .unwrap()
+        String::from_utf8(ok(self.env.secrets_with_key().args(["decrypt", name]))).unwrap()
     }
 
     /// No file anywhere in the test folder holds the plaintext canary.
@@ -169,7 +168,11 @@ fn through_links(
         let mut cmd = l.env.secrets_with_key();
         setup(&mut cmd);
         // hard.yaml exists only in the hard-linked layout.
-        let via = if via == "hard.yaml" && !hard { "rel.yaml" } else { via };
+        let via = if via == "hard.yaml" && !hard {
+            "rel.yaml"
+        } else {
+            via
+        };
         let args: Vec<&str> = args
             .iter()
             .map(|a| if *a == "FILE" { via } else { a })
@@ -226,23 +229,41 @@ fn decrypt_in_place_through_a_link_writes_only_the_target() {
 fn set_unset_rotate_updatekeys_groups_through_links() {
     let enc = encrypted(PLAIN);
     let cases: [(&[&str], &str); 5] = [
-        (&["set", "FILE", "[\"secret\"]", "\"Canary-new-Z9\""], "a: 1\nsecret: Canary-new-Z9\n"),
+        (
+            &["set", "FILE", "[\"secret\"]", "\"Canary-new-Z9\""],
+            "a: 1\nsecret: Canary-new-Z9\n",
+        ),
         (&["unset", "FILE", "[\"a\"]"], "secret: Canary-plain-Z9\n"),
         (&["rotate", "FILE"], PLAIN),
         (&["updatekeys", "-y", "FILE"], PLAIN),
-        (&["groups", "add", "--file", "FILE", "--age", "RECIPIENT"], PLAIN),
+        (
+            &["groups", "add", "--file", "FILE", "--age", "RECIPIENT"],
+            PLAIN,
+        ),
     ];
     let recipient = Env::new().recipient;
     for (args, want) in cases {
         let args: Vec<&str> = args
             .iter()
-            .map(|a| if *a == "RECIPIENT" { recipient.as_str() } else { a })
+            .map(|a| {
+                if *a == "RECIPIENT" {
+                    recipient.as_str()
+                } else {
+                    a
+                }
+            })
             .collect();
         for via in ["chain.yaml", "hard.yaml"] {
-            through_links(&enc, &args, via, |_| {}, |l| {
-                assert_eq!(l.decrypt("abs.yaml"), want, "{args:?}");
-                l.no_plaintext();
-            });
+            through_links(
+                &enc,
+                &args,
+                via,
+                |_| {},
+                |l| {
+                    assert_eq!(l.decrypt("abs.yaml"), want, "{args:?}");
+                    l.no_plaintext();
+                },
+            );
         }
     }
 }
@@ -251,7 +272,10 @@ fn set_unset_rotate_updatekeys_groups_through_links() {
 fn edit_and_generate_through_links() {
     let enc = encrypted(PLAIN);
     let probe = Env::new();
-    let ed = probe.write("ed.sh", "#!/bin/sh\nprintf 'a: 2\\nsecret: Canary-ed-Z9\\n' > \"$1\"\n");
+    let ed = probe.write(
+        "ed.sh",
+        "#!/bin/sh\nprintf 'a: 2\\nsecret: Canary-ed-Z9\\n' > \"$1\"\n",
+    );
     std::fs::set_permissions(&ed, std::fs::Permissions::from_mode(0o755)).unwrap();
     through_links(
         &enc,
@@ -299,7 +323,11 @@ fn dangling_links_and_loops_are_clear_errors() {
             .args(["encrypt", "-i", "--age", &env.recipient, "loop1.yaml"]),
         3,
     );
-    assert!(stderr(&out).contains("symbolic link loop"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("symbolic link loop"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!env.path("missing").exists());
     assert_eq!(
         std::fs::read_link(env.path("dangling.yaml")).unwrap(),
@@ -323,16 +351,27 @@ fn read_only_files_are_refused_unless_forced() {
             cmd
         };
         let out = run(&mut set(false), 4);
-        assert!(stderr(&out).contains("read-only (mode 0444)"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("read-only (mode 0444)"),
+            "{}",
+            stderr(&out)
+        );
         assert!(stderr(&out).contains("--force"));
-        assert_eq!(std::fs::read(&l.real).unwrap(), enc, "refused before any work");
+        assert_eq!(
+            std::fs::read(&l.real).unwrap(),
+            enc,
+            "refused before any work"
+        );
         ok(&mut set(true));
         let meta = std::fs::metadata(&l.real).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o444);
         assert_eq!((meta.uid(), meta.gid()), nobody());
         if hard {
             assert_eq!(meta.ino(), before);
-            assert_eq!(std::fs::read(l.env.path("hard.yaml")).unwrap(), std::fs::read(&l.real).unwrap());
+            assert_eq!(
+                std::fs::read(l.env.path("hard.yaml")).unwrap(),
+                std::fs::read(&l.real).unwrap()
+            );
         }
         assert_eq!(l.decrypt("chain.yaml"), "a: 2\nsecret: Canary-plain-Z9\n");
     }
@@ -342,7 +381,11 @@ fn read_only_files_are_refused_unless_forced() {
 /// test drops to nobody for the command (the tests run as root here and in CI).
 #[test]
 fn a_folder_without_write_permission_is_refused() {
-    if std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
+    if std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(1)
+        != 0
+    {
         return;
     }
     let env = Env::new();

@@ -51,8 +51,15 @@ fn leftovers(env: &Env, writes_plaintext: bool) -> Vec<String> {
     for entry in entries {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if ["key.txt", "home", "f.yaml", ".sops.yaml", "envs", "real.yaml"]
-            .contains(&name.as_str())
+        if [
+            "key.txt",
+            "home",
+            "f.yaml",
+            ".sops.yaml",
+            "envs",
+            "real.yaml",
+        ]
+        .contains(&name.as_str())
         {
             continue;
         }
@@ -113,7 +120,10 @@ fn series_via(
         Via::Name => {}
         Via::Symlink => {
             let link = std::fs::symlink_metadata(env.path("f.yaml")).unwrap();
-            assert!(link.file_type().is_symlink(), "{args:?}: the link was replaced");
+            assert!(
+                link.file_type().is_symlink(),
+                "{args:?}: the link was replaced"
+            );
         }
         Via::HardLink => {
             // The next command that reads the file finishes an interrupted rewrite.
