@@ -687,17 +687,24 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
 /// included; [`PrivateTemp::close`] removes it at once.
 pub struct PrivateTemp {
     dir: tempfile::TempDir,
+    in_memory: bool,
     _watchdog: std::process::Child,
 }
 
 impl PrivateTemp {
     pub fn new(prefix: &str) -> io::Result<PrivateTemp> {
-        let dir = private_temp_dir(prefix)?;
+        let (dir, in_memory) = private_temp_dir(prefix)?;
         let watchdog = cleanup_watchdog(dir.path())?;
         Ok(PrivateTemp {
             dir,
+            in_memory,
             _watchdog: watchdog,
         })
+    }
+
+    /// False when the folder fell back to the system's temporary folder (callers warn).
+    pub fn in_memory(&self) -> bool {
+        self.in_memory
     }
 
     pub fn path(&self) -> &Path {
@@ -720,7 +727,7 @@ fn memory_folders() -> Vec<PathBuf> {
     bases
 }
 
-fn private_temp_dir(prefix: &str) -> io::Result<tempfile::TempDir> {
+fn private_temp_dir(prefix: &str) -> io::Result<(tempfile::TempDir, bool)> {
     let make = |base: &Path| {
         tempfile::Builder::new()
             .prefix(prefix)
@@ -729,15 +736,11 @@ fn private_temp_dir(prefix: &str) -> io::Result<tempfile::TempDir> {
     };
     for base in memory_folders().into_iter().filter(|b| b.is_dir()) {
         if let Ok(dir) = make(&base) {
-            return Ok(dir);
+            return Ok((dir, true));
         }
     }
     let base = std::env::temp_dir();
-    eprintln!(
-        "warning: no in-memory folder ($XDG_RUNTIME_DIR, /dev/shm) is usable: the plaintext goes to a private folder in {}",
-        base.display()
-    );
-    make(&base).map_err(|e| {
+    make(&base).map(|dir| (dir, false)).map_err(|e| {
         io::Error::new(
             e.kind(),
             format!("cannot create a private folder in {}: {e}", base.display()),

@@ -683,7 +683,7 @@ pub fn edit(
         source,
     };
     // The watchdog removes the folder if this process dies before it can (SIGKILL included).
-    let dir = crate::store::PrivateTemp::new("secrets-edit-").map_err(tmp_err)?;
+    let dir = super::private_temp("secrets-edit-").map_err(tmp_err)?;
     let name = args
         .file
         .file_name()

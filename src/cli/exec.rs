@@ -155,7 +155,7 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
 
     // The watchdog removes the folder if this process dies before it can (SIGKILL included),
     // so a `--no-fifo` plaintext file never outlives us.
-    let dir = crate::store::PrivateTemp::new("secrets-exec-").map_err(|source| Error::Write {
+    let dir = super::private_temp("secrets-exec-").map_err(|source| Error::Write {
         file: "the temporary folder".into(),
         source,
     })?;

@@ -382,6 +382,19 @@ fn decrypt_file(
     decrypt_to_plaintext(doc.as_ref(), &meta, &key, verify, &file)
 }
 
+/// The private folder for plaintext (see [`crate::store::PrivateTemp`]), with a warning when
+/// no in-memory folder could be used.
+fn private_temp(prefix: &str) -> std::io::Result<crate::store::PrivateTemp> {
+    let dir = crate::store::PrivateTemp::new(prefix)?;
+    if !dir.in_memory() {
+        eprintln!(
+            "warning: no in-memory folder ($XDG_RUNTIME_DIR, /dev/shm) is usable: the plaintext goes to {}",
+            dir.path().display()
+        );
+    }
+    Ok(dir)
+}
+
 /// Whether the command may write a read-only file, or one whose owner cannot be kept.
 fn forced_write(command: &Command) -> bool {
     match command {
