@@ -145,15 +145,9 @@ fn check_writable(real: &Path, meta: Option<&std::fs::Metadata>) -> io::Result<(
                 real.display()
             )));
         }
-        // A file with other names is rewritten in place: it must be writable itself.
-        if meta.nlink() > 1 && access(real, AccessFlags::W_OK).is_err() {
-            return Err(denied(format!(
-                "you cannot write {} (owner uid {}, mode {mode:04o})",
-                real.display(),
-                meta.uid()
-            )));
-        }
-        if mode & 0o200 != 0 && access(real, AccessFlags::W_OK).is_err() {
+        // A writable file, or one with other names (rewritten in place), must be writable by
+        // this user; a read-only one forced is replaced by rename.
+        if (mode & 0o200 != 0 || meta.nlink() > 1) && access(real, AccessFlags::W_OK).is_err() {
             return Err(denied(format!(
                 "you cannot write {} (owner uid {}, mode {mode:04o})",
                 real.display(),

@@ -445,3 +445,92 @@ fn an_interrupted_in_place_rewrite_is_rolled_back_by_the_next_read() {
     assert_eq!(std::fs::read(&l.real).unwrap(), enc);
     assert_eq!(std::fs::read(l.env.path("hard.yaml")).unwrap(), enc);
 }
+
+/// An extended attribute and a POSIX ACL (the `system.posix_acl_access` attribute: owner rw,
+/// user nobody rw, group r, mask rw, other r) survive a rewrite by rename.
+#[test]
+fn extended_attributes_and_acls_are_kept() {
+    let l = Layout::new(&encrypted(PLAIN), false);
+    let acl: Vec<u8> = [
+        &[2u8, 0, 0, 0][..],
+        &[1, 0, 6, 0, 255, 255, 255, 255],
+        &[2, 0, 6, 0, 0xfe, 0xff, 0, 0],
+        &[4, 0, 4, 0, 255, 255, 255, 255],
+        &[0x10, 0, 6, 0, 255, 255, 255, 255],
+        &[0x20, 0, 4, 0, 255, 255, 255, 255],
+    ]
+    .concat();
+    let attrs: [(&str, &[u8]); 2] = [
+        ("user.secrets-note", b"kept"),
+        ("system.posix_acl_access", &acl),
+    ];
+    for (name, value) in attrs {
+        rustix::fs::setxattr(&l.real, name, value, rustix::fs::XattrFlags::empty())
+            .unwrap_or_else(|e| panic!("cannot set {name} in the test folder: {e}"));
+    }
+    let before = l.ino();
+    ok(l.env
+        .secrets_with_key()
+        .args(["set", "chain.yaml", "[\"a\"]", "3"]));
+    assert_ne!(
+        l.ino(),
+        before,
+        "a file with one name is replaced by rename"
+    );
+    for (name, value) in attrs {
+        let mut buf = vec![0u8; 256];
+        let n = rustix::fs::getxattr(&l.real, name, &mut buf[..])
+            .unwrap_or_else(|e| panic!("{name} lost: {e}"));
+        assert_eq!(&buf[..n], value, "{name}");
+    }
+    assert_eq!(l.decrypt("rel.yaml"), "a: 3\nsecret: Canary-plain-Z9\n");
+}
+
+/// A user who may write a file but not give a file its owner (nobody, writing root's 0666 file
+/// in a 0777 folder) is refused (exit 4) and the file is untouched; with --force the file is
+/// written owned by that user.
+#[test]
+fn an_owner_that_cannot_be_kept_is_an_error_unless_forced() {
+    if std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(1)
+        != 0
+    {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.path("shared");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("f.yaml");
+    std::fs::write(&file, PLAIN).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for p in [env.dir.path(), env.path("home").as_path()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (uid, gid) = nobody();
+    let encrypt = |force: bool| {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = env.secrets();
+        cmd.uid(uid).gid(gid);
+        cmd.args(["encrypt", "-i", "--age", &env.recipient, "shared/f.yaml"]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd
+    };
+    let out = run(&mut encrypt(false), 4);
+    assert!(
+        stderr(&out).contains("cannot keep the owner 0:0"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), PLAIN);
+    let leftovers = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(leftovers, 1, "nothing left beside the file");
+    ok(&mut encrypt(true));
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o666);
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("Canary-"));
+}
