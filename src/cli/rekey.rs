@@ -105,6 +105,7 @@ pub fn update_files(
         all: false,
         yes: true,
         input_type: None,
+        force: false,
     };
     for path in files {
         update_one(path, &args, config_flag, identities)?;
