@@ -25,6 +25,10 @@ pub enum VarsFormat {
 
 #[derive(clap::Args)]
 pub struct DecryptArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     /// The file to decrypt, or - for standard input.
     file: PathBuf,
     /// Print only the value at this path, e.g. db.password or '["db"]["password"]' (a string raw, without newline).

@@ -2,9 +2,9 @@
 //! the ciphertext of every unchanged value (see `crypto::reuse`), under a lock, atomically.
 
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use zeroize::Zeroizing;
 
@@ -17,6 +17,10 @@ use crate::error::Error;
 
 #[derive(clap::Args)]
 pub struct EditArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     /// The encrypted file to edit; a new file starts from a short template.
     file: PathBuf,
     /// The format: yaml, json, toml, dotenv, ini or binary (default: from the file name).
@@ -26,6 +30,10 @@ pub struct EditArgs {
 
 #[derive(clap::Args)]
 pub struct SetArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     /// The encrypted file.
     file: PathBuf,
     /// Where to set the value, e.g. db.password or '["db"]["password"]'; missing mappings are created.
@@ -50,6 +58,10 @@ pub struct SetArgs {
 
 #[derive(clap::Args)]
 pub struct UnsetArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     /// The encrypted file.
     file: PathBuf,
     /// The value or subtree to remove, e.g. db.password or '["db"]["password"]'.
@@ -92,6 +104,8 @@ pub(super) fn lock(path: &Path) -> Result<std::fs::File, Error> {
         file: file.clone(),
         source,
     };
+    // A dangling link or a loop is named as such; an interrupted in-place rewrite is undone.
+    crate::store::recover_before_read(path).map_err(read_err)?;
     loop {
         let handle = std::fs::File::open(path).map_err(read_err)?;
         handle.lock().map_err(read_err)?;
@@ -634,28 +648,6 @@ pub(super) fn split_command(s: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// A fresh 0700 folder for the plaintext: `$XDG_RUNTIME_DIR`, else `/dev/shm`, else the temp dir.
-fn private_dir() -> std::io::Result<tempfile::TempDir> {
-    let mut bases: Vec<PathBuf> = Vec::new();
-    if let Some(d) = env::var(env::XDG_RUNTIME_DIR) {
-        bases.push(d.into());
-    }
-    bases.push("/dev/shm".into());
-    bases.push(std::env::temp_dir());
-    let mut last = None;
-    for base in bases.into_iter().filter(|b| b.is_dir()) {
-        match tempfile::Builder::new()
-            .prefix("secrets-edit-")
-            .permissions(std::fs::Permissions::from_mode(0o700))
-            .tempdir_in(&base)
-        {
-            Ok(dir) => return Ok(dir),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no temporary folder is available")))
-}
-
 pub fn edit(
     args: EditArgs,
     identities: &[PathBuf],
@@ -690,21 +682,8 @@ pub fn edit(
         file: "a private temporary folder".into(),
         source,
     };
-    let dir = private_dir().map_err(tmp_err)?;
-    // The helper removes the folder if this process dies before it can (SIGKILL included).
-    let exe = std::env::current_exe().map_err(tmp_err)?;
-    let _watchdog = {
-        use std::os::unix::process::CommandExt;
-        Command::new(exe)
-            .arg("__edit-cleanup")
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(tmp_err)?
-    };
+    // The watchdog removes the folder if this process dies before it can (SIGKILL included).
+    let dir = super::private_temp("secrets-edit-").map_err(tmp_err)?;
     let name = args
         .file
         .file_name()

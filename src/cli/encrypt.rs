@@ -15,6 +15,10 @@ use crate::error::Error;
 
 #[derive(clap::Args)]
 pub struct EncryptArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     /// The file to encrypt, or - for standard input.
     file: PathBuf,
     /// age recipients (age1..., ssh-ed25519 ..., ssh-rsa ...), comma-separated. Default: $SOPS_AGE_RECIPIENTS.

@@ -153,13 +153,9 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
         )?)
     };
 
-    let dir = crate::store::private_temp_dir().map_err(|source| Error::Write {
-        file: "the temporary folder".into(),
-        source,
-    })?;
-    // The helper removes the folder if this process dies before it can (SIGKILL included), so
-    // a `--no-fifo` plaintext file never outlives us.
-    let _watchdog = cleanup_watchdog(dir.path()).map_err(|source| Error::Write {
+    // The watchdog removes the folder if this process dies before it can (SIGKILL included),
+    // so a `--no-fifo` plaintext file never outlives us.
+    let dir = super::private_temp("secrets-exec-").map_err(|source| Error::Write {
         file: "the temporary folder".into(),
         source,
     })?;
@@ -226,20 +222,6 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
         (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(255),
         (None, None) => 1,
     })
-}
-
-/// Start the hidden `__edit-cleanup` helper on `dir`: it waits until its standard input closes,
-/// which happens when this process exits for any reason, then removes the folder. It runs in
-/// its own process group, so a Ctrl-C meant for the command does not stop it first.
-pub(super) fn cleanup_watchdog(dir: &Path) -> std::io::Result<std::process::Child> {
-    Command::new(std::env::current_exe()?)
-        .arg("__edit-cleanup")
-        .arg(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
 }
 
 /// An argument with every `{}` replaced by `path`.

@@ -42,6 +42,10 @@ pub struct GenerateArgs {
     /// Replace an existing value (this is the rotation of that secret).
     #[arg(long)]
     force: bool,
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept (--force is the rotation).
+    #[arg(long)]
+    pub(super) force_write: bool,
     /// Print the new value on standard output (it is otherwise never shown).
     #[arg(long)]
     show: bool,

@@ -183,6 +183,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         keys::set_decryption_order(&order);
     }
     let config = env::config_file(cli.config);
+    crate::store::set_force(forced_write(&cli.command));
     let done = match cli.command {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
@@ -390,6 +391,36 @@ fn decrypt_file(
     let (doc, meta) = load_encrypted(path, format)?;
     let key = recover_key(&meta, explicit_identities, &file)?;
     decrypt_to_plaintext(doc.as_ref(), &meta, &key, verify, &file)
+}
+
+/// The private folder for plaintext (see [`crate::store::PrivateTemp`]), with a warning when
+/// no in-memory folder could be used.
+fn private_temp(prefix: &str) -> std::io::Result<crate::store::PrivateTemp> {
+    let dir = crate::store::PrivateTemp::new(prefix)?;
+    if !dir.in_memory() {
+        eprintln!(
+            "warning: no in-memory folder ($XDG_RUNTIME_DIR, /dev/shm) is usable: the plaintext goes to {}",
+            dir.path().display()
+        );
+    }
+    Ok(dir)
+}
+
+/// Whether the command may write a read-only file, or one whose owner cannot be kept.
+fn forced_write(command: &Command) -> bool {
+    match command {
+        Command::Encrypt(a) => a.force,
+        Command::Decrypt(a) => a.force,
+        Command::Updatekeys(a) => a.force,
+        Command::Rotate(a) => a.force,
+        Command::Groups(a) => a.force,
+        Command::Edit(a) => a.force,
+        Command::Set(a) => a.force,
+        Command::Unset(a) => a.force,
+        Command::Generate(a) => a.force_write,
+        Command::Rollback(a) => a.force,
+        _ => false,
+    }
 }
 
 /// Write the result: in place, to `--output`, or to stdout.

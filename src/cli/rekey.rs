@@ -14,6 +14,10 @@ use crate::error::Error;
 
 #[derive(clap::Args)]
 pub struct UpdatekeysArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     /// Encrypted files to update (or --all).
     files: Vec<PathBuf>,
     /// Every encrypted file under the config's folder that a creation rule matches.
@@ -29,6 +33,10 @@ pub struct UpdatekeysArgs {
 
 #[derive(clap::Args)]
 pub struct RotateArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     /// Encrypted files to rotate, in place.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -111,6 +119,7 @@ pub fn update_files(
         all: false,
         yes: true,
         input_type: None,
+        force: false,
     };
     for path in files {
         update_one(path, &args, config_flag, identities)?;
@@ -397,6 +406,10 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
 
 #[derive(clap::Args)]
 pub struct GroupsArgs {
+    /// Write a read-only file anyway, and without its owner, group or extended attributes
+    /// when they cannot be kept.
+    #[arg(long)]
+    pub(super) force: bool,
     #[command(subcommand)]
     action: GroupsAction,
 }

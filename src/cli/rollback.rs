@@ -30,9 +30,10 @@ pub struct RollbackArgs {
     #[arg(long)]
     dry_run: bool,
     /// Roll back even with uncommitted changes to the file, or when a restored value was
-    /// readable by a recipient removed since REV.
+    /// readable by a recipient removed since REV; also writes a read-only file, and without its
+    /// owner, group or extended attributes when they cannot be kept.
     #[arg(long)]
-    force: bool,
+    pub(super) force: bool,
 }
 
 pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error> {
@@ -48,10 +49,12 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
         None => None,
     };
     let staged = repo.staged_blob_id(&rel)?;
-    let current_bytes = fs_err::read(&args.file).map_err(|source| Error::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let current_bytes = crate::store::recover_before_read(&args.file)
+        .and_then(|()| fs_err::read(&args.file))
+        .map_err(|source| Error::Read {
+            file: file.clone(),
+            source,
+        })?;
     let head_bytes = head_blob.map(|b| repo.read_blob(b)).transpose()?;
     let dirty = staged != head_blob || head_bytes.as_deref() != Some(current_bytes.as_slice());
     if dirty && !args.force {
@@ -88,10 +91,12 @@ pub fn rollback(args: RollbackArgs, identities: &[PathBuf]) -> Result<(), Error>
 
     // 3. The current file, under its lock.
     let _lock = edit::lock(&args.file)?;
-    let bytes = fs_err::read(&args.file).map_err(|source| Error::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let bytes = crate::store::recover_before_read(&args.file)
+        .and_then(|()| fs_err::read(&args.file))
+        .map_err(|source| Error::Read {
+            file: file.clone(),
+            source,
+        })?;
     let doc = document::parse(format, &bytes).map_err(|source| Error::Document {
         file: file.clone(),
         source,

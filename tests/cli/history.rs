@@ -540,3 +540,41 @@ fn rollback_restores_values_for_todays_recipients() {
         "{plain}"
     );
 }
+
+/// `rollback` writes through the shared writer: a file with a second hard link (owned by
+/// nobody:nogroup, 0640) is rewritten in place, so both names hold the rolled-back file and the
+/// inode, owner, group and mode are kept (issue 20).
+#[test]
+fn rollback_of_a_hard_linked_file_rewrites_every_name() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = Env::new();
+    let dir = repo(&env);
+    let file = dir.join("config/prod.yaml");
+    let alias = env.path("alias.yaml");
+    std::fs::hard_link(&file, &alias).unwrap();
+    std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let ino = std::fs::metadata(&file).unwrap().ino();
+    ok(env.secrets_with_key().current_dir(&dir).args([
+        "rollback",
+        "config/prod.yaml",
+        "--to",
+        "offboarded",
+        "--key",
+        "db.password",
+    ]));
+    let after = std::fs::read(&file).unwrap();
+    assert_ne!(after, before);
+    assert_eq!(std::fs::read(&alias).unwrap(), after);
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!((meta.ino(), meta.nlink()), (ino, 2));
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("config"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".secrets-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -39,14 +39,28 @@ fn content(env: &Env) -> String {
     String::from_utf8(ok(env.secrets_with_key().args(["decrypt", "f.yaml"]))).unwrap()
 }
 
-/// Files in the folder other than the fixed ones; checks no leftover holds plaintext (unless
-/// the command writes plaintext: `decrypt -i`).
+/// Files in the folder (and in `envs/`, where the linked layouts keep the real file) other
+/// than the fixed ones; checks no leftover holds plaintext (unless the command writes
+/// plaintext: `decrypt -i`).
 fn leftovers(env: &Env, writes_plaintext: bool) -> Vec<String> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(env.dir.path()).unwrap() {
+    let envs = env.path("envs");
+    let entries = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .chain(std::fs::read_dir(&envs).into_iter().flatten());
+    for entry in entries {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if ["key.txt", "home", "f.yaml", ".sops.yaml"].contains(&name.as_str()) {
+        if [
+            "key.txt",
+            "home",
+            "f.yaml",
+            ".sops.yaml",
+            "envs",
+            "real.yaml",
+        ]
+        .contains(&name.as_str())
+        {
             continue;
         }
         assert!(
@@ -68,7 +82,66 @@ fn series(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str]) {
     series_of(env, initial, args, allowed, false);
 }
 
+/// How `f.yaml` reaches the file the command writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    /// `f.yaml` is the file.
+    Name,
+    /// `f.yaml -> envs/real.yaml`.
+    Symlink,
+    /// `f.yaml` and `envs/real.yaml` are hard links of one file.
+    HardLink,
+}
+
 fn series_of(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str], writes_plaintext: bool) {
+    series_via(env, initial, args, allowed, writes_plaintext, Via::Name);
+}
+
+fn series_via(
+    env: &Env,
+    initial: &[u8],
+    args: &[&str],
+    allowed: &[&str],
+    writes_plaintext: bool,
+    via: Via,
+) {
+    let real = env.path("envs/real.yaml");
+    if via != Via::Name {
+        std::fs::create_dir(env.path("envs")).unwrap();
+        std::fs::write(&real, initial).unwrap();
+        if via == Via::Symlink {
+            std::os::unix::fs::symlink("envs/real.yaml", env.path("f.yaml")).unwrap();
+        } else {
+            std::fs::hard_link(&real, env.path("f.yaml")).unwrap();
+        }
+    }
+    // `std::fs::write` follows the link and keeps the inode: the layout stays as set up.
+    let check_layout = || match via {
+        Via::Name => {}
+        Via::Symlink => {
+            let link = std::fs::symlink_metadata(env.path("f.yaml")).unwrap();
+            assert!(
+                link.file_type().is_symlink(),
+                "{args:?}: the link was replaced"
+            );
+        }
+        Via::HardLink => {
+            // The next command that reads the file finishes an interrupted rewrite.
+            let _ = env
+                .secrets()
+                .args(["filestatus", "f.yaml"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            assert_eq!(
+                std::fs::read(&real).unwrap(),
+                std::fs::read(env.path("f.yaml")).unwrap(),
+                "{args:?}: the hard links differ"
+            );
+            let nlink = std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(&real).unwrap());
+            assert_eq!(nlink, 2, "{args:?}: the hard link was broken");
+        }
+    };
     let command = || {
         let mut cmd: Command = env.secrets_with_key();
         cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
@@ -92,6 +165,7 @@ fn series_of(env: &Env, initial: &[u8], args: &[&str], allowed: &[&str], writes_
         }
         let _ = child.kill();
         child.wait().unwrap();
+        check_layout();
         let now = content(env);
         assert!(
             allowed.contains(&now.as_str()),
@@ -136,6 +210,31 @@ fn set_killed_at_random_leaves_old_or_new() {
         &["set", "f.yaml", "[\"secret\"]", "Canary-new-Q7x"],
         &[OLD, NEW],
     );
+}
+
+#[test]
+fn set_through_a_symlink_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let old = encrypted(&env, OLD);
+    let args = ["set", "f.yaml", "[\"secret\"]", "Canary-new-Q7x"];
+    series_via(&env, &old, &args, &[OLD, NEW], false, Via::Symlink);
+}
+
+#[test]
+fn set_through_a_hard_link_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let old = encrypted(&env, OLD);
+    let args = ["set", "f.yaml", "[\"secret\"]", "Canary-new-Q7x"];
+    series_via(&env, &old, &args, &[OLD, NEW], false, Via::HardLink);
+}
+
+#[test]
+fn encrypt_in_place_of_a_hard_link_killed_at_random_leaves_old_or_new() {
+    let env = Env::new();
+    let rule = format!("creation_rules:\n  - age: {}\n", env.recipient);
+    env.write(".sops.yaml", rule);
+    let args = ["encrypt", "-i", "f.yaml"];
+    series_via(&env, OLD.as_bytes(), &args, &[OLD], false, Via::HardLink);
 }
 
 #[test]
@@ -184,7 +283,7 @@ fn exec_file_no_fifo_killed_leaves_no_plaintext_file() {
     std::fs::create_dir(&tmp).unwrap();
     let mut child = env
         .secrets_with_key()
-        .env("TMPDIR", &tmp)
+        .env("XDG_RUNTIME_DIR", &tmp)
         .args(["exec-file", "--no-fifo", "f.yaml", "--", "sh", "-c"])
         .arg("cat {} > /dev/null; touch started; exec sleep 30")
         .stdout(Stdio::null())

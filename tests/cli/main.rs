@@ -14,6 +14,7 @@ mod groups;
 mod history;
 mod hygiene;
 mod identities;
+mod inplace;
 mod interop;
 mod keygen;
 mod kill;
