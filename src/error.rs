@@ -22,6 +22,7 @@
 //! | 16 | a value cannot become an environment variable (bad name, nested without `--flatten`) |
 //! | 17 | Git: not a repository, a revision that does not exist, a path never committed |
 //! | 18 | `--strict`: the file holds something the MAC does not authenticate |
+//! | 19 | `edit --fail-unchanged` (sops mode): the file was not modified |
 //! | 126 | `exec-env`, `exec-file`: the command cannot be run (as a shell says) |
 //! | 127 | `exec-env`, `exec-file`: the command is not found (as a shell says) |
 //!
@@ -57,6 +58,7 @@ pub enum ExitStatus {
     EnvVar = 16,
     Git = 17,
     Unauthenticated = 18,
+    NotModified = 19,
     CommandNotExecutable = 126,
     CommandNotFound = 127,
 }
@@ -103,6 +105,8 @@ pub enum Error {
     EnvVar { file: String, message: String },
     #[error(transparent)]
     Git(#[from] git::Error),
+    #[error("{file}: file has not changed, exiting")]
+    NotModified { file: String },
     #[error("{program}: {}", spawn_reason(.source))]
     Spawn { program: String, source: io::Error },
 }
@@ -181,6 +185,7 @@ impl Error {
                 ExitStatus::CommandNotFound
             }
             Error::Spawn { .. } => ExitStatus::CommandNotExecutable,
+            Error::NotModified { .. } => ExitStatus::NotModified,
         }
     }
 

@@ -22,6 +22,9 @@ pub struct EditArgs {
     /// The format: yaml, json, toml, dotenv, ini or binary (default: from the file name).
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
+    /// Exit with an error (19; 200 as `sops`) when the file is left as it was, as sops does.
+    #[arg(long)]
+    fail_unchanged: bool,
 }
 
 #[derive(clap::Args)]
@@ -43,6 +46,10 @@ pub struct SetArgs {
     /// Take the value as a string, even if it parses as JSON.
     #[arg(long)]
     string: bool,
+    /// Accepted for sops's scripts: set never rewrites a file whose value is already the one
+    /// given (sops does without this flag).
+    #[arg(long)]
+    idempotent: bool,
     /// The format: yaml, json, toml, dotenv, ini (default: from the file name).
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
@@ -57,6 +64,9 @@ pub struct UnsetArgs {
     /// The format: yaml, json, toml, dotenv, ini (default: from the file name).
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
+    /// A path that is not there is not an error (nothing is written), as sops's --idempotent.
+    #[arg(long)]
+    idempotent: bool,
 }
 
 /// The hidden helper `edit` starts: it waits until its standard input closes (when `edit` exits
@@ -344,8 +354,17 @@ pub fn unset(args: UnsetArgs, identities: &[PathBuf]) -> Result<(), Error> {
     let format = choose_format(args.input_type.as_deref(), &args.file)?;
     let steps = parse_steps(&args.path, &file)?;
     change(&args.file, format, identities, &file, |text| {
+        if args.idempotent && !holds(format, text, &steps)? {
+            return Ok(None);
+        }
         edit::unset(format, text, &steps).map(Some)
     })
+}
+
+/// Whether the plaintext has a value at `steps`.
+fn holds(format: Format, text: &str, steps: &[PathStep]) -> Result<bool, document::Error> {
+    let root = tree::load(format, text)?;
+    Ok(tree::extract(&root, steps).is_ok())
 }
 
 fn read_value(res: std::io::Result<Vec<u8>>, name: &str) -> Result<Zeroizing<String>, Error> {
@@ -656,6 +675,17 @@ fn private_dir() -> std::io::Result<tempfile::TempDir> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no temporary folder is available")))
 }
 
+/// The editor was closed without a change: a note, or sops's error with `--fail-unchanged`.
+fn unchanged(file: &str, fail: bool) -> Result<(), Error> {
+    if fail {
+        return Err(Error::NotModified {
+            file: file.to_string(),
+        });
+    }
+    eprintln!("{file}: no changes, the file was left as it was");
+    Ok(())
+}
+
 pub fn edit(
     args: EditArgs,
     identities: &[PathBuf],
@@ -740,8 +770,7 @@ pub fn edit(
         })?);
         if now == written {
             if written == start {
-                eprintln!("{file}: no changes, the file was left as it was");
-                return Ok(());
+                return unchanged(&file, args.fail_unchanged);
             }
             // Reopened with an error and quit without a change.
             return Err(Error::Usage(format!(
@@ -770,8 +799,7 @@ pub fn edit(
         }
     };
     if edited == start {
-        eprintln!("{file}: no changes, the file was left as it was");
-        return Ok(());
+        return unchanged(&file, args.fail_unchanged);
     }
     let bytes = match (&original, &new_options) {
         (Some((_, doc, meta, key, _)), _) => {
