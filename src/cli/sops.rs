@@ -403,6 +403,10 @@ fn our_flags(name: &str, p: &Parsed) -> Vec<OsString> {
         "version",
         "show-master-keys",
     ];
+    if name != "decrypt" {
+        // Our other commands keep the file's own layout (format-preserving): no re-indenting.
+        drop.push("indent");
+    }
     match name {
         // sops exits 200 when the file is left as it was.
         "edit" => argv.push("--fail-unchanged".into()),
