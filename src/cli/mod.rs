@@ -157,12 +157,10 @@ struct ManArgs {
 /// Print the completion script for `shell`.
 fn completion(args: CompletionArgs) -> Result<(), Error> {
     let mut cmd = Cli::command();
-    let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut cmd, args.name, &mut out);
-    out.flush().map_err(|source| Error::Write {
-        file: "<stdout>".into(),
-        source,
-    })
+    // Into memory first: clap_complete panics on a write error (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, args.name, &mut script);
+    write_output(&script, None, None, 0o644)
 }
 
 /// Write one roff page per command (and per subcommand of `git` and `groups`), named as man
