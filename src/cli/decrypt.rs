@@ -109,10 +109,8 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         })?),
         _ => None,
     };
-    let whole = vars_format.is_none()
-        && path.is_none()
-        && output_format == format
-        && args.indent.is_none();
+    let whole =
+        vars_format.is_none() && path.is_none() && output_format == format && args.indent.is_none();
     // `--strict` checks what the MAC does not cover on the parsed document: the full path.
     if whole
         && !args.strict

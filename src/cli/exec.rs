@@ -290,7 +290,10 @@ mod tests {
             shell_form(words(&["echo $A"])),
             words(&["sh", "-c", "echo $A"])
         );
-        assert_eq!(shell_form(words(&["cat {}"])), words(&["sh", "-c", "cat {}"]));
+        assert_eq!(
+            shell_form(words(&["cat {}"])),
+            words(&["sh", "-c", "cat {}"])
+        );
         assert_eq!(shell_form(words(&["env"])), words(&["env"]));
         assert_eq!(shell_form(words(&["echo", "$A"])), words(&["echo", "$A"]));
     }

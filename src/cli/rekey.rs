@@ -334,6 +334,12 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
 pub struct GroupsArgs {
     #[command(subcommand)]
     action: GroupsAction,
+    /// Write the file back in place (the default; as sops's -i).
+    #[arg(short, long, global = true, conflicts_with = "stdout")]
+    in_place: bool,
+    /// Print the changed file on standard output instead (what `sops groups` does without -i).
+    #[arg(long, global = true)]
+    stdout: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -432,6 +438,9 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
             file: file.clone(),
             source,
         })?;
+    if args.stdout && !args.in_place {
+        return write_output(&bytes, None, None, 0o644);
+    }
     write_output(&bytes, Some(path), None, 0o644)?;
     eprintln!(
         "{file}: {} key group(s), {} needed to decrypt",

@@ -167,6 +167,145 @@ const SUBCOMMANDS: &[&str] = &[
     "h",
 ];
 
+/// The flags each subcommand of sops 3.11 defines (besides --help and the key service flags);
+/// sops refuses any other there, global ones included.
+fn subcommand_flags(name: &str) -> &'static [&'static str] {
+    match name {
+        "decrypt" => &[
+            "in-place",
+            "extract",
+            "output",
+            "input-type",
+            "output-type",
+            "ignore-mac",
+            "filename-override",
+            "decryption-order",
+        ],
+        "encrypt" => &[
+            "in-place",
+            "output",
+            "filename-override",
+            "kms",
+            "aws-profile",
+            "gcp-kms",
+            "hckms",
+            "azure-kv",
+            "hc-vault-transit",
+            "pgp",
+            "age",
+            "input-type",
+            "output-type",
+            "unencrypted-suffix",
+            "encrypted-suffix",
+            "unencrypted-regex",
+            "encrypted-regex",
+            "unencrypted-comment-regex",
+            "encrypted-comment-regex",
+            "mac-only-encrypted",
+            "encryption-context",
+            "shamir-secret-sharing-threshold",
+        ],
+        "edit" => &[
+            "kms",
+            "aws-profile",
+            "gcp-kms",
+            "hckms",
+            "azure-kv",
+            "hc-vault-transit",
+            "pgp",
+            "age",
+            "input-type",
+            "output-type",
+            "unencrypted-suffix",
+            "encrypted-suffix",
+            "unencrypted-regex",
+            "encrypted-regex",
+            "unencrypted-comment-regex",
+            "encrypted-comment-regex",
+            "mac-only-encrypted",
+            "encryption-context",
+            "shamir-secret-sharing-threshold",
+            "show-master-keys",
+            "ignore-mac",
+            "decryption-order",
+        ],
+        "rotate" => &[
+            "in-place",
+            "output",
+            "input-type",
+            "output-type",
+            "encryption-context",
+            "add-gcp-kms",
+            "rm-gcp-kms",
+            "add-hckms",
+            "rm-hckms",
+            "add-azure-kv",
+            "rm-azure-kv",
+            "add-kms",
+            "rm-kms",
+            "add-hc-vault-transit",
+            "rm-hc-vault-transit",
+            "add-age",
+            "rm-age",
+            "add-pgp",
+            "rm-pgp",
+            "filename-override",
+            "decryption-order",
+        ],
+        "set" => &[
+            "input-type",
+            "output-type",
+            "value-file",
+            "value-stdin",
+            "shamir-secret-sharing-threshold",
+            "ignore-mac",
+            "decryption-order",
+            "idempotent",
+        ],
+        "unset" => &[
+            "input-type",
+            "output-type",
+            "shamir-secret-sharing-threshold",
+            "ignore-mac",
+            "decryption-order",
+            "idempotent",
+        ],
+        "exec-env" => &[
+            "background",
+            "pristine",
+            "user",
+            "same-process",
+            "decryption-order",
+        ],
+        "exec-file" => &[
+            "background",
+            "no-fifo",
+            "user",
+            "input-type",
+            "output-type",
+            "filename",
+            "decryption-order",
+        ],
+        "filestatus" => &["input-type"],
+        "updatekeys" => &["yes", "input-type", "shamir-secret-sharing-threshold"],
+        // groups: its own subcommands (add, delete) read their flags.
+        _ => &[
+            "file",
+            "in-place",
+            "shamir-secret-sharing-threshold",
+            "age",
+            "pgp",
+            "kms",
+            "aws-profile",
+            "gcp-kms",
+            "hckms",
+            "azure-kv",
+            "hc-vault-transit",
+            "encryption-context",
+        ],
+    }
+}
+
 /// Flags (by long name, with their values) and the positional arguments after them.
 #[derive(Debug, Default)]
 struct Parsed {
@@ -301,6 +440,20 @@ fn subcommand(name: &str, global: Parsed, rest: &[OsString]) -> Plan {
         Ok(p) => p,
         Err(message) => return Plan::Fail(format!("Incorrect Usage: {message}"), code::GENERIC),
     };
+    const EVERYWHERE: &[&str] = &["help", "enable-local-keyservice", "keyservice"];
+    if let Some((bad, _)) = p
+        .flags
+        .iter()
+        .find(|(f, _)| !subcommand_flags(name).contains(f) && !EVERYWHERE.contains(f))
+    {
+        return Plan::Fail(
+            format!("Incorrect Usage: flag provided but not defined: -{bad}"),
+            code::GENERIC,
+        );
+    }
+    if p.has("help") {
+        return Plan::Run(vec![name.into(), "--help".into()]);
+    }
     // Global flags given before the subcommand (sops reads --config and the key flags there).
     p.flags.splice(0..0, global.flags);
     p.positional = rest[next..].to_vec();
@@ -310,12 +463,21 @@ fn subcommand(name: &str, global: Parsed, rest: &[OsString]) -> Plan {
         "help" | "h" => Plan::Run(vec!["--help".into()]),
         "completion" => {
             let shell = pos.first().cloned().unwrap_or_else(|| "bash".into());
-            Plan::Run(vec!["completion".into(), shell, "--name".into(), "sops".into()])
+            Plan::Run(vec![
+                "completion".into(),
+                shell,
+                "--name".into(),
+                "sops".into(),
+            ])
         }
         "encrypt" | "decrypt" => {
             // No file: standard input, as sops (which reads JSON there unless told otherwise).
             let file = pos.first().cloned().unwrap_or_else(|| "-".into());
-            if file == "-" && name == "decrypt" && !p.has("input-type") && !p.has("filename-override") {
+            if file == "-"
+                && name == "decrypt"
+                && !p.has("input-type")
+                && !p.has("filename-override")
+            {
                 p.flags.push(("input-type", Some("json".into())));
             }
             run(name, &p, &[file])
@@ -369,6 +531,9 @@ fn subcommand(name: &str, global: Parsed, rest: &[OsString]) -> Plan {
             };
             sub.positional = pos[1 + next..].to_vec();
             let mut argv = vec!["groups".into(), action.clone()];
+            if !sub.has("in-place") && !p.has("in-place") {
+                argv.push("--stdout".into());
+            }
             argv.extend(forward(&sub, &[]));
             if action == "delete" {
                 argv.extend(sub.positional.first().cloned());
@@ -419,7 +584,9 @@ fn our_flags(name: &str, p: &Parsed) -> Vec<OsString> {
         _ => {}
     }
     if name == "edit" && p.has("show-master-keys") {
-        eprintln!("[secrets] warning: --show-master-keys is not supported in the editor; the sops metadata is not shown");
+        eprintln!(
+            "[secrets] warning: --show-master-keys is not supported in the editor; the sops metadata is not shown"
+        );
     }
     argv.extend(forward(p, &drop));
     argv
@@ -457,7 +624,9 @@ fn forward(p: &Parsed, skip: &[&str]) -> Vec<OsString> {
 /// sops warns when it ignores arguments after the file; so do we.
 fn warn_ignored(positional: &[OsString]) {
     if positional.len() > 1 {
-        eprintln!("[secrets] warning: more than one positional argument provided; only the first one is used");
+        eprintln!(
+            "[secrets] warning: more than one positional argument provided; only the first one is used"
+        );
         if let Some(flag) = positional[1..]
             .iter()
             .find(|a| a.to_string_lossy().starts_with('-'))
@@ -513,7 +682,7 @@ pub fn exit_code(err: &Error) -> u8 {
             | crypto::Error::Rule(_) => code::GENERIC,
             _ => code::ERROR_DECRYPTING_TREE,
         },
-        Error::Path { message, .. } if message.starts_with("invalid path") => {
+        Error::Path { message, .. } if message.starts_with("invalid") => {
             code::INVALID_TREE_PATH_FORMAT
         }
         Error::Config(crate::config::Error::NotFound { .. }) => code::CONFIG_FILE_NOT_FOUND,
@@ -563,21 +732,42 @@ mod tests {
         );
         assert_eq!(
             run_of(&["-e", "-i", "-a", "age1x,age1y", "f.yaml"]),
-            ["encrypt", "--in-place", "--age", "age1x", "--age", "age1y", "--", "f.yaml"]
+            [
+                "encrypt",
+                "--in-place",
+                "--age",
+                "age1x",
+                "--age",
+                "age1y",
+                "--",
+                "f.yaml"
+            ]
         );
-        assert_eq!(run_of(&["-r", "f.yaml"]), ["rotate", "--stdout", "--", "f.yaml"]);
-        assert_eq!(run_of(&["-r", "-i", "f.yaml"]), ["rotate", "--in-place", "--", "f.yaml"]);
+        assert_eq!(
+            run_of(&["-r", "f.yaml"]),
+            ["rotate", "--stdout", "--", "f.yaml"]
+        );
+        assert_eq!(
+            run_of(&["-r", "-i", "f.yaml"]),
+            ["rotate", "--in-place", "--", "f.yaml"]
+        );
         assert_eq!(
             run_of(&["--set", "[\"a\"][0] {\"b\": 1}", "f.yaml"]),
             ["set", "--", "f.yaml", "[\"a\"][0]", "{\"b\": 1}"]
         );
-        assert_eq!(run_of(&["f.yaml"]), ["edit", "--fail-unchanged", "--", "f.yaml"]);
+        assert_eq!(
+            run_of(&["f.yaml"]),
+            ["edit", "--fail-unchanged", "--", "f.yaml"]
+        );
     }
 
     #[test]
     fn flags_after_the_file_are_ignored_as_sops_does() {
         // sops edits here: -d comes after the file name.
-        assert_eq!(run_of(&["f.yaml", "-d"]), ["edit", "--fail-unchanged", "--", "f.yaml"]);
+        assert_eq!(
+            run_of(&["f.yaml", "-d"]),
+            ["edit", "--fail-unchanged", "--", "f.yaml"]
+        );
         assert_eq!(
             run_of(&["-d", "f.yaml", "--output-type", "json"]),
             ["decrypt", "--", "f.yaml"]
@@ -600,7 +790,15 @@ mod tests {
         );
         assert_eq!(
             run_of(&["exec-file", "--no-fifo", "f.yaml", "cat {}"]),
-            ["exec-file", "--no-fifo", "f.yaml", "--", "sh", "-c", "cat {}"]
+            [
+                "exec-file",
+                "--no-fifo",
+                "f.yaml",
+                "--",
+                "sh",
+                "-c",
+                "cat {}"
+            ]
         );
         assert_eq!(
             run_of(&["unset", "--idempotent", "f.yaml", "[\"a\"]"]),
@@ -624,7 +822,7 @@ mod tests {
         );
         assert_eq!(
             run_of(&["groups", "delete", "-f", "f.yaml", "1"]),
-            ["groups", "delete", "--file", "f.yaml", "1"]
+            ["groups", "delete", "--stdout", "--file", "f.yaml", "1"]
         );
     }
 

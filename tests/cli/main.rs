@@ -5,6 +5,7 @@ mod bad_input;
 mod canary;
 mod config;
 mod deploy;
+mod dropin;
 mod edit;
 mod gitdrivers;
 mod groups;

@@ -1425,7 +1425,9 @@ fn go_string(s: &str) -> String {
                 let whole = part.split('.').next().unwrap_or("");
                 !whole.is_empty() && whole.len() <= 2 && whole.bytes().all(|b| b.is_ascii_digit())
             })
-            && t.split(':').next().is_some_and(|h| h.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
+            && t.split(':')
+                .next()
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
     };
     if OLD_BOOLS.contains(&s) || base60 {
         double_quoted(s)

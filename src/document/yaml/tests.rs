@@ -676,7 +676,10 @@ fn trees_load_and_emit() {
     let tree = load_tree(ANCHORS).unwrap();
     let out = emit_tree(&tree);
     // sops's indent of 4.
-    assert!(out.starts_with("defaults:\n    adapter: postgres\n"), "{out}");
+    assert!(
+        out.starts_with("defaults:\n    adapter: postgres\n"),
+        "{out}"
+    );
     assert_eq!(load_tree(&out).unwrap(), tree);
 }
 
