@@ -129,7 +129,7 @@ const FLAGS: &[(&str, Option<&str>, Kind)] = &[
     ("filename-override", None, Kind::Value),
     ("decryption-order", None, Kind::Value),
     ("keyservice", None, Kind::Value),
-    ("value-file", None, Kind::Value),
+    ("value-file", None, Kind::Bool),
     ("user", None, Kind::Value),
     ("filename", None, Kind::Value),
     ("omit-extensions", None, Kind::Bool),
@@ -371,8 +371,23 @@ fn parse_flags(args: &[OsString]) -> Result<(Parsed, usize), String> {
     Ok((parsed, i))
 }
 
-/// Turn sops's command line (without argv[0]) into ours.
+/// Turn sops's command line (without argv[0]) into ours. Like sops, and unlike our own command
+/// line (which starts from the target file's folder), look for `.sops.yaml` from the current
+/// folder up, unless `--config` or `SOPS_CONFIG` names one.
 pub fn plan(args: &[OsString]) -> Plan {
+    let mut plan = plan_args(args);
+    if let Plan::Run(argv) = &mut plan
+        && argv.len() > 1
+        && !argv.iter().any(|a| a == "--config")
+        && super::env::var(super::env::SOPS_CONFIG).is_none()
+        && let Some(found) = crate::config::find(None, Path::new(".sops-drop-in-probe"))
+    {
+        argv.splice(1..1, ["--config".into(), found.into_os_string()]);
+    }
+    plan
+}
+
+fn plan_args(args: &[OsString]) -> Plan {
     let (global, next) = match parse_flags(args) {
         Ok(p) => p,
         Err(message) => return Plan::Fail(format!("Incorrect Usage. {message}"), code::GENERIC),
@@ -498,6 +513,12 @@ fn subcommand(name: &str, global: Parsed, rest: &[OsString]) -> Plan {
                     code::NO_FILE_SPECIFIED,
                 );
             }
+            if p.has("value-file") {
+                // sops's --value-file is a switch: the third argument is the file to read.
+                p.flags.retain(|(f, _)| *f != "value-file");
+                p.flags.push(("value-file", Some(pos[2].clone())));
+                return run(name, &p, &pos[..2]);
+            }
             run(name, &p, &pos[..needed])
         }
         "unset" => match pos.len() {
@@ -576,7 +597,8 @@ fn our_flags(name: &str, p: &Parsed) -> Vec<OsString> {
         // sops exits 200 when the file is left as it was.
         "edit" => argv.push("--fail-unchanged".into()),
         "rotate" if !p.has("in-place") && !p.has("output") => argv.push("--stdout".into()),
-        "updatekeys" => drop.push("in-place"),
+        // set and unset always write the file (sops's -i changes nothing there).
+        "updatekeys" | "set" | "unset" => drop.push("in-place"),
         "exec-env" | "exec-file" => {
             // sops's --same-process is what we always do; input-type is read by both.
             drop.push("in-place");
@@ -704,7 +726,7 @@ mod tests {
     use super::*;
 
     fn plan_of(args: &[&str]) -> Plan {
-        plan(&args.iter().map(OsString::from).collect::<Vec<_>>())
+        plan_args(&args.iter().map(OsString::from).collect::<Vec<_>>())
     }
 
     fn run_of(args: &[&str]) -> Vec<String> {
@@ -803,6 +825,10 @@ mod tests {
         assert_eq!(
             run_of(&["unset", "--idempotent", "f.yaml", "[\"a\"]"]),
             ["unset", "--idempotent", "--", "f.yaml", "[\"a\"]"]
+        );
+        assert_eq!(
+            run_of(&["set", "--value-file", "f.json", "[\"c\"]", "v.json"]),
+            ["set", "--value-file", "v.json", "--", "f.json", "[\"c\"]"]
         );
         assert_eq!(
             run_of(&["updatekeys", "-y", "a.yaml", "b.yaml"]),

@@ -52,6 +52,10 @@ pub struct CreationRule {
     pub shamir_threshold: u64,
     pub encryption: Option<(RuleKind, String)>,
     pub mac_only_encrypted: bool,
+    /// Why this rule cannot encrypt here (no age key at all): an error when a file matches it,
+    /// not when the config is read, as sops (a rule for another team's KMS keys does not stop
+    /// the rules that use age).
+    pub unusable: Option<String>,
 }
 
 /// The recipients of one key group, and the key types in it that this tool cannot use.
@@ -212,7 +216,8 @@ impl Config {
     /// The first rule that matches `target`.
     pub fn rule_for(&self, target: &Path) -> Result<&CreationRule, Error> {
         let rel = self.match_path(target);
-        self.rules
+        let rule = self
+            .rules
             .iter()
             .find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
             .ok_or_else(|| Error::NoMatchingRule {
@@ -222,7 +227,15 @@ impl Config {
                     "creation_rules:\n  - path_regex: ^{}$\n    age: age1...",
                     regex::escape(&rel)
                 ),
-            })
+            })?;
+        match &rule.unusable {
+            Some(message) => Err(Error::Invalid {
+                file: self.path.display().to_string(),
+                line: rule.line,
+                message: message.clone(),
+            }),
+            None => Ok(rule),
+        }
     }
 }
 
@@ -243,6 +256,7 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
         shamir_threshold: 0,
         encryption: None,
         mac_only_encrypted: false,
+        unusable: None,
     };
     let mut flat = RuleKeyGroup::default();
     let mut groups = None;
@@ -314,7 +328,7 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
                 others.join(", ")
             )
         };
-        return Err((item.line, message));
+        rule.unusable = Some(message);
     }
     if rule.key_groups.len() > 1 && rule.shamir_threshold > rule.key_groups.len() as u64 {
         return Err((
@@ -437,10 +451,17 @@ mod tests {
             err.contains("line 2") && err.contains("invalid path_regex"),
             "{err}"
         );
-        let err = parse("creation_rules:\n  - path_regex: x\n    pgp: ABCDEF\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("cannot use here (pgp)"), "{err}");
+        // A rule without an age key is an error when a file matches it (as sops), naming it.
+        let cfg = parse(&format!(
+            "creation_rules:\n  - path_regex: x\n    pgp: ABCDEF\n  - age: {R1}\n"
+        ))
+        .unwrap();
+        let err = cfg.rule_for(Path::new("/repo/x")).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("cannot use here (pgp)"),
+            "{err}"
+        );
+        assert!(cfg.rule_for(Path::new("/repo/y")).is_ok());
         let err = parse(&format!(
             "creation_rules:\n  - age: {R1}\n    encrypted_regex: a\n    unencrypted_suffix: b\n"
         ))
