@@ -75,6 +75,14 @@ const CASES: &[(&str, &str)] = &[
         "sops -e --age $R p.yaml > x.yaml && sops -d x.yaml",
     ),
     (
+        "encrypt yaml as json",
+        "sops -e --age $R --output-type json p.yaml > x.json && sops -d x.json",
+    ),
+    (
+        "encrypt from stdin as json",
+        "sops encrypt --age $R --filename-override p.yaml --output-type json < p.yaml > x.json && sops decrypt x.json",
+    ),
+    (
         "encrypt json",
         "sops encrypt --age $R p.json > x.json && sops decrypt x.json",
     ),
