@@ -35,13 +35,14 @@ pub enum ExitStatus {
     EnvVar = 16,
     Git = 17,
     Unauthenticated = 18,
+    NotModified = 19,
     CommandNotExecutable = 126,
     CommandNotFound = 127,
 }
 
 impl ExitStatus {
     /// Every status, in code order.
-    pub const ALL: [ExitStatus; 20] = [
+    pub const ALL: [ExitStatus; 21] = [
         ExitStatus::Success,
         ExitStatus::Usage,
         ExitStatus::ReadInput,
@@ -60,6 +61,7 @@ impl ExitStatus {
         ExitStatus::EnvVar,
         ExitStatus::Git,
         ExitStatus::Unauthenticated,
+        ExitStatus::NotModified,
         ExitStatus::CommandNotExecutable,
         ExitStatus::CommandNotFound,
     ];
@@ -89,13 +91,14 @@ impl ExitStatus {
             ExitStatus::EnvVar => "a value cannot be an environment variable",
             ExitStatus::Git => "Git: not a repository, no such revision, path never committed",
             ExitStatus::Unauthenticated => "--strict: content the MAC does not authenticate",
+            ExitStatus::NotModified => "edit --fail-unchanged: the file was not modified",
             ExitStatus::CommandNotExecutable => "exec-env, exec-file: cannot run the command",
             ExitStatus::CommandNotFound => "exec-env, exec-file: command not found",
         }
     }
 
     /// The `Exit status:` block of `--help`, from [`ExitStatus::ALL`]: codes below 8 on the left,
-    /// 8 to 18 on the right; the command statuses of `exec-env`/`exec-file` on the last line.
+    /// 8 and above on the right; the command statuses of `exec-env`/`exec-file` on the last line.
     pub fn help_table() -> String {
         let own: Vec<ExitStatus> = Self::ALL.into_iter().filter(|s| s.code() < 100).collect();
         let (left, right): (Vec<ExitStatus>, Vec<ExitStatus>) =
@@ -161,6 +164,8 @@ pub enum Error {
     EnvVar { file: String, message: String },
     #[error(transparent)]
     Git(#[from] git::Error),
+    #[error("{file}: file has not changed, exiting")]
+    NotModified { file: String },
     #[error("{program}: {}", spawn_reason(.source))]
     Spawn { program: String, source: io::Error },
 }
@@ -239,6 +244,7 @@ impl Error {
                 ExitStatus::CommandNotFound
             }
             Error::Spawn { .. } => ExitStatus::CommandNotExecutable,
+            Error::NotModified { .. } => ExitStatus::NotModified,
         }
     }
 

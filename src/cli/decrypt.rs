@@ -66,6 +66,10 @@ pub struct DecryptArgs {
     /// With --format: join nested keys with _ and upper-case them (db: {password} gives DB_PASSWORD).
     #[arg(long)]
     flatten: bool,
+    /// Write YAML or JSON again with this many spaces of indentation (as sops's --indent), instead
+    /// of the file's own bytes.
+    #[arg(long, value_name = "N", conflicts_with_all = ["format", "github_env"])]
+    indent: Option<usize>,
 }
 
 pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Error> {
@@ -109,7 +113,8 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
         })?),
         _ => None,
     };
-    let whole = vars_format.is_none() && path.is_none() && output_format == format;
+    let whole =
+        vars_format.is_none() && path.is_none() && output_format == format && args.indent.is_none();
     // `--strict` checks what the MAC does not cover on the parsed document: the full path.
     if whole
         && !args.strict
@@ -164,14 +169,14 @@ pub fn run(args: DecryptArgs, explicit_identities: &[PathBuf]) -> Result<(), Err
             ),
         };
     }
-    let bytes = if path.is_none() && output_format == format {
+    let bytes = if whole {
         plaintext
     } else {
-        zeroize::Zeroizing::new(convert(
+        zeroize::Zeroizing::new(convert_indent(
             &plaintext,
-            format,
-            output_format,
+            (format, output_format),
             path.as_deref(),
+            args.indent,
             &file,
         )?)
     };
@@ -266,6 +271,17 @@ pub(super) fn convert(
     path: Option<&[tree::PathStep]>,
     file: &str,
 ) -> Result<Vec<u8>, Error> {
+    convert_indent(plaintext, (from, to), path, None, file)
+}
+
+/// [`convert`], with sops's `--indent` for YAML and JSON output.
+fn convert_indent(
+    plaintext: &[u8],
+    (from, to): (Format, Format),
+    path: Option<&[tree::PathStep]>,
+    indent: Option<usize>,
+    file: &str,
+) -> Result<Vec<u8>, Error> {
     if from == Format::Binary && path.is_some() {
         return Err(Error::Usage(
             "--extract does not apply to binary files".into(),
@@ -300,7 +316,20 @@ pub(super) fn convert(
             )),
         };
     }
-    tree::emit(to, node)
-        .map(String::into_bytes)
-        .map_err(doc_err)
+    // sops's YAML indent 0 is its default (4); JSON's 0 is no indentation.
+    let emitted = match indent {
+        Some(0) if to == Format::Yaml => tree::emit(to, node),
+        Some(n) => tree::emit_indent(to, node, n),
+        None => tree::emit(to, node),
+    };
+    // What cannot be written in the output format is an output error (sops: "Error dumping").
+    emitted.map(String::into_bytes).map_err(|e| {
+        doc_err(match e {
+            e @ crate::document::Error::AtPath { .. } => crate::document::Error::Unsupported {
+                format: to,
+                what: e.to_string(),
+            },
+            e => e,
+        })
+    })
 }

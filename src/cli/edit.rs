@@ -26,6 +26,9 @@ pub struct EditArgs {
     /// The format: yaml, json, toml, dotenv, ini or binary (default: from the file name).
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
+    /// Exit with an error (19; 200 as `sops`) when the file is left as it was, as sops does.
+    #[arg(long)]
+    fail_unchanged: bool,
 }
 
 #[derive(clap::Args)]
@@ -51,6 +54,10 @@ pub struct SetArgs {
     /// Take the value as a string, even if it parses as JSON.
     #[arg(long)]
     string: bool,
+    /// Accepted for sops's scripts: set never rewrites a file whose value is already the one
+    /// given (sops does without this flag).
+    #[arg(long)]
+    idempotent: bool,
     /// The format: yaml, json, toml, dotenv, ini (default: from the file name).
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
@@ -69,6 +76,9 @@ pub struct UnsetArgs {
     /// The format: yaml, json, toml, dotenv, ini (default: from the file name).
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
+    /// A path that is not there is not an error (nothing is written), as sops's --idempotent.
+    #[arg(long)]
+    idempotent: bool,
 }
 
 /// The hidden helper `edit` starts: it waits until its standard input closes (when `edit` exits
@@ -358,8 +368,17 @@ pub fn unset(args: UnsetArgs, identities: &[PathBuf]) -> Result<(), Error> {
     let format = choose_format(args.input_type.as_deref(), &args.file)?;
     let steps = parse_steps(&args.path, &file)?;
     change(&args.file, format, identities, &file, |text| {
+        if args.idempotent && !holds(format, text, &steps)? {
+            return Ok(None);
+        }
         edit::unset(format, text, &steps).map(Some)
     })
+}
+
+/// Whether the plaintext has a value at `steps`.
+fn holds(format: Format, text: &str, steps: &[PathStep]) -> Result<bool, document::Error> {
+    let root = tree::load(format, text)?;
+    Ok(tree::extract(&root, steps).is_ok())
 }
 
 fn read_value(res: std::io::Result<Vec<u8>>, name: &str) -> Result<Zeroizing<String>, Error> {
@@ -648,6 +667,17 @@ pub(super) fn split_command(s: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
+/// The editor was closed without a change: a note, or sops's error with `--fail-unchanged`.
+fn unchanged(file: &str, fail: bool) -> Result<(), Error> {
+    if fail {
+        return Err(Error::NotModified {
+            file: file.to_string(),
+        });
+    }
+    eprintln!("{file}: no changes, the file was left as it was");
+    Ok(())
+}
+
 pub fn edit(
     args: EditArgs,
     identities: &[PathBuf],
@@ -719,8 +749,7 @@ pub fn edit(
         })?);
         if now == written {
             if written == start {
-                eprintln!("{file}: no changes, the file was left as it was");
-                return Ok(());
+                return unchanged(&file, args.fail_unchanged);
             }
             // Reopened with an error and quit without a change.
             return Err(Error::Usage(format!(
@@ -749,8 +778,7 @@ pub fn edit(
         }
     };
     if edited == start {
-        eprintln!("{file}: no changes, the file was left as it was");
-        return Ok(());
+        return unchanged(&file, args.fail_unchanged);
     }
     let bytes = match (&original, &new_options) {
         (Some((_, doc, meta, key, _)), _) => {

@@ -51,6 +51,10 @@ pub struct EncryptArgs {
     /// The name that decides the format when reading standard input.
     #[arg(long, value_name = "NAME")]
     filename_override: Option<PathBuf>,
+    /// Write the encrypted file in this format (yaml, json, dotenv, ini, toml), converting the
+    /// data first as sops does (default: the input's, its layout kept).
+    #[arg(long, value_name = "TYPE", conflicts_with = "reuse")]
+    output_type: Option<String>,
     /// Re-encrypt an edited plaintext against its previous encrypted version: same data key,
     /// recipients and rule, and every unchanged value keeps its exact ciphertext.
     #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age", "pgp", "hc_vault_transit", "kms"])]
@@ -195,6 +199,18 @@ pub fn run(
         file: file.clone(),
         source,
     })?;
+    let (bytes, format) = match &args.output_type {
+        Some(t) if choose_format(Some(t), name_for_type)? != format => {
+            // Refuse an encrypted or invalid input before converting it.
+            drop(parse_plaintext(&bytes, format, &file)?);
+            let to = choose_format(Some(t), name_for_type)?;
+            let converted = super::decrypt::convert(&bytes, format, to, None, &file)?;
+            drop(zeroize::Zeroizing::new(bytes));
+            (converted, to)
+        }
+        _ => (bytes, format),
+    };
+    let bytes = zeroize::Zeroizing::new(bytes);
     // Line-shaped YAML takes the streaming path (no tree); anything else the full one.
     let fast = match format {
         Format::Yaml => crate::document::utf8(&bytes)

@@ -18,7 +18,8 @@ use crate::error::Error;
 pub struct ExecEnvArgs {
     /// The encrypted file.
     file: PathBuf,
-    /// The command and its arguments (after --).
+    /// The command and its arguments (after --), or one command string for `sh -c`, as sops
+    /// (`exec-env f.yaml 'echo $DB_PASSWORD'`).
     #[arg(
         required = true,
         trailing_var_arg = true,
@@ -48,7 +49,8 @@ pub struct ExecEnvArgs {
 pub struct ExecFileArgs {
     /// The encrypted file.
     file: PathBuf,
-    /// The command and its arguments (after --); {} is replaced by the decrypted file's path.
+    /// The command and its arguments (after --), or one command string for `sh -c`, as sops
+    /// (`exec-file f.yaml 'cat {}'`); {} is replaced by the decrypted file's path.
     #[arg(
         required = true,
         trailing_var_arg = true,
@@ -98,7 +100,8 @@ pub fn exec_env(args: ExecEnvArgs, explicit_identities: &[PathBuf]) -> Result<u8
         file: file.clone(),
         message,
     })?;
-    let (program, rest) = args.command.split_first().expect("clap requires CMD");
+    let command = shell_form(args.command);
+    let (program, rest) = command.split_first().expect("clap requires CMD");
     let mut cmd = Command::new(program);
     cmd.args(rest);
     if args.pristine {
@@ -177,7 +180,8 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
         }))
     };
 
-    let (program, rest) = args.command.split_first().expect("clap requires CMD");
+    let command = shell_form(args.command);
+    let (program, rest) = command.split_first().expect("clap requires CMD");
     let mut cmd = Command::new(replace_placeholder(program, &path));
     cmd.args(rest.iter().map(|a| replace_placeholder(a, &path)));
 
@@ -224,6 +228,19 @@ pub fn exec_file(args: ExecFileArgs, explicit_identities: &[PathBuf]) -> Result<
     })
 }
 
+/// One command word that a shell would read differently from a program name (spaces, quotes,
+/// `$`, redirections...) is a command string, run as `sh -c STRING` as sops does; a plain
+/// program name or several words run as they are (no shell in between).
+fn shell_form(command: Vec<OsString>) -> Vec<OsString> {
+    const SHELL: &[u8] = b" \t\n;&|<>()$`\\\"'*?[]#~=%!";
+    match command.as_slice() {
+        [one] if one.as_bytes().iter().any(|b| SHELL.contains(b)) => {
+            vec!["sh".into(), "-c".into(), one.clone()]
+        }
+        _ => command,
+    }
+}
+
 /// An argument with every `{}` replaced by `path`.
 fn replace_placeholder(arg: &OsStr, path: &Path) -> OsString {
     let bytes = arg.as_bytes();
@@ -247,6 +264,21 @@ fn replace_placeholder(arg: &OsStr, path: &Path) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_command_string_runs_through_sh() {
+        let words = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            shell_form(words(&["echo $A"])),
+            words(&["sh", "-c", "echo $A"])
+        );
+        assert_eq!(
+            shell_form(words(&["cat {}"])),
+            words(&["sh", "-c", "cat {}"])
+        );
+        assert_eq!(shell_form(words(&["env"])), words(&["env"]));
+        assert_eq!(shell_form(words(&["echo", "$A"])), words(&["echo", "$A"]));
+    }
 
     #[test]
     fn placeholder_is_replaced_anywhere_in_an_argument() {

@@ -19,13 +19,14 @@ mod keygen;
 mod rekey;
 mod rollback;
 mod scan;
+mod sops;
 mod vars;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use zeroize::Zeroizing;
 
@@ -122,6 +123,49 @@ enum Command {
     /// Keyless. --fail exits 1 on drift (with --history: on values a removed recipient could
     /// read); --fix re-encrypts the data key of drifted files for their rule's recipients.
     Access(access::AccessArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    ///
+    /// bash: `secrets completion bash > ~/.local/share/bash-completion/completions/secrets`;
+    /// zsh: into a folder of your $fpath as `_secrets`; fish: `~/.config/fish/completions/secrets.fish`.
+    Completion(CompletionArgs),
+    /// Write the manual pages, one per command (secrets.1, secrets-encrypt.1, ...), into OUTDIR.
+    Man(ManArgs),
+}
+
+#[derive(clap::Args)]
+struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+    /// The command name the script completes (`sops` when called as sops).
+    #[arg(long, default_value = "secrets", hide = true)]
+    name: String,
+}
+
+#[derive(clap::Args)]
+struct ManArgs {
+    /// The folder to write the pages into (created if missing), e.g. ~/.local/share/man/man1.
+    outdir: PathBuf,
+}
+
+/// Print the completion script for `shell`.
+fn completion(args: CompletionArgs) -> Result<(), Error> {
+    let mut cmd = Cli::command();
+    // Into memory first: clap_complete panics on a write error (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, args.name, &mut script);
+    write_output(&script, None, None, 0o644)
+}
+
+/// Write one roff page per command (and per subcommand of `git` and `groups`), named as man
+/// expects: secrets.1, secrets-encrypt.1, secrets-git-setup.1...
+fn man(args: ManArgs) -> Result<(), Error> {
+    let err = |source| Error::Write {
+        file: display_name(&args.outdir),
+        source,
+    };
+    fs_err::create_dir_all(&args.outdir).map_err(err)?;
+    clap_mangen::generate_to(Cli::command(), &args.outdir).map_err(err)
 }
 
 #[derive(clap::Args)]
@@ -149,14 +193,30 @@ fn disable_core_dumps() {
 /// Parse the arguments, run the command, and turn the outcome into an exit code.
 pub fn main() -> ExitCode {
     disable_core_dumps();
-    let cli = match Cli::try_parse() {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let as_sops = sops::invoked_as_sops(argv.first().map(|a| a.as_os_str()));
+    if as_sops {
+        // Called as `sops`: read sops's command line and answer with sops's exit codes.
+        match sops::plan(argv.get(1..).unwrap_or_default()) {
+            sops::Plan::Run(ours) => argv = std::iter::once("sops".into()).chain(ours).collect(),
+            sops::Plan::Print(text) => {
+                print!("{text}");
+                return ExitCode::SUCCESS;
+            }
+            sops::Plan::Fail(message, code) => {
+                eprintln!("{message}");
+                return ExitCode::from(code);
+            }
+        }
+    }
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                ExitStatus::Usage.code()
-            } else {
-                0
+            return ExitCode::from(match (e.use_stderr(), as_sops) {
+                (false, _) => 0,
+                (true, false) => ExitStatus::Usage.code(),
+                (true, true) => 1,
             });
         }
     };
@@ -168,7 +228,11 @@ pub fn main() -> ExitCode {
             if let Some(hint) = err.hint() {
                 let _ = writeln!(stderr, "hint: {hint}");
             }
-            ExitCode::from(err.exit_status().code())
+            ExitCode::from(if as_sops {
+                sops::exit_code(&err)
+            } else {
+                err.exit_status().code()
+            })
         }
     }
 }
@@ -218,6 +282,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Log(args) => history::log(args, &cli.identity),
         Command::Show(args) => history::show(args, &cli.identity),
         Command::Rollback(args) => rollback::rollback(args, &cli.identity),
+        Command::Completion(args) => completion(args),
+        Command::Man(args) => man(args),
     };
     done.map(|()| 0)
 }

@@ -40,6 +40,16 @@ pub struct RotateArgs {
     /// Encrypted files to rotate, in place.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Write the files back in place (the default; as sops's -i).
+    #[arg(short, long, conflicts_with_all = ["output", "stdout"])]
+    in_place: bool,
+    /// Write the rotated file here instead (one input file).
+    #[arg(long, value_name = "FILE", conflicts_with = "stdout")]
+    output: Option<PathBuf>,
+    /// Print the rotated file on standard output instead (one input file; what `sops rotate`
+    /// does without -i).
+    #[arg(long)]
+    stdout: bool,
     /// Also encrypt the new data key for this age recipient (first key group).
     #[arg(long, value_name = "RECIPIENT")]
     add_age: Vec<String>,
@@ -308,6 +318,11 @@ fn looks_encrypted(path: &Path) -> bool {
 }
 
 pub fn rotate(args: RotateArgs, identities: &[PathBuf]) -> Result<(), Error> {
+    if (args.output.is_some() || args.stdout) && args.files.len() > 1 {
+        return Err(Error::Usage(
+            "--output and --stdout take one file; rotate several in place".into(),
+        ));
+    }
     for path in &args.files {
         rotate_one(path, &args, identities)?;
     }
@@ -399,7 +414,14 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     let bytes = crypto::encrypt_document(plain_doc.as_ref(), &options)
         .map_err(|source| Error::from_crypto(&file, source))?;
     drop(plain_doc);
-    write_output(&bytes, Some(path), None, 0o644)?;
+    if args.stdout {
+        return write_output(&bytes, None, None, 0o644);
+    }
+    let target = match (&args.output, args.in_place) {
+        (Some(output), false) => output.as_path(),
+        _ => path,
+    };
+    write_output(&bytes, Some(target), None, 0o644)?;
     eprintln!("{file}: rotated: a new data key, every value encrypted again");
     Ok(())
 }
@@ -412,6 +434,12 @@ pub struct GroupsArgs {
     pub(super) force: bool,
     #[command(subcommand)]
     action: GroupsAction,
+    /// Write the file back in place (the default; as sops's -i).
+    #[arg(short, long, global = true, conflicts_with = "stdout")]
+    in_place: bool,
+    /// Print the changed file on standard output instead (what `sops groups` does without -i).
+    #[arg(long, global = true)]
+    stdout: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -522,6 +550,9 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
             file: file.clone(),
             source,
         })?;
+    if args.stdout && !args.in_place {
+        return write_output(&bytes, None, None, 0o644);
+    }
     write_output(&bytes, Some(path), None, 0o644)?;
     eprintln!(
         "{file}: {} key group(s), {} needed to decrypt",

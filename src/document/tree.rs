@@ -106,6 +106,20 @@ pub fn load(format: Format, text: &str) -> Result<Node, Error> {
     }
 }
 
+/// Write a tree in a format with an indent of `indent` spaces (sops's `--indent`) where the
+/// format has one: YAML (default 4) and JSON (default a tab).
+pub fn emit_indent(format: Format, node: &Node, indent: usize) -> Result<String, Error> {
+    match format {
+        Format::Yaml => Ok(super::yaml::emit_tree_indent(node, indent)),
+        Format::Json => {
+            let text = super::json::emit_tree(node)?;
+            // Strings never hold a raw tab (JSON escapes it): every tab is indentation.
+            Ok(text.replace('\t', &" ".repeat(indent)))
+        }
+        other => emit(other, node),
+    }
+}
+
 /// Write a tree in a format.
 pub fn emit(format: Format, node: &Node) -> Result<String, Error> {
     match format {

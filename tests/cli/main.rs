@@ -7,6 +7,7 @@ mod bad_input;
 mod canary;
 mod config;
 mod deploy;
+mod dropin;
 mod edit;
 mod exit_codes;
 mod gitdrivers;

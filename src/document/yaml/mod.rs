@@ -1387,17 +1387,58 @@ fn to_tree(
 }
 
 /// Write a tree as block-style YAML with a 2-space indent.
+/// Write a tree as sops writes YAML (go-yaml v3 with an indent of 4).
 pub fn emit_tree(node: &TreeNode) -> String {
+    emit_tree_indent(node, 4)
+}
+
+/// Write a tree as go-yaml v3 does with `best` as its indent (sops's `--indent`): a collection
+/// under a key starts at the next multiple of `best` past its parent's column; one inside a list
+/// item starts just past the "- ".
+pub fn emit_tree_indent(node: &TreeNode, best: usize) -> String {
+    let best = best.max(1);
     let mut out = String::new();
     match node {
-        TreeNode::Map(items) if !items.is_empty() => emit_map(&mut out, items, 0),
-        TreeNode::List(items) if !items.is_empty() => emit_list(&mut out, items, 0),
+        TreeNode::Map(items) if !items.is_empty() => emit_map(&mut out, items, 0, best),
+        TreeNode::List(items) if !items.is_empty() => emit_list(&mut out, items, 0, best),
         scalar => {
             out.push_str(&emit_scalar(scalar, 0));
             out.push('\n');
         }
     }
     out
+}
+
+/// A string as go-yaml v3 writes it: plain where that reads back as the same string, and
+/// quoted too where YAML 1.1 would read a boolean (`n`, `yes`, `off`...) or a base-60 number
+/// (`1:20`), for older parsers.
+fn go_string(s: &str) -> String {
+    const OLD_BOOLS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off",
+        "OFF",
+    ];
+    let base60 = {
+        let t = s.trim_start_matches(['-', '+']);
+        t.contains(':')
+            && t.starts_with(|c: char| c.is_ascii_digit())
+            && t.split(':').skip(1).all(|part| {
+                let whole = part.split('.').next().unwrap_or("");
+                !whole.is_empty() && whole.len() <= 2 && whole.bytes().all(|b| b.is_ascii_digit())
+            })
+            && t.split(':')
+                .next()
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
+    };
+    if OLD_BOOLS.contains(&s) || base60 {
+        double_quoted(s)
+    } else {
+        scalar::block_string(s)
+    }
+}
+
+/// The column of a collection under a key of a mapping at column `indent`.
+fn under_key(indent: usize, best: usize) -> usize {
+    best * ((indent + best) / best)
 }
 
 fn emit_scalar(node: &TreeNode, indent: usize) -> String {
@@ -1428,13 +1469,14 @@ fn emit_scalar(node: &TreeNode, indent: usize) -> String {
             None => double_quoted(s),
         },
         TreeNode::Str(s) if s.is_empty() => "\"\"".into(),
-        TreeNode::Str(s) => scalar::block_string(s),
+        TreeNode::Str(s) => go_string(s),
         TreeNode::List(_) => "[]".into(),
         TreeNode::Map(_) => "{}".into(),
     }
 }
 
-fn emit_map(out: &mut String, items: &[(String, TreeNode)], indent: usize) {
+fn emit_map(out: &mut String, items: &[(String, TreeNode)], indent: usize, best: usize) {
+    let child = under_key(indent, best);
     for (i, (k, v)) in items.iter().enumerate() {
         if i > 0 {
             out.extend(std::iter::repeat_n(' ', indent));
@@ -1442,38 +1484,38 @@ fn emit_map(out: &mut String, items: &[(String, TreeNode)], indent: usize) {
         out.push_str(&if k.is_empty() {
             "\"\"".to_string()
         } else {
-            scalar::block_string(k)
+            go_string(k)
         });
         out.push(':');
         match v {
             TreeNode::Map(m) if !m.is_empty() => {
                 out.push('\n');
-                out.extend(std::iter::repeat_n(' ', indent + 2));
-                emit_map(out, m, indent + 2);
+                out.extend(std::iter::repeat_n(' ', child));
+                emit_map(out, m, child, best);
             }
             TreeNode::List(l) if !l.is_empty() => {
                 out.push('\n');
-                out.extend(std::iter::repeat_n(' ', indent + 2));
-                emit_list(out, l, indent + 2);
+                out.extend(std::iter::repeat_n(' ', child));
+                emit_list(out, l, child, best);
             }
             s => {
                 out.push(' ');
-                out.push_str(&emit_scalar(s, indent + 2));
+                out.push_str(&emit_scalar(s, child));
                 out.push('\n');
             }
         }
     }
 }
 
-fn emit_list(out: &mut String, items: &[TreeNode], indent: usize) {
+fn emit_list(out: &mut String, items: &[TreeNode], indent: usize, best: usize) {
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
             out.extend(std::iter::repeat_n(' ', indent));
         }
         out.push_str("- ");
         match v {
-            TreeNode::Map(m) if !m.is_empty() => emit_map(out, m, indent + 2),
-            TreeNode::List(l) if !l.is_empty() => emit_list(out, l, indent + 2),
+            TreeNode::Map(m) if !m.is_empty() => emit_map(out, m, indent + 2, best),
+            TreeNode::List(l) if !l.is_empty() => emit_list(out, l, indent + 2, best),
             s => {
                 out.push_str(&emit_scalar(s, indent + 2));
                 out.push('\n');

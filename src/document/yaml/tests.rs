@@ -678,7 +678,11 @@ fn trees_load_and_emit() {
     assert_eq!(emit_tree(&load_tree(&out).unwrap()), out);
     let tree = load_tree(ANCHORS).unwrap();
     let out = emit_tree(&tree);
-    assert!(out.starts_with("defaults:\n  adapter: postgres\n"), "{out}");
+    // sops's indent of 4.
+    assert!(
+        out.starts_with("defaults:\n    adapter: postgres\n"),
+        "{out}"
+    );
     assert_eq!(load_tree(&out).unwrap(), tree);
 }
 
