@@ -145,14 +145,25 @@ impl PreparedYaml<'_> {
 
     /// [`PreparedYaml::write`] with a given data key.
     pub(crate) fn write_with_key(&self, key: &DataKey, out: &mut dyn Write) -> Result<(), Error> {
+        self.write_with(key, None, out)
+    }
+
+    /// [`PreparedYaml::write_with_key`], storing a sealed layout record in the metadata.
+    pub fn write_with(
+        &self,
+        key: &DataKey,
+        layout: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
         let (text, options) = (self.text, self.options);
-        let (cipher, metadata) = new_metadata(
+        let (cipher, mut metadata) = new_metadata(
             key,
             options,
             &options.rule,
             options.mac_only_encrypted,
             &self.mac,
         )?;
+        metadata.layout = layout.map(String::from);
         let write =
             |e: std::io::Error| Error::Document(crate::document::Error::Write(e.to_string()));
         let mut at = 0;

@@ -93,6 +93,8 @@ pub struct Metadata {
     pub rule: Option<(RuleKind, String)>,
     pub mac_only_encrypted: bool,
     pub version: String,
+    /// The sealed layout record (`secrets_layout`, see `crypto::layout`); sops ignores it.
+    pub layout: Option<String>,
 }
 
 /// The version we write: the sops release whose format we follow.
@@ -159,6 +161,11 @@ impl Metadata {
             None | Some(MetaValue::Null) => String::new(),
             Some(_) => return Err(Error::Metadata("version is not a string".into())),
         };
+        // A record that is not a string is ignored like one that does not authenticate.
+        let layout = match meta.get(crate::crypto::layout::KEY) {
+            Some(MetaValue::Str(s)) => Some(s.clone()),
+            _ => None,
+        };
         Ok(Metadata {
             key_groups,
             shamir_threshold,
@@ -167,6 +174,7 @@ impl Metadata {
             rule,
             mac_only_encrypted,
             version,
+            layout,
         })
     }
 
@@ -220,6 +228,9 @@ impl Metadata {
             items.push(("mac_only_encrypted".into(), MetaValue::Bool(true)));
         }
         items.push(("version".into(), MetaValue::Str(self.version.clone())));
+        if let Some(layout) = &self.layout {
+            items.push((crate::crypto::layout::KEY.into(), MetaValue::Str(layout.clone())));
+        }
         MetaValue::Map(items)
     }
 
