@@ -143,7 +143,8 @@ pub fn run(
         (None, Some(doc)) => crypto::encrypt_document_with(doc.as_ref(), &settings, key, layout, out),
         (None, None) => unreachable!("a document when there is no fast path"),
     };
-    let encrypted = encrypt_checked(&bytes, format, &file, encrypt)?;
+    let key = DataKey::generate();
+    let encrypted = checked(&bytes, format, &file, &key, |layout, out| encrypt(&key, layout, out))?;
     let in_place = args.in_place.then_some(args.file.as_path());
     write_output(&encrypted, in_place, args.output.as_deref(), 0o644)?;
     // The process ends here: freeing a large document's many small allocations one by one
@@ -152,30 +153,30 @@ pub fn run(
     Ok(())
 }
 
-/// Encrypt `plaintext` with `encrypt` under a new data key, then decrypt the result in memory:
-/// when that is not `plaintext` byte for byte, encrypt again with a layout record that restores
-/// the difference (see docs/lossless.md), and check that this decrypts to `plaintext`. A file
-/// that does not read back exactly is never written: the error names what went wrong.
-fn encrypt_checked(
+/// Encrypt `plaintext` with `encrypt` (under the data key `key`), then decrypt the result in
+/// memory: when that is not `plaintext` byte for byte, encrypt again with a layout record that
+/// restores the difference (see docs/lossless.md), and check that this decrypts to `plaintext`.
+/// A file that does not read back exactly is never returned: the error names what went wrong.
+pub(super) fn checked(
     plaintext: &[u8],
     format: Format,
     file: &str,
-    encrypt: impl Fn(&DataKey, Option<&str>, &mut dyn Write) -> Result<(), crypto::Error>,
+    key: &DataKey,
+    encrypt: impl Fn(Option<&str>, &mut dyn Write) -> Result<(), crypto::Error>,
 ) -> Result<Vec<u8>, Error> {
-    let key = DataKey::generate();
     let mut out = Vec::with_capacity(plaintext.len() * 3 + 4096);
-    encrypt(&key, None, &mut out).map_err(|source| Error::from_crypto(file, source))?;
+    encrypt(None, &mut out).map_err(|source| Error::from_crypto(file, source))?;
     if format == Format::Binary {
         return Ok(out);
     }
-    let decrypted = read_back(&out, format, &key, file)?;
+    let decrypted = read_back(&out, format, key, file)?;
     if decrypted[..] == plaintext[..] {
         return Ok(out);
     }
-    let record = crypto::layout::seal(&crypto::value::ValueCipher::new(&key), &decrypted, plaintext);
+    let record = crypto::layout::seal(&crypto::value::ValueCipher::new(key), &decrypted, plaintext);
     out.clear();
-    encrypt(&key, Some(&record), &mut out).map_err(|source| Error::from_crypto(file, source))?;
-    if read_back(&out, format, &key, file)?[..] != plaintext[..] {
+    encrypt(Some(&record), &mut out).map_err(|source| Error::from_crypto(file, source))?;
+    if read_back(&out, format, key, file)?[..] != plaintext[..] {
         return Err(not_kept(file, format, &first_difference(plaintext, &decrypted)));
     }
     Ok(out)

@@ -300,8 +300,10 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
         })?,
         mac_only_encrypted: meta.mac_only_encrypted,
     };
-    let bytes = crypto::encrypt_document(plain_doc.as_ref(), &options)
-        .map_err(|source| Error::from_crypto(&file, source))?;
+    let key = crypto::DataKey::generate();
+    let bytes = super::encrypt::checked(&plaintext, format, &file, &key, |layout, out| {
+        crypto::encrypt_document_with(plain_doc.as_ref(), &options, &key, layout, out)
+    })?;
     drop(plain_doc);
     write_output(&bytes, Some(path), None, 0o644)?;
     eprintln!("{file}: rotated: a new data key, every value encrypted again");

@@ -220,7 +220,8 @@ mod tests {
         assert!(decode(&[], b"x").is_none());
         assert!(decode(&[2; 40], b"x").is_none());
         let mut record = encode(b"abc", b"abd");
-        record.truncate(record.len() - 1);
+        let len = record.len();
+        record.truncate(len - 1);
         assert!(decode(&record, b"abc").is_none());
     }
 }

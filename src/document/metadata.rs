@@ -494,6 +494,7 @@ mod tests {
                 rule: None,
                 mac_only_encrypted: false,
                 version: "3.11.0".into(),
+                layout: None,
             };
             let back = Metadata::from_meta(&meta.to_meta()).unwrap();
             assert_eq!(back, meta, "{groups} group(s)");
@@ -515,6 +516,7 @@ mod tests {
             rule: Some((RuleKind::UnencryptedSuffix, "_unencrypted".into())),
             mac_only_encrypted: true,
             version: SOPS_VERSION.into(),
+            layout: None,
         }
     }
 

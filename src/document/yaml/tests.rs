@@ -17,6 +17,7 @@ fn meta() -> MetaValue {
         rule: Some((RuleKind::UnencryptedSuffix, "_unencrypted".into())),
         mac_only_encrypted: false,
         version: "3.11.0".into(),
+        layout: None,
     }
     .to_meta()
 }
