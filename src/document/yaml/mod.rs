@@ -575,9 +575,17 @@ impl YamlDocument {
                 insert_at: doc.end,
                 // The keys' column: a tagged or anchored root (`!tag` on its own line) starts
                 // left of its keys.
+                // A byte order mark is not a column.
                 indent: pairs
                     .first()
-                    .map_or(root.col, |&(k, _)| parsed.nodes[k].col),
+                    .map_or(root.col, |&(k, _)| parsed.nodes[k].col)
+                    .saturating_sub(usize::from(
+                        source.starts_with('\u{feff}')
+                            && pairs
+                                .first()
+                                .map_or(root.line, |&(k, _)| parsed.nodes[k].line)
+                                == 1,
+                    )),
                 flow: root.flow.then_some(doc.root),
             });
         }
