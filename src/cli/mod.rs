@@ -15,6 +15,8 @@ mod hook;
 mod identities;
 mod init;
 mod keygen;
+#[cfg(test)]
+mod lossless_tests;
 mod rekey;
 mod rollback;
 mod scan;

@@ -69,35 +69,26 @@ fn encode(decrypted: &[u8], original: &[u8]) -> Zeroizing<Vec<u8>> {
     let deadline = std::time::Instant::now() + DIFF_DEADLINE;
     let ops =
         similar::capture_diff_slices_deadline(Algorithm::Myers, decrypted, original, Some(deadline));
-    let mut at = 0;
-    let mut pending: Option<(usize, usize, std::ops::Range<usize>)> = None;
-    let mut flush = |record: &mut Vec<u8>, p: (usize, usize, std::ops::Range<usize>)| {
-        put_varint(record, p.0 - at);
-        put_varint(record, p.1);
-        put_varint(record, p.2.len());
-        record.extend_from_slice(&original[p.2.clone()]);
-        at = p.0 + p.1;
+    // The changed stretches are the gaps between the equal runs (and after the last one).
+    let (mut old_at, mut new_at) = (0, 0);
+    let mut kept = 0;
+    let mut gap = |record: &mut Vec<u8>, old: std::ops::Range<usize>, new: std::ops::Range<usize>| {
+        if old.is_empty() && new.is_empty() {
+            return;
+        }
+        put_varint(record, old.start - kept);
+        put_varint(record, old.len());
+        put_varint(record, new.len());
+        record.extend_from_slice(&original[new]);
+        kept = old.end;
     };
     for op in ops {
-        if let DiffOp::Equal { .. } = op {
-            continue;
+        if let DiffOp::Equal { old_index, new_index, len } = op {
+            gap(&mut record, old_at..old_index, new_at..new_index);
+            (old_at, new_at) = (old_index + len, new_index + len);
         }
-        let (old, new) = (op.old_range(), op.new_range());
-        // Adjacent changes (a delete next to an insert) become one stretch.
-        pending = match pending.take() {
-            Some((start, len, ins)) if start + len == old.start && ins.end == new.start => {
-                Some((start, len + old.len(), ins.start..new.end))
-            }
-            Some(p) => {
-                flush(&mut record, p);
-                Some((old.start, old.len(), new))
-            }
-            None => Some((old.start, old.len(), new)),
-        };
     }
-    if let Some(p) = pending {
-        flush(&mut record, p);
-    }
+    gap(&mut record, old_at..decrypted.len(), new_at..original.len());
     record
 }
 
