@@ -475,12 +475,27 @@ fn typed(s: &parse::Scalar) -> Result<(Value, Option<String>), String> {
                         _ => return Err(format!("the value does not read as its !!{want} tag")),
                     }
                 }
+                "binary" => return binary(text).map(|decoded| (Value::Str(decoded), None)),
                 _ => Resolved::Str,
             }
         }
         Some(_) => Resolved::Str,
     };
     from_resolved(resolved, text)
+}
+
+/// A `!!binary` scalar's value as go-yaml, so sops, reads it: the base64 text decoded (line
+/// breaks skipped, as Go's decoder does).
+fn binary(text: &str) -> Result<String, String> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|_| "the value does not read as its !!binary tag (base64)".to_string())?;
+    String::from_utf8(bytes).map_err(|_| {
+        "a !!binary value that is not UTF-8 text once decoded (sops would hash raw bytes there)"
+            .to_string()
+    })
 }
 
 /// The value and spelling of a scalar whose text `text` resolved to `resolved`.
