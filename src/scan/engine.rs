@@ -8,13 +8,18 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
-use super::rules::{self, RULES, Rule};
+use super::rules::{self, Candidate, Confidence, Rule};
 
 /// One secret found in a text: which rule, and the byte range of the secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
     pub rule: usize,
     pub span: Range<usize>,
+    /// Where the finding points: the secret's first byte, or for a multi-line rule (a PEM
+    /// key) the start of the match (its `-----BEGIN` line).
+    pub at: usize,
+    /// The rule's confidence, lowered for a generic value the gate has doubts about.
+    pub confidence: Confidence,
 }
 
 /// A rule from the user's `.secrets-scan.toml`: checks that built-in rules keep in code.
@@ -23,8 +28,6 @@ pub struct UserRule {
     pub rule: &'static Rule,
     /// The rule's regex, its secret in the capture group `s`.
     pub regex: Regex,
-    /// A candidate whose Shannon entropy (bits per character) is lower is not a finding.
-    pub min_entropy: Option<f64>,
     /// A candidate matching one of these is not a finding.
     pub allow: Vec<Regex>,
 }
@@ -38,8 +41,8 @@ pub struct Engine {
     /// Compiled when the rule's anchor first hits: compiling every built-in regex up front
     /// (Unicode classes) would cost most of the start-up time of a small scan.
     regexes: Vec<OnceLock<Regex>>,
-    /// Per rule: the extra checks of a user rule.
-    custom: Vec<Option<(Option<f64>, Vec<Regex>)>>,
+    /// Per rule: the allowlist of a user rule.
+    custom: Vec<Option<Vec<Regex>>>,
 }
 
 impl Engine {
@@ -56,9 +59,9 @@ impl Engine {
         for u in user {
             rules.push(u.rule);
             regexes.push(OnceLock::from(u.regex));
-            custom.push(Some((u.min_entropy, u.allow)));
+            custom.push(Some(u.allow));
         }
-        for r in RULES {
+        for r in rules::builtin() {
             rules.push(r);
             regexes.push(OnceLock::new());
             custom.push(None);
@@ -66,7 +69,7 @@ impl Engine {
         let mut patterns = Vec::new();
         let mut pattern_rule = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
-            for anchor in rule.anchors {
+            for anchor in rule.anchors.iter() {
                 patterns.push(*anchor);
                 pattern_rule.push(i);
             }
@@ -147,17 +150,20 @@ impl Engine {
                     continue;
                 }
                 let value = group.as_str();
-                // `user:user@` is a development default, not a leaked password.
-                if caps.name("u").is_some_and(|u| u.as_str() == value) {
-                    continue;
-                }
                 let value = if rule.multiline { value.trim() } else { value };
-                if !rules::check(rule, value, quoted) {
+                let whole = caps.get(0).expect("group 0 is the match");
+                let candidate = Candidate {
+                    value,
+                    quoted,
+                    matched: whole.as_str(),
+                    rest: &window[whole.end()..],
+                    user: caps.name("u").map(|u| u.as_str()),
+                };
+                if !rules::check(rule, &candidate) {
                     continue;
                 }
-                if let Some((min_entropy, allow)) = &self.custom[ri]
-                    && (min_entropy.is_some_and(|m| rules::entropy(value) < m)
-                        || allow.iter().any(|a| a.is_match(value)))
+                if let Some(allow) = &self.custom[ri]
+                    && allow.iter().any(|a| a.is_match(value))
                 {
                     continue;
                 }
@@ -167,7 +173,13 @@ impl Engine {
                 }
                 hits.push(Hit {
                     rule: ri,
+                    at: if rule.multiline {
+                        start + whole.start()
+                    } else {
+                        abs.start
+                    },
                     span: abs,
+                    confidence: rule.confidence,
                 });
             }
         }
