@@ -16,9 +16,6 @@ use super::canonical;
 use super::value::ValueCipher;
 use crate::document::{self, Format, ValueType};
 
-/// The metadata key holding the record.
-pub const KEY: &str = "secrets_layout";
-
 /// The AAD the record is sealed with (no value is ever encrypted under this path: a value's
 /// AAD ends with `:`).
 const AAD: &[u8] = b"secrets_layout";

@@ -97,6 +97,9 @@ pub struct Metadata {
     pub layout: Option<String>,
 }
 
+/// The metadata key of the sealed layout record (see `crypto::layout` and docs/lossless.md).
+pub const LAYOUT_KEY: &str = "secrets_layout";
+
 /// The version we write: the sops release whose format we follow.
 pub const SOPS_VERSION: &str = "3.11.0";
 
@@ -162,7 +165,7 @@ impl Metadata {
             Some(_) => return Err(Error::Metadata("version is not a string".into())),
         };
         // A record that is not a string is ignored like one that does not authenticate.
-        let layout = match meta.get(crate::crypto::layout::KEY) {
+        let layout = match meta.get(LAYOUT_KEY) {
             Some(MetaValue::Str(s)) => Some(s.clone()),
             _ => None,
         };
@@ -229,7 +232,7 @@ impl Metadata {
         }
         items.push(("version".into(), MetaValue::Str(self.version.clone())));
         if let Some(layout) = &self.layout {
-            items.push((crate::crypto::layout::KEY.into(), MetaValue::Str(layout.clone())));
+            items.push((LAYOUT_KEY.into(), MetaValue::Str(layout.clone())));
         }
         MetaValue::Map(items)
     }
