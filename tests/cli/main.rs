@@ -16,6 +16,7 @@ mod keygen;
 mod kill;
 mod lifecycle;
 mod limits;
+mod lossless;
 mod rekey;
 mod roundtrip;
 mod scan;
