@@ -144,9 +144,38 @@ pub fn run(
         (None, None) => unreachable!("a document when there is no fast path"),
     };
     let key = DataKey::generate();
-    let encrypted = checked(&bytes, format, &file, &key, |layout, out| encrypt(&key, layout, out))?;
     let in_place = args.in_place.then_some(args.file.as_path());
-    write_output(&encrypted, in_place, args.output.as_deref(), 0o644)?;
+    if fast.is_none() {
+        let encrypted =
+            checked(&bytes, format, &file, &key, |layout, out| encrypt(&key, layout, out))?;
+        write_output(&encrypted, in_place, args.output.as_deref(), 0o644)?;
+        std::mem::forget(doc);
+        return Ok(());
+    }
+    // The fast path takes only values whose decryption is spelled as written (see
+    // `crypto::stream::prepare_yaml`; proven against the full path by differential tests), so
+    // the encrypted file goes straight to its destination as it is produced (atomically for a
+    // file), and a large file is never held whole in memory.
+    match in_place.or(args.output.as_deref()) {
+        Some(target) => {
+            let write_err = |source| Error::Write {
+                file: display_name(target),
+                source,
+            };
+            let mut out = crate::store::AtomicFile::create(target, 0o644).map_err(write_err)?;
+            encrypt(&key, None, &mut out).map_err(|source| Error::from_crypto(&file, source))?;
+            out.commit().map_err(write_err)?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            encrypt(&key, None, &mut out).map_err(|source| Error::from_crypto(&file, source))?;
+            out.flush().map_err(|source| Error::Write {
+                file: "<stdout>".into(),
+                source,
+            })?;
+        }
+    }
     // The process ends here: freeing a large document's many small allocations one by one
     // would only cost time.
     std::mem::forget(doc);

@@ -43,6 +43,24 @@ fn canonical_of<'a>(typed: &'a Typed<'_>) -> Option<(Canonical<'a>, ValueType)> 
     }
 }
 
+/// Whether decrypting the value at `site` writes back exactly its source text.
+fn decrypts_as_written(text: &str, site: &Site, typed: &Typed<'_>, canonical: &[u8]) -> bool {
+    let (bytes, kind) = match typed {
+        Typed::Str(s) => (s.as_bytes(), ValueType::Str),
+        Typed::Other(_, Some(spelling)) => (spelling.as_bytes(), kind_of(typed)),
+        Typed::Other(..) => (canonical, kind_of(typed)),
+    };
+    let plain = crate::document::Plaintext {
+        kind,
+        bytes: Zeroizing::new(bytes.to_vec()),
+    };
+    lines::decrypted_text(site.style, &plain).as_deref() == Some(&text[site.range.clone()])
+}
+
+fn kind_of(typed: &Typed<'_>) -> ValueType {
+    canonical_of(typed).map_or(ValueType::Str, |(_, kind)| kind)
+}
+
 /// Append the AAD of `path` (its keys joined with `:`, plus a trailing `:`) to `buf`.
 fn push_aad(buf: &mut Vec<u8>, path: &[String]) -> Range<usize> {
     let start = buf.len();
@@ -92,7 +110,8 @@ pub struct PreparedYaml<'a> {
 pub fn prepare_yaml<'a>(text: &'a str, options: &'a EncryptOptions) -> Option<PreparedYaml<'a>> {
     let rule = &options.rule;
     let mac_only = options.mac_only_encrypted;
-    if !supported(rule) {
+    // Without a final line break, the `sops` block would need one: the full path keeps it.
+    if !supported(rule) || !text.ends_with('\n') {
         return None;
     }
     let mut reader = YamlLines::new();
@@ -116,6 +135,11 @@ pub fn prepare_yaml<'a>(text: &'a str, options: &'a EncryptOptions) -> Option<Pr
             hasher.update(&bytes);
         }
         if encrypted {
+            // The fast path writes no layout record: a value whose decryption would be spelled
+            // differently (`0755`, `2024-01-15`) takes the full path, which keeps it.
+            if !decrypts_as_written(text, &site, &typed, &bytes) {
+                return None;
+            }
             let aad = push_aad(&mut aads, reader.path());
             items.push(Item {
                 site,
