@@ -2,7 +2,7 @@
 //! sops 3.11 decrypts our files to the data of its own encryption, and the layout record
 //! follows `set`, `rotate` and sops's own rewrites.
 
-use crate::util::{Env, assert_same, ok, run, sops_data_of_encrypted, stderr};
+use crate::util::{Env, assert_same, ok, run, sops_age_data, sops_data_of_encrypted, stderr};
 
 /// (file name, contents): the constructs the issue lists, each where a user meets it.
 const CASES: &[(&str, &str)] = &[
@@ -22,8 +22,13 @@ const CASES: &[(&str, &str)] = &[
     ("strings.toml", "a = \"\\U0001F680\"\nb = 0x1F\nc = 1979-05-27\nd = \"\"\"\nmulti\\\n  line\"\"\"\ne = 'lit'\n[t]\nx.y = 1_000\n"),
 ];
 
+/// Cases sops-age 4.0.2 cannot read even from sops's own encryption: it knows no `type:time`
+/// (YAML timestamps), which sops 3.11 writes; it reads no multi-document YAML file.
+const SOPS_AGE_CANNOT: &[&str] = &["numbers.yaml", "docs.yaml"];
+
 /// Each case: our encryption decrypts to the file byte for byte, and sops reads it to the data
-/// of its own encryption of the same plaintext (TOML: sops has no TOML store).
+/// of its own encryption of the same plaintext, and so does sops-age (TOML: sops has no TOML
+/// store).
 #[test]
 fn every_listed_construct_round_trips_and_sops_reads_it() {
     let env = Env::new();
@@ -47,10 +52,22 @@ fn every_listed_construct_round_trips_and_sops_reads_it() {
             &format!("sops-{name}"),
             ok(env.sops().args(["encrypt", "--age", &env.recipient]).arg(&plain)),
         );
+        let sops_data = sops_data_of_encrypted(&env, &theirs);
         assert_same(
             &sops_data_of_encrypted(&env, &enc),
-            &sops_data_of_encrypted(&env, &theirs),
+            &sops_data,
             &format!("{name}: sops decrypt of ours vs of its own"),
+        );
+        if SOPS_AGE_CANNOT.contains(name) {
+            // sops-age's bug, not ours: it refuses sops's own file too.
+            assert!(sops_age_data(&env, &theirs).is_err(), "{name}: sops-age reads it now");
+            continue;
+        }
+        let expected: serde_json::Value = serde_json::from_slice(&sops_data).unwrap();
+        assert_eq!(
+            sops_age_data(&env, &enc).unwrap_or_else(|e| panic!("{name}: {e}")),
+            expected,
+            "{name}: sops-age's data of ours vs sops's data of its own"
         );
     }
 }
