@@ -457,9 +457,10 @@ pub(super) fn set_new_values(
         let text = text.map_err(doc_err)?;
         let doc = parse_plaintext(text.as_bytes(), format, &file)?;
         let key = DataKey::generate();
-        let bytes = super::encrypt::checked(text.as_bytes(), format, &file, &key, |layout, out| {
-            crypto::encrypt_document_with(doc.as_ref(), &options, &key, layout, out)
-        })?;
+        let bytes =
+            super::encrypt::checked(text.as_bytes(), format, &file, &key, |layout, out| {
+                crypto::encrypt_document_with(doc.as_ref(), &options, &key, layout, out)
+            })?;
         return crate::store::create_new(path, &bytes, 0o644).map_err(|source| Error::Write {
             file: file.clone(),
             source,

@@ -140,14 +140,17 @@ pub fn run(
     };
     let encrypt = |key: &DataKey, layout: Option<&str>, out: &mut dyn Write| match (&fast, &doc) {
         (Some(fast), _) => fast.write_with(key, layout, out),
-        (None, Some(doc)) => crypto::encrypt_document_with(doc.as_ref(), &settings, key, layout, out),
+        (None, Some(doc)) => {
+            crypto::encrypt_document_with(doc.as_ref(), &settings, key, layout, out)
+        }
         (None, None) => unreachable!("a document when there is no fast path"),
     };
     let key = DataKey::generate();
     let in_place = args.in_place.then_some(args.file.as_path());
     if fast.is_none() {
-        let encrypted =
-            checked(&bytes, format, &file, &key, |layout, out| encrypt(&key, layout, out))?;
+        let encrypted = checked(&bytes, format, &file, &key, |layout, out| {
+            encrypt(&key, layout, out)
+        })?;
         write_output(&encrypted, in_place, args.output.as_deref(), 0o644)?;
         std::mem::forget(doc);
         return Ok(());
@@ -206,7 +209,11 @@ pub(super) fn checked(
     out.clear();
     encrypt(Some(&record), &mut out).map_err(|source| Error::from_crypto(file, source))?;
     if read_back(&out, format, key, file)?[..] != plaintext[..] {
-        return Err(not_kept(file, format, &first_difference(plaintext, &decrypted)));
+        return Err(not_kept(
+            file,
+            format,
+            &first_difference(plaintext, &decrypted),
+        ));
     }
     Ok(out)
 }
@@ -218,22 +225,47 @@ fn read_back(
     key: &DataKey,
     file: &str,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-    let doc = crate::document::parse(format, encrypted)
-        .map_err(|e| not_kept(file, format, &format!("the encrypted file would not parse ({e})")))?;
+    let doc = crate::document::parse(format, encrypted).map_err(|e| {
+        not_kept(
+            file,
+            format,
+            &format!("the encrypted file would not parse ({e})"),
+        )
+    })?;
     let meta = doc
         .metadata()
         .map(crate::document::metadata::Metadata::from_meta)
         .and_then(Result::ok)
-        .ok_or_else(|| not_kept(file, format, "the encrypted file's metadata would not read back"))?;
-    decrypt_to_plaintext(doc.as_ref(), &meta, key, super::Verify::Mac, file)
-        .map_err(|e| not_kept(file, format, &format!("the encrypted file would not decrypt ({e})")))
+        .ok_or_else(|| {
+            not_kept(
+                file,
+                format,
+                "the encrypted file's metadata would not read back",
+            )
+        })?;
+    decrypt_to_plaintext(doc.as_ref(), &meta, key, super::Verify::Mac, file).map_err(|e| {
+        not_kept(
+            file,
+            format,
+            &format!("the encrypted file would not decrypt ({e})"),
+        )
+    })
 }
 
 /// Where two byte strings first differ, as `line L, column C` of `a`.
 fn first_difference(a: &[u8], b: &[u8]) -> String {
-    let at = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
     let line = a[..at].iter().filter(|&&c| c == b'\n').count() + 1;
-    let column = at - a[..at].iter().rposition(|&c| c == b'\n').map_or(0, |nl| nl + 1) + 1;
+    let column = at
+        - a[..at]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |nl| nl + 1)
+        + 1;
     format!("line {line}, column {column}: the decryption would differ from the file here")
 }
 

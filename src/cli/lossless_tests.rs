@@ -319,8 +319,11 @@ fn check_fast_path(source: &str) -> bool {
 
 fn line_shaped_yaml() -> impl Strategy<Value = String> {
     let value = yaml_scalar().prop_filter("one line", |v| !v.contains('\n'));
-    (prop::collection::vec((value, any::<bool>()), 1..8), any::<bool>()).prop_map(
-        |(values, final_newline)| {
+    (
+        prop::collection::vec((value, any::<bool>()), 1..8),
+        any::<bool>(),
+    )
+        .prop_map(|(values, final_newline)| {
             let mut s = String::from("# head\n");
             for (i, (v, comment)) in values.iter().enumerate() {
                 s.push_str(&format!("k{i}: {v}"));
@@ -333,8 +336,7 @@ fn line_shaped_yaml() -> impl Strategy<Value = String> {
                 s.pop();
             }
             s
-        },
-    )
+        })
 }
 
 proptest! {
@@ -365,5 +367,8 @@ fn generated_inputs_are_mostly_accepted() {
         let text = yaml_document().new_tree(&mut runner).unwrap().current();
         accepted += usize::from(check(Format::Yaml, text.as_bytes()).is_some());
     }
-    assert!(accepted >= 30, "only {accepted} of 40 generated YAML files parse");
+    assert!(
+        accepted >= 30,
+        "only {accepted} of 40 generated YAML files parse"
+    );
 }

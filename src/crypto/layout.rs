@@ -64,23 +64,33 @@ fn encode(decrypted: &[u8], original: &[u8]) -> Zeroizing<Vec<u8>> {
     record.push(VERSION);
     record.extend_from_slice(&sha256(decrypted));
     let deadline = std::time::Instant::now() + DIFF_DEADLINE;
-    let ops =
-        similar::capture_diff_slices_deadline(Algorithm::Myers, decrypted, original, Some(deadline));
+    let ops = similar::capture_diff_slices_deadline(
+        Algorithm::Myers,
+        decrypted,
+        original,
+        Some(deadline),
+    );
     // The changed stretches are the gaps between the equal runs (and after the last one).
     let (mut old_at, mut new_at) = (0, 0);
     let mut kept = 0;
-    let mut gap = |record: &mut Vec<u8>, old: std::ops::Range<usize>, new: std::ops::Range<usize>| {
-        if old.is_empty() && new.is_empty() {
-            return;
-        }
-        put_varint(record, old.start - kept);
-        put_varint(record, old.len());
-        put_varint(record, new.len());
-        record.extend_from_slice(&original[new]);
-        kept = old.end;
-    };
+    let mut gap =
+        |record: &mut Vec<u8>, old: std::ops::Range<usize>, new: std::ops::Range<usize>| {
+            if old.is_empty() && new.is_empty() {
+                return;
+            }
+            put_varint(record, old.start - kept);
+            put_varint(record, old.len());
+            put_varint(record, new.len());
+            record.extend_from_slice(&original[new]);
+            kept = old.end;
+        };
     for op in ops {
-        if let DiffOp::Equal { old_index, new_index, len } = op {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
             gap(&mut record, old_at..old_index, new_at..new_index);
             (old_at, new_at) = (old_index + len, new_index + len);
         }

@@ -777,7 +777,7 @@ pub fn luhn_ok(value: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A service-account JSON: the match names `"type": "service_account"` and the secret is a PEM

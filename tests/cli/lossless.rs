@@ -8,18 +8,48 @@ use crate::util::{Env, assert_same, ok, run, sops_age_data, sops_data_of_encrypt
 const CASES: &[(&str, &str)] = &[
     ("no-final-newline.yaml", "a: x\nb: y"),
     ("bom.yaml", "\u{feff}a: x\nb: 1\n"),
-    ("binary.yaml", "blob: !!binary SGVsbG8=\nblock: !!binary |\n  SGVs\n  bG8=\n"),
-    ("tags.yaml", "ref: !Ref bucket\nstr: !!str 12\nanchored: !!str &a text\nuse: *a\n"),
-    ("blocks.yaml", "lit: |\n  one\n  two\nkeep: |+\n  kept\n\nstrip: |-\n  s\nind: |2\n    two\nlast: x\n"),
-    ("folded.yaml", "f: >\n  a b\n  c\n\n  d\nfs: >-\n  x\n  y\nplain: one\n  two\nq: \"fold\n  ed\"\n"),
-    ("flow.yaml", "langs: ['go', 'python', \"rust\"]\nmap: {'a': x, \"b\": 'y'}\n"),
-    ("quotes.yaml", "lead: ' space'\nesc: \"\\U0001F680 \\u00e9 \\x41\\t\"\nsq: 'it''s'\n"),
+    (
+        "binary.yaml",
+        "blob: !!binary SGVsbG8=\nblock: !!binary |\n  SGVs\n  bG8=\n",
+    ),
+    (
+        "tags.yaml",
+        "ref: !Ref bucket\nstr: !!str 12\nanchored: !!str &a text\nuse: *a\n",
+    ),
+    (
+        "blocks.yaml",
+        "lit: |\n  one\n  two\nkeep: |+\n  kept\n\nstrip: |-\n  s\nind: |2\n    two\nlast: x\n",
+    ),
+    (
+        "folded.yaml",
+        "f: >\n  a b\n  c\n\n  d\nfs: >-\n  x\n  y\nplain: one\n  two\nq: \"fold\n  ed\"\n",
+    ),
+    (
+        "flow.yaml",
+        "langs: ['go', 'python', \"rust\"]\nmap: {'a': x, \"b\": 'y'}\n",
+    ),
+    (
+        "quotes.yaml",
+        "lead: ' space'\nesc: \"\\U0001F680 \\u00e9 \\x41\\t\"\nsq: 'it''s'\n",
+    ),
     ("crlf-block.yaml", "k: |\r\n  l1\r\n  l2\r\nn: 1\r\n"),
-    ("numbers.yaml", "mode: 0755\nhex: 0x1F\noct: 0o17\nbig: 1_000\nwhen: 2024-01-15\nat: 2001-12-14t21:59:43.10-05:00\n"),
+    (
+        "numbers.yaml",
+        "mode: 0755\nhex: 0x1F\noct: 0o17\nbig: 1_000\nwhen: 2024-01-15\nat: 2001-12-14t21:59:43.10-05:00\n",
+    ),
     ("docs.yaml", "%YAML 1.1\n---\na: 1\n...\n---\nb: 2\n"),
-    ("escapes.json", "{\"a\": \"\\u00e9\\/x\", \"b\": \"\\uD83D\\uDE80\", \"n\": 1.50E+01}"),
-    ("crlf.json", "{\r\n  \"a\": \"x\",\r\n  \"b\": [1, 2.0]\r\n}\r\n"),
-    ("strings.toml", "a = \"\\U0001F680\"\nb = 0x1F\nc = 1979-05-27\nd = \"\"\"\nmulti\\\n  line\"\"\"\ne = 'lit'\n[t]\nx.y = 1_000\n"),
+    (
+        "escapes.json",
+        "{\"a\": \"\\u00e9\\/x\", \"b\": \"\\uD83D\\uDE80\", \"n\": 1.50E+01}",
+    ),
+    (
+        "crlf.json",
+        "{\r\n  \"a\": \"x\",\r\n  \"b\": [1, 2.0]\r\n}\r\n",
+    ),
+    (
+        "strings.toml",
+        "a = \"\\U0001F680\"\nb = 0x1F\nc = 1979-05-27\nd = \"\"\"\nmulti\\\n  line\"\"\"\ne = 'lit'\n[t]\nx.y = 1_000\n",
+    ),
 ];
 
 /// Cases sops-age 4.0.2 cannot read even from sops's own encryption: it knows no `type:time`
@@ -36,10 +66,17 @@ fn every_listed_construct_round_trips_and_sops_reads_it() {
         let plain = env.write(name, text);
         let enc = env.write(
             &format!("enc-{name}"),
-            ok(env.secrets().args(["encrypt", "--age", &env.recipient]).arg(&plain)),
+            ok(env
+                .secrets()
+                .args(["encrypt", "--age", &env.recipient])
+                .arg(&plain)),
         );
         let back = ok(env.secrets_with_key().arg("decrypt").arg(&enc));
-        assert_same(&back, text.as_bytes(), &format!("{name}: decrypt(encrypt(f))"));
+        assert_same(
+            &back,
+            text.as_bytes(),
+            &format!("{name}: decrypt(encrypt(f))"),
+        );
         let encrypted = std::fs::read_to_string(&enc).unwrap();
         assert!(
             !encrypted.contains("!!binary ENC") && !encrypted.contains("!Ref ENC"),
@@ -50,7 +87,10 @@ fn every_listed_construct_round_trips_and_sops_reads_it() {
         }
         let theirs = env.write(
             &format!("sops-{name}"),
-            ok(env.sops().args(["encrypt", "--age", &env.recipient]).arg(&plain)),
+            ok(env
+                .sops()
+                .args(["encrypt", "--age", &env.recipient])
+                .arg(&plain)),
         );
         let sops_data = sops_data_of_encrypted(&env, &theirs);
         assert_same(
@@ -60,7 +100,10 @@ fn every_listed_construct_round_trips_and_sops_reads_it() {
         );
         if SOPS_AGE_CANNOT.contains(name) {
             // sops-age's bug, not ours: it refuses sops's own file too.
-            assert!(sops_age_data(&env, &theirs).is_err(), "{name}: sops-age reads it now");
+            assert!(
+                sops_age_data(&env, &theirs).is_err(),
+                "{name}: sops-age reads it now"
+            );
             continue;
         }
         let expected: serde_json::Value = serde_json::from_slice(&sops_data).unwrap();
@@ -80,7 +123,10 @@ fn block_scalar_values_read_without_a_line_break() {
     let plain = env.write("b.yaml", "k: |\n  one\n  two\n");
     let enc = env.write(
         "enc.yaml",
-        ok(env.secrets().args(["encrypt", "--age", &env.recipient]).arg(&plain)),
+        ok(env
+            .secrets()
+            .args(["encrypt", "--age", &env.recipient])
+            .arg(&plain)),
     );
     let text = std::fs::read_to_string(&enc).unwrap();
     assert!(text.starts_with("k: |-\n  ENC[AES256_GCM,"), "{text}");
@@ -95,15 +141,34 @@ fn set_and_rotate_keep_the_spelling() {
     let plain = env.write("s.yaml", SPELLED);
     let enc = env.write(
         "enc.yaml",
-        ok(env.secrets().args(["encrypt", "--age", &env.recipient]).arg(&plain)),
+        ok(env
+            .secrets()
+            .args(["encrypt", "--age", &env.recipient])
+            .arg(&plain)),
     );
-    assert!(std::fs::read_to_string(&enc).unwrap().contains("secrets_layout: ENC["));
-    ok(env.secrets_with_key().args(["set"]).arg(&enc).args(["[\"last\"]", "\"y\""]));
+    assert!(
+        std::fs::read_to_string(&enc)
+            .unwrap()
+            .contains("secrets_layout: ENC[")
+    );
+    ok(env
+        .secrets_with_key()
+        .args(["set"])
+        .arg(&enc)
+        .args(["[\"last\"]", "\"y\""]));
     let back = ok(env.secrets_with_key().arg("decrypt").arg(&enc));
-    assert_same(&back, SPELLED.replace("last: x", "last: y").as_bytes(), "after set");
+    assert_same(
+        &back,
+        SPELLED.replace("last: x", "last: y").as_bytes(),
+        "after set",
+    );
     ok(env.secrets_with_key().arg("rotate").arg(&enc));
     let back = ok(env.secrets_with_key().arg("decrypt").arg(&enc));
-    assert_same(&back, SPELLED.replace("last: x", "last: y").as_bytes(), "after rotate");
+    assert_same(
+        &back,
+        SPELLED.replace("last: x", "last: y").as_bytes(),
+        "after rotate",
+    );
 }
 
 /// sops drops the record when it rewrites the file (it keeps no unknown metadata key); the
@@ -114,10 +179,21 @@ fn sops_rewrites_drop_the_record_cleanly() {
     let plain = env.write("s.yaml", SPELLED);
     let enc = env.write(
         "enc.yaml",
-        ok(env.secrets().args(["encrypt", "--age", &env.recipient]).arg(&plain)),
+        ok(env
+            .secrets()
+            .args(["encrypt", "--age", &env.recipient])
+            .arg(&plain)),
     );
-    ok(env.sops().args(["set"]).arg(&enc).args(["[\"last\"]", "\"z\""]));
-    assert!(!std::fs::read_to_string(&enc).unwrap().contains("secrets_layout"));
+    ok(env
+        .sops()
+        .args(["set"])
+        .arg(&enc)
+        .args(["[\"last\"]", "\"z\""]));
+    assert!(
+        !std::fs::read_to_string(&enc)
+            .unwrap()
+            .contains("secrets_layout")
+    );
     let ours = ok(env.secrets_with_key().arg("decrypt").arg(&enc));
     let theirs = ok(env.sops().arg("decrypt").arg(&enc));
     assert_same(&ours, &theirs, "after sops set: ours vs sops decrypt");
@@ -131,7 +207,10 @@ fn a_stale_record_is_ignored() {
     let plain = env.write("s.yaml", SPELLED);
     let enc = env.write(
         "enc.yaml",
-        ok(env.secrets().args(["encrypt", "--age", &env.recipient]).arg(&plain)),
+        ok(env
+            .secrets()
+            .args(["encrypt", "--age", &env.recipient])
+            .arg(&plain)),
     );
     let text = std::fs::read_to_string(&enc).unwrap();
     std::fs::write(&enc, format!("# added by hand\n{text}")).unwrap();
