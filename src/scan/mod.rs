@@ -4,9 +4,12 @@
 //! (SHA-256 of rule id and value) and an excerpt of the line with the secret redacted.
 
 pub mod engine;
+pub mod generic;
 pub mod repo;
 pub mod report;
 pub mod rules;
+#[cfg(test)]
+mod rule_files;
 pub mod settings;
 pub mod sources;
 
