@@ -206,6 +206,10 @@ fn stream_decrypt(
         let Ok(meta) = Metadata::from_meta(&source.meta) else {
             return Ok(false);
         };
+        // A layout record is applied to the whole decryption: the full path.
+        if meta.layout.is_some() {
+            return Ok(false);
+        }
         let Some(key) = recover(&meta) else {
             return Ok(false);
         };
@@ -217,6 +221,10 @@ fn stream_decrypt(
         let Ok(meta) = Metadata::from_meta(&source.meta) else {
             return Ok(false);
         };
+        // A layout record is applied to the whole decryption: the full path.
+        if meta.layout.is_some() {
+            return Ok(false);
+        }
         let Some(key) = recover(&meta) else {
             return Ok(false);
         };

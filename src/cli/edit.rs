@@ -187,14 +187,11 @@ pub(super) fn reencrypt(
     file: &str,
 ) -> Result<Vec<u8>, Error> {
     let new = parse_plaintext(plaintext, format, file)?;
-    let out =
-        crypto::reuse::reencrypt_document(new.as_ref(), old, meta, key).map_err(|source| {
-            Error::Crypto {
-                file: file.to_string(),
-                source,
-            }
-        })?;
-    Ok(out.bytes)
+    super::encrypt::checked(plaintext, format, file, key, |layout, out| {
+        let done = crypto::reuse::reencrypt_document(new.as_ref(), old, meta, key, layout)?;
+        out.write_all(&done.bytes)
+            .map_err(|e| crypto::Error::Document(document::Error::Write(e.to_string())))
+    })
 }
 
 /// Replace `path` atomically (an encrypted file: 0644 when new).
@@ -273,6 +270,10 @@ fn set_streamed(
     let Ok(meta) = Metadata::from_meta(&tail.meta) else {
         return Ok(false);
     };
+    // A layout record is remade from the whole decryption: the general path.
+    if meta.layout.is_some() {
+        return Ok(false);
+    }
     let Ok(key) = recover_key(&meta, identities, file) else {
         return Ok(false);
     };
@@ -312,6 +313,9 @@ fn set_string_in_place(
         return Ok(false);
     }
     let locked = open_locked(path, format, identities)?;
+    if locked.meta.layout.is_some() {
+        return Ok(false);
+    }
     let leaves = locked.doc.leaves();
     let mut matching = leaves
         .iter()
@@ -485,8 +489,11 @@ pub(super) fn set_new_values(
         wipe(&mut root);
         let text = text.map_err(doc_err)?;
         let doc = parse_plaintext(text.as_bytes(), format, &file)?;
-        let bytes = crypto::encrypt_document(doc.as_ref(), &options)
-            .map_err(|source| Error::from_crypto(&file, source))?;
+        let key = DataKey::generate();
+        let bytes =
+            super::encrypt::checked(text.as_bytes(), format, &file, &key, |layout, out| {
+                crypto::encrypt_document_with(doc.as_ref(), &options, &key, layout, out)
+            })?;
         return crate::store::create_new(path, &bytes, 0o644).map_err(|source| Error::Write {
             file: file.clone(),
             source,
@@ -786,9 +793,9 @@ pub fn edit(
         }
         (None, Some(options)) => {
             let doc = parse_plaintext(&edited, format, &file)?;
-            crypto::encrypt_document(doc.as_ref(), options).map_err(|source| Error::Crypto {
-                file: file.clone(),
-                source,
+            let key = DataKey::generate();
+            super::encrypt::checked(&edited, format, &file, &key, |layout, out| {
+                crypto::encrypt_document_with(doc.as_ref(), options, &key, layout, out)
             })?
         }
         (None, None) => unreachable!("a new file always has options"),

@@ -8,7 +8,7 @@ use super::{
     write_output,
 };
 use crate::config;
-use crate::crypto::{self, EncryptOptions, Rule};
+use crate::crypto::{self, DataKey, EncryptOptions, Rule};
 use crate::document::Format;
 use crate::document::metadata::RuleKind;
 use crate::error::Error;
@@ -222,14 +222,27 @@ pub fn run(
         Some(_) => None,
         None => Some(parse_plaintext(&bytes, format, &file)?),
     };
-    let encrypt = |out: &mut dyn Write| match (&fast, &doc) {
-        (Some(fast), _) => fast.write(out),
-        (None, Some(doc)) => crypto::encrypt_document_to(doc.as_ref(), &settings, out),
+    let encrypt = |key: &DataKey, layout: Option<&str>, out: &mut dyn Write| match (&fast, &doc) {
+        (Some(fast), _) => fast.write_with(key, layout, out),
+        (None, Some(doc)) => {
+            crypto::encrypt_document_with(doc.as_ref(), &settings, key, layout, out)
+        }
         (None, None) => unreachable!("a document when there is no fast path"),
     };
-    // The encrypted file goes straight to its destination as it is produced (atomically for a
-    // file), so a large file is never held whole in memory.
+    let key = DataKey::generate();
     let in_place = args.in_place.then_some(args.file.as_path());
+    if fast.is_none() {
+        let encrypted = checked(&bytes, format, &file, &key, |layout, out| {
+            encrypt(&key, layout, out)
+        })?;
+        write_output(&encrypted, in_place, args.output.as_deref(), 0o644)?;
+        std::mem::forget(doc);
+        return Ok(());
+    }
+    // The fast path takes only values whose decryption is spelled as written (see
+    // `crypto::stream::prepare_yaml`; proven against the full path by differential tests), so
+    // the encrypted file goes straight to its destination as it is produced (atomically for a
+    // file), and a large file is never held whole in memory.
     match in_place.or(args.output.as_deref()) {
         Some(target) => {
             let write_err = |source| Error::Write {
@@ -237,13 +250,13 @@ pub fn run(
                 source,
             };
             let mut out = crate::store::AtomicFile::create(target, 0o644).map_err(write_err)?;
-            encrypt(&mut out).map_err(|source| Error::from_crypto(&file, source))?;
+            encrypt(&key, None, &mut out).map_err(|source| Error::from_crypto(&file, source))?;
             out.commit().map_err(write_err)?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            encrypt(&mut out).map_err(|source| Error::from_crypto(&file, source))?;
+            encrypt(&key, None, &mut out).map_err(|source| Error::from_crypto(&file, source))?;
             out.flush().map_err(|source| Error::Write {
                 file: "<stdout>".into(),
                 source,
@@ -254,6 +267,103 @@ pub fn run(
     // would only cost time.
     std::mem::forget(doc);
     Ok(())
+}
+
+/// Encrypt `plaintext` with `encrypt` (under the data key `key`), then decrypt the result in
+/// memory: when that is not `plaintext` byte for byte, encrypt again with a layout record that
+/// restores the difference (see docs/lossless.md), and check that this decrypts to `plaintext`.
+/// A file that does not read back exactly is never returned: the error names what went wrong.
+pub(super) fn checked(
+    plaintext: &[u8],
+    format: Format,
+    file: &str,
+    key: &DataKey,
+    encrypt: impl Fn(Option<&str>, &mut dyn Write) -> Result<(), crypto::Error>,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(plaintext.len() * 3 + 4096);
+    encrypt(None, &mut out).map_err(|source| Error::from_crypto(file, source))?;
+    if format == Format::Binary {
+        return Ok(out);
+    }
+    let decrypted = read_back(&out, format, key, file)?;
+    if decrypted[..] == plaintext[..] {
+        return Ok(out);
+    }
+    let record = crypto::layout::seal(&crypto::value::ValueCipher::new(key), &decrypted, plaintext);
+    out.clear();
+    encrypt(Some(&record), &mut out).map_err(|source| Error::from_crypto(file, source))?;
+    if read_back(&out, format, key, file)?[..] != plaintext[..] {
+        return Err(not_kept(
+            file,
+            format,
+            &first_difference(plaintext, &decrypted),
+        ));
+    }
+    Ok(out)
+}
+
+/// Decrypt an encrypted file just written, in memory (its layout record applied).
+fn read_back(
+    encrypted: &[u8],
+    format: Format,
+    key: &DataKey,
+    file: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    let doc = crate::document::parse(format, encrypted).map_err(|e| {
+        not_kept(
+            file,
+            format,
+            &format!("the encrypted file would not parse ({e})"),
+        )
+    })?;
+    let meta = doc
+        .metadata()
+        .map(crate::document::metadata::Metadata::from_meta)
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            not_kept(
+                file,
+                format,
+                "the encrypted file's metadata would not read back",
+            )
+        })?;
+    decrypt_to_plaintext(doc.as_ref(), &meta, key, super::Verify::Mac, file).map_err(|e| {
+        not_kept(
+            file,
+            format,
+            &format!("the encrypted file would not decrypt ({e})"),
+        )
+    })
+}
+
+/// Where two byte strings first differ, as `line L, column C` of `a`.
+fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let line = a[..at].iter().filter(|&&c| c == b'\n').count() + 1;
+    let column = at
+        - a[..at]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |nl| nl + 1)
+        + 1;
+    format!("line {line}, column {column}: the decryption would differ from the file here")
+}
+
+/// The refusal when this file's spelling cannot be kept (exit 5); nothing is written.
+fn not_kept(file: &str, format: Format, what: &str) -> Error {
+    Error::Document {
+        file: file.to_string(),
+        source: crate::document::Error::Invalid {
+            format,
+            message: format!(
+                "refusing to encrypt: {what}; nothing was written (please report this file's construct)"
+            ),
+        },
+    }
 }
 
 /// Parse a plaintext document read from `file`; an error when it is empty or already encrypted.

@@ -16,6 +16,8 @@ mod hook;
 mod identities;
 mod init;
 mod keygen;
+#[cfg(test)]
+mod lossless_tests;
 mod rekey;
 mod rollback;
 mod scan;
@@ -437,13 +439,28 @@ fn decrypt_to_plaintext(
     if verify == Verify::Strict {
         crypto::check_strict(doc, meta, &decrypted).map_err(crypto_err)?;
     }
-    let plaintext = doc
-        .render(&mut decrypted.edits, None)
-        .map_err(|source| Error::Document {
+    let plaintext = Zeroizing::new(doc.render(&mut decrypted.edits, None).map_err(|source| {
+        Error::Document {
             file: file.to_string(),
             source,
-        })?;
-    Ok(Zeroizing::new(plaintext))
+        }
+    })?);
+    Ok(restore_layout(doc.format(), meta, key, plaintext))
+}
+
+/// The decrypted bytes with the file's layout record applied (the source's exact spelling),
+/// when it has one that authenticates and matches; otherwise the decryption as it is.
+fn restore_layout(
+    format: Format,
+    meta: &Metadata,
+    key: &DataKey,
+    plaintext: Zeroizing<Vec<u8>>,
+) -> Zeroizing<Vec<u8>> {
+    let Some(sealed) = &meta.layout else {
+        return plaintext;
+    };
+    let cipher = crypto::value::ValueCipher::new(key);
+    crypto::layout::restore(format, &cipher, sealed, &plaintext).unwrap_or(plaintext)
 }
 
 /// Read, check and decrypt an encrypted file: its plaintext, byte for byte.

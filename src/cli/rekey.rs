@@ -411,8 +411,10 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
         })?,
         mac_only_encrypted: meta.mac_only_encrypted,
     };
-    let bytes = crypto::encrypt_document(plain_doc.as_ref(), &options)
-        .map_err(|source| Error::from_crypto(&file, source))?;
+    let key = crypto::DataKey::generate();
+    let bytes = super::encrypt::checked(&plaintext, format, &file, &key, |layout, out| {
+        crypto::encrypt_document_with(plain_doc.as_ref(), &options, &key, layout, out)
+    })?;
     drop(plain_doc);
     if args.stdout {
         return write_output(&bytes, None, None, 0o644);

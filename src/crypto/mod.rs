@@ -3,6 +3,7 @@
 
 pub mod data_key;
 pub mod keys;
+pub mod layout;
 pub mod mac;
 pub mod reuse;
 pub mod rules;
@@ -338,13 +339,24 @@ pub fn encrypt_document_to(
     options: &EncryptOptions,
     out: &mut dyn std::io::Write,
 ) -> Result<(), Error> {
-    let key = DataKey::generate();
+    encrypt_document_with(doc, options, &DataKey::generate(), None, out)
+}
+
+/// [`encrypt_document_to`] with a given data key and a sealed layout record to store.
+pub fn encrypt_document_with(
+    doc: &dyn Document,
+    options: &EncryptOptions,
+    key: &DataKey,
+    layout: Option<&str>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
     let (rule, mac_only) = match doc.format() {
         Format::Binary => (Rule::Everything, false),
         _ => (options.rule.clone(), options.mac_only_encrypted),
     };
     let plaintext_mac = plaintext_mac(doc.leaves(), &rule, mac_only)?;
-    let (cipher, metadata) = new_metadata(&key, options, &rule, mac_only, &plaintext_mac)?;
+    let (cipher, mut metadata) = new_metadata(key, options, &rule, mac_only, &plaintext_mac)?;
+    metadata.layout = layout.map(String::from);
     let mut edits = LazyEncryption::new(doc.leaves(), &cipher, &rule);
     Ok(doc.render_to(&mut edits, Some(&metadata.to_meta()), out)?)
 }
@@ -374,6 +386,7 @@ fn new_metadata(
         rule: rule.spec(),
         mac_only_encrypted: mac_only,
         version: SOPS_VERSION.to_string(),
+        layout: None,
     };
     Ok((cipher, metadata))
 }

@@ -30,6 +30,7 @@ pub struct Reencrypted {
 /// Encrypt the plaintext document `new` with the data key and settings of the encrypted document
 /// `old` (whose metadata is `meta`), carrying over the ciphertext of every unchanged value.
 ///
+/// `layout` is the sealed layout record to store (the old one never applies to new values).
 /// The old file's MAC is checked first. The result has a new `lastmodified` and MAC; callers that
 /// want an unchanged file left byte for byte as it was check for "no change" before calling this.
 pub fn reencrypt_document(
@@ -37,6 +38,7 @@ pub fn reencrypt_document(
     old: &dyn Document,
     meta: &Metadata,
     key: &DataKey,
+    layout: Option<&str>,
 ) -> Result<Reencrypted, Error> {
     let cipher = ValueCipher::new(key);
     let rule = rule_of(meta, old.format())?;
@@ -91,6 +93,8 @@ pub fn reencrypt_document(
     let mut metadata = meta.clone();
     metadata.mac = seal_mac(&cipher, &mac, &lastmodified)?;
     metadata.lastmodified = lastmodified;
+    // The old record was made for the old values' decryption; the caller seals a new one.
+    metadata.layout = layout.map(String::from);
     let mut edits: Vec<Option<Replacement>> = leaves
         .par_iter()
         .zip(carried.par_iter())

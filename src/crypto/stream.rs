@@ -43,6 +43,24 @@ fn canonical_of<'a>(typed: &'a Typed<'_>) -> Option<(Canonical<'a>, ValueType)> 
     }
 }
 
+/// Whether decrypting the value at `site` writes back exactly its source text.
+fn decrypts_as_written(text: &str, site: &Site, typed: &Typed<'_>, canonical: &[u8]) -> bool {
+    let (bytes, kind) = match typed {
+        Typed::Str(s) => (s.as_bytes(), ValueType::Str),
+        Typed::Other(_, Some(spelling)) => (spelling.as_bytes(), kind_of(typed)),
+        Typed::Other(..) => (canonical, kind_of(typed)),
+    };
+    let plain = crate::document::Plaintext {
+        kind,
+        bytes: Zeroizing::new(bytes.to_vec()),
+    };
+    lines::decrypted_text(site.style, &plain).as_deref() == Some(&text[site.range.clone()])
+}
+
+fn kind_of(typed: &Typed<'_>) -> ValueType {
+    canonical_of(typed).map_or(ValueType::Str, |(_, kind)| kind)
+}
+
 /// Append the AAD of `path` (its keys joined with `:`, plus a trailing `:`) to `buf`.
 fn push_aad(buf: &mut Vec<u8>, path: &[String]) -> Range<usize> {
     let start = buf.len();
@@ -92,7 +110,8 @@ pub struct PreparedYaml<'a> {
 pub fn prepare_yaml<'a>(text: &'a str, options: &'a EncryptOptions) -> Option<PreparedYaml<'a>> {
     let rule = &options.rule;
     let mac_only = options.mac_only_encrypted;
-    if !supported(rule) {
+    // Without a final line break, the `sops` block would need one: the full path keeps it.
+    if !supported(rule) || !text.ends_with('\n') {
         return None;
     }
     let mut reader = YamlLines::new();
@@ -116,6 +135,11 @@ pub fn prepare_yaml<'a>(text: &'a str, options: &'a EncryptOptions) -> Option<Pr
             hasher.update(&bytes);
         }
         if encrypted {
+            // The fast path writes no layout record: a value whose decryption would be spelled
+            // differently (`0755`, `2024-01-15`) takes the full path, which keeps it.
+            if !decrypts_as_written(text, &site, &typed, &bytes) {
+                return None;
+            }
             let aad = push_aad(&mut aads, reader.path());
             items.push(Item {
                 site,
@@ -145,14 +169,25 @@ impl PreparedYaml<'_> {
 
     /// [`PreparedYaml::write`] with a given data key.
     pub(crate) fn write_with_key(&self, key: &DataKey, out: &mut dyn Write) -> Result<(), Error> {
+        self.write_with(key, None, out)
+    }
+
+    /// [`PreparedYaml::write_with_key`], storing a sealed layout record in the metadata.
+    pub fn write_with(
+        &self,
+        key: &DataKey,
+        layout: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
         let (text, options) = (self.text, self.options);
-        let (cipher, metadata) = new_metadata(
+        let (cipher, mut metadata) = new_metadata(
             key,
             options,
             &options.rule,
             options.mac_only_encrypted,
             &self.mac,
         )?;
+        metadata.layout = layout.map(String::from);
         let write =
             |e: std::io::Error| Error::Document(crate::document::Error::Write(e.to_string()));
         let mut at = 0;
@@ -544,8 +579,16 @@ mod tests {
             false
         ));
         let typed = "# c\na: 1\nb:\n    c: 'x''y' # note\n    d:\n        - p\n        - \"q\"\n    e:\n    f: true\n    g: 1.50\n    h: 2024-01-15\n    i: .inf\n    j: 0x1F\n    k: ''\n    l: ~\ng_unencrypted: plain\nlist:\n- h\n-\n- 012\nlast: no newline";
-        assert!(differential(typed, Rule::default(), false));
-        assert!(differential(typed, Rule::default(), true));
+        // A timestamp, a hex or leading-zero integer, a missing final newline: decryption would
+        // spell them differently, so the full path (and its layout record) takes the file.
+        assert!(!differential(typed, Rule::default(), false));
+        let kept = typed
+            .replace("    h: 2024-01-15\n", "")
+            .replace("    j: 0x1F\n", "")
+            .replace("- 012\n", "- 12\n")
+            + "\n";
+        assert!(differential(&kept, Rule::default(), false));
+        assert!(differential(&kept, Rule::default(), true));
         let suffix = Rule::EncryptedSuffix("_secret".into());
         assert!(differential(
             "a_secret: 1\nb:\n  c_secret: x\n  d: y\n",

@@ -535,6 +535,14 @@ impl JsonDocument {
         if source.bytes().all(|c| c.is_ascii_whitespace()) {
             return Err(Error::Empty);
         }
+        if source.starts_with('\u{feff}') {
+            return Err(Error::Syntax {
+                format: Format::Json,
+                line: 1,
+                column: 1,
+                message: "the file starts with a byte order mark (U+FEFF), which JSON does not allow (RFC 8259) and sops refuses; remove it".into(),
+            });
+        }
         // Roughly one value per comma: reserving up front saves regrowing large vectors.
         let estimate = source.bytes().filter(|&c| c == b',').count() + 1;
         let mut sink = DocSink {

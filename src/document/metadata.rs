@@ -137,7 +137,12 @@ pub struct Metadata {
     pub rule: Option<(RuleKind, String)>,
     pub mac_only_encrypted: bool,
     pub version: String,
+    /// The sealed layout record (`secrets_layout`, see `crypto::layout`); sops ignores it.
+    pub layout: Option<String>,
 }
+
+/// The metadata key of the sealed layout record (see `crypto::layout` and docs/lossless.md).
+pub const LAYOUT_KEY: &str = "secrets_layout";
 
 /// The version we write: the sops release whose format we follow.
 pub const SOPS_VERSION: &str = "3.11.0";
@@ -203,6 +208,11 @@ impl Metadata {
             None | Some(MetaValue::Null) => String::new(),
             Some(_) => return Err(Error::Metadata("version is not a string".into())),
         };
+        // A record that is not a string is ignored like one that does not authenticate.
+        let layout = match meta.get(LAYOUT_KEY) {
+            Some(MetaValue::Str(s)) => Some(s.clone()),
+            _ => None,
+        };
         Ok(Metadata {
             key_groups,
             shamir_threshold,
@@ -211,6 +221,7 @@ impl Metadata {
             rule,
             mac_only_encrypted,
             version,
+            layout,
         })
     }
 
@@ -266,6 +277,9 @@ impl Metadata {
             items.push(("mac_only_encrypted".into(), MetaValue::Bool(true)));
         }
         items.push(("version".into(), MetaValue::Str(self.version.clone())));
+        if let Some(layout) = &self.layout {
+            items.push((LAYOUT_KEY.into(), MetaValue::Str(layout.clone())));
+        }
         MetaValue::Map(items)
     }
 
@@ -710,6 +724,7 @@ mod tests {
                 rule: None,
                 mac_only_encrypted: false,
                 version: "3.11.0".into(),
+                layout: None,
             };
             let back = Metadata::from_meta(&meta.to_meta()).unwrap();
             assert_eq!(back, meta, "{groups} group(s)");
@@ -734,6 +749,7 @@ mod tests {
             rule: Some((RuleKind::UnencryptedSuffix, "_unencrypted".into())),
             mac_only_encrypted: true,
             version: SOPS_VERSION.into(),
+            layout: None,
         }
     }
 

@@ -29,6 +29,7 @@ fn sample_metadata() -> Metadata {
         )),
         mac_only_encrypted: false,
         version: SOPS_VERSION.into(),
+        layout: None,
     }
 }
 

@@ -903,6 +903,7 @@ value = 'x'";
             rule: Some((RuleKind::UnencryptedSuffix, "_unencrypted".into())),
             mac_only_encrypted: false,
             version: SOPS_VERSION.into(),
+            layout: None,
         }
         .to_meta()
     }

@@ -23,6 +23,7 @@ mod kms;
 mod lifecycle;
 mod limits;
 mod pgp;
+mod lossless;
 mod rekey;
 mod roundtrip;
 mod scan;

@@ -148,3 +148,25 @@ pub fn assert_same(actual: &[u8], expected: &[u8], what: &str) {
         );
     }
 }
+
+/// The data of an encrypted file as sops-age 4.0.2 (npm) decrypts it, installed into
+/// target/sops-age by scripts/install-test-tools.sh; Err with its message when it refuses.
+pub fn sops_age_data(env: &Env, enc: &Path) -> Result<serde_json::Value, String> {
+    let pkg = root().join("target/sops-age/node_modules/sops-age");
+    assert!(
+        pkg.exists(),
+        "sops-age is missing at {}: run `bash scripts/install-test-tools.sh` (as .ci/run does)",
+        pkg.display()
+    );
+    let out = Command::new("node")
+        .arg(root().join("tests/node/sops-age-decrypt.mjs"))
+        .arg(&pkg)
+        .arg(enc)
+        .arg(&env.key_file)
+        .output()
+        .expect("node runs");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&out.stdout).expect("sops-age prints JSON"))
+}

@@ -23,6 +23,7 @@ fn sample_meta() -> MetaValue {
         rule: Some((RuleKind::UnencryptedRegex, "^(public|x;y)".into())),
         mac_only_encrypted: true,
         version: "3.11.0".into(),
+        layout: None,
     }
     .to_meta()
 }

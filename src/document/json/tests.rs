@@ -22,6 +22,7 @@ fn sample_meta() -> MetaValue {
         rule: Some((RuleKind::UnencryptedSuffix, "_unencrypted".into())),
         mac_only_encrypted: false,
         version: "3.11.0".into(),
+        layout: None,
     }
     .to_meta()
 }

@@ -415,6 +415,37 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Where the tag written before a scalar's text starting at `text_start` begins, and the anchor
+/// to write again when it sat between the tag and the text (`!!binary &a x`); `text_start` when
+/// there is no tag there.
+fn tag_start(source: &str, text_start: usize) -> (usize, &str) {
+    let bytes = source.as_bytes();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let is_token = |b: u8| !is_space(b) && !matches!(b, b'[' | b'{' | b',');
+    let mut end = text_start;
+    let mut anchor = "";
+    // Up to two properties before the text: a tag and an anchor, in either order.
+    for _ in 0..2 {
+        let mut at = end;
+        while at > 0 && is_space(bytes[at - 1]) {
+            at -= 1;
+        }
+        let token_end = at;
+        while at > 0 && is_token(bytes[at - 1]) {
+            at -= 1;
+        }
+        match bytes.get(at) {
+            Some(b'!') if at < token_end => return (at, anchor),
+            Some(b'&') if at < token_end && anchor.is_empty() => {
+                anchor = &source[at..token_end];
+                end = at;
+            }
+            _ => return (text_start, ""),
+        }
+    }
+    (text_start, "")
+}
+
 fn is_comment_enc(s: &str) -> bool {
     crate::document::envelope::is_encrypted_comment(s)
 }
@@ -444,12 +475,27 @@ fn typed(s: &parse::Scalar) -> Result<(Value, Option<String>), String> {
                         _ => return Err(format!("the value does not read as its !!{want} tag")),
                     }
                 }
+                "binary" => return binary(text).map(|decoded| (Value::Str(decoded), None)),
                 _ => Resolved::Str,
             }
         }
         Some(_) => Resolved::Str,
     };
     from_resolved(resolved, text)
+}
+
+/// A `!!binary` scalar's value as go-yaml, so sops, reads it: the base64 text decoded (line
+/// breaks skipped, as Go's decoder does).
+fn binary(text: &str) -> Result<String, String> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|_| "the value does not read as its !!binary tag (base64)".to_string())?;
+    String::from_utf8(bytes).map_err(|_| {
+        "a !!binary value that is not UTF-8 text once decoded (sops would hash raw bytes there)"
+            .to_string()
+    })
 }
 
 /// The value and spelling of a scalar whose text `text` resolved to `resolved`.
@@ -544,9 +590,17 @@ impl YamlDocument {
                 insert_at: doc.end,
                 // The keys' column: a tagged or anchored root (`!tag` on its own line) starts
                 // left of its keys.
+                // A byte order mark is not a column.
                 indent: pairs
                     .first()
-                    .map_or(root.col, |&(k, _)| parsed.nodes[k].col),
+                    .map_or(root.col, |&(k, _)| parsed.nodes[k].col)
+                    .saturating_sub(usize::from(
+                        source.starts_with('\u{feff}')
+                            && pairs
+                                .first()
+                                .map_or(root.line, |&(k, _)| parsed.nodes[k].line)
+                                == 1,
+                    )),
                 flow: root.flow.then_some(doc.root),
             });
         }
@@ -604,7 +658,28 @@ impl YamlDocument {
     }
 
     /// The new text of a scalar leaf for an edit.
+    ///
+    /// A tag would change how readers type an `ENC[...]` string (`!!binary` makes sops decode
+    /// it as base64, then fail the MAC): it is left out of the encrypted file, and the layout
+    /// record restores it on decryption.
     fn render_scalar(
+        &self,
+        node: usize,
+        base_col: usize,
+        edit: &Replacement,
+    ) -> (Range<usize>, String) {
+        let (range, text) = self.render_scalar_text(node, base_col, edit);
+        match (edit, &self.scalar(node).tag) {
+            (Replacement::Encrypted(_), Some(_)) => match tag_start(&self.source, range.start) {
+                (start, "") => (start..range.end, text),
+                (start, anchor) => (start..range.end, format!("{anchor} {text}")),
+            },
+            _ => (range, text),
+        }
+    }
+
+    /// [`Self::render_scalar`] without the tag.
+    fn render_scalar_text(
         &self,
         node: usize,
         base_col: usize,
@@ -635,12 +710,21 @@ impl YamlDocument {
                     if b.content.is_empty() {
                         return inline(enc.clone());
                     }
-                    let mut text = " ".repeat(b.indent);
+                    // Strip chomping (`|-`), so the value reads as `ENC[...]` without the line
+                    // break that clip or keep chomping would add.
+                    let mut text = String::from("|");
+                    if let Some(d) = b.indicator {
+                        text.push((b'0' + d) as char);
+                    }
+                    text.push('-');
+                    text.push_str(&src[b.header.end..b.header_line_end]);
+                    text.push('\n');
+                    text.push_str(&" ".repeat(b.indent));
                     text.push_str(enc);
                     if src[..b.content.end].ends_with('\n') {
                         text.push('\n');
                     }
-                    (b.content.clone(), text)
+                    (b.header.start..b.content.end, text)
                 }
                 ScalarStyle::Folded => inline(enc.clone()),
             },
