@@ -4,6 +4,7 @@
 mod bad_input;
 mod canary;
 mod config;
+mod corpus;
 mod deploy;
 mod edit;
 mod gitdrivers;
