@@ -343,7 +343,11 @@ fn replace_scalar(
     }));
     let out = doc.render(&mut edits, None)?;
     Ok(Some(
-        String::from_utf8(out).map_err(|_| Error::NotUtf8 { offset: 0 })?,
+        String::from_utf8(out).map_err(|_| Error::NotUtf8 {
+            offset: 0,
+            line: 1,
+            column: 1,
+        })?,
     ))
 }
 
