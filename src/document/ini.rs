@@ -229,7 +229,7 @@ fn read_key(line: &str) -> Option<(String, usize)> {
 
 /// Whether `v` written bare after `key = ` reads back as `v`.
 fn bare_ok(v: &str) -> bool {
-    !v.contains(['\n', '\r', '#', ';'])
+    !v.contains(['\n', '#', ';'])
         && v.trim() == v
         && !surrounded(v, '"')
         && !surrounded(v, '\'')

@@ -17,6 +17,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod roundtrip_tests;
+#[cfg(test)]
+mod variant_tests;
 
 use std::fmt;
 use std::ops::Range;
