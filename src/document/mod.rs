@@ -342,9 +342,13 @@ pub fn utf8(input: &[u8]) -> Result<&str, Error> {
     std::str::from_utf8(input).map_err(|e| {
         let offset = e.valid_up_to();
         let before = &input[..offset];
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
         // Valid UTF-8 up to `offset`: count characters for the column.
-        let column = std::str::from_utf8(&before[line_start..]).map_or(1, |s| s.chars().count() + 1);
+        let column =
+            std::str::from_utf8(&before[line_start..]).map_or(1, |s| s.chars().count() + 1);
         Error::NotUtf8 {
             offset,
             line: before.iter().filter(|&&b| b == b'\n').count() + 1,
