@@ -1,6 +1,7 @@
 //! The command line: the only module that knows clap, reads the environment, or prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod access;
 mod check;
 mod decrypt;
 mod diff;
@@ -127,6 +128,12 @@ enum Command {
     Rollback(rollback::RollbackArgs),
     /// Install the Git pre-commit hook that runs `secrets scan --staged`.
     Hook(hook::HookArgs),
+    /// Who can read which encrypted file (named through `recipients:` in .sops.yaml), drift
+    /// from the creation rules, and who could read each version in Git history (--history).
+    ///
+    /// Keyless. --fail exits 1 on drift (with --history: on values a removed recipient could
+    /// read); --fix re-encrypts the data key of drifted files for their rule's recipients.
+    Access(access::AccessArgs),
 }
 
 #[derive(clap::Args)]
@@ -191,6 +198,14 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Git(args) => return git::run(args, &cli.identity, cli.config.as_deref()),
         Command::Stale(args) => return history::stale(args),
         Command::Hook(args) => return hook::run(args),
+        Command::Access(args) => {
+            let outcome = access::run(&args, cli.config.as_deref())?;
+            if args.fix && !outcome.fixable.is_empty() {
+                rekey::update_files(&outcome.fixable, cli.config.as_deref(), &cli.identity)?;
+                return Ok(0);
+            }
+            return Ok(outcome.code);
+        }
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),

@@ -86,6 +86,24 @@ pub fn updatekeys(
     Ok(())
 }
 
+/// Update the named files without asking (`access --fix`).
+pub fn update_files(
+    files: &[PathBuf],
+    config_flag: Option<&Path>,
+    identities: &[PathBuf],
+) -> Result<(), Error> {
+    let args = UpdatekeysArgs {
+        files: files.to_vec(),
+        all: false,
+        yes: true,
+        input_type: None,
+    };
+    for path in files {
+        update_one(path, &args, config_flag, identities)?;
+    }
+    Ok(())
+}
+
 /// The recipients of each group, for comparison and display.
 fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
     groups
@@ -132,6 +150,11 @@ fn update_one(
         config.path.display(),
         rule.line
     );
+    let names = crate::access::Directory::new(&config.recipients);
+    let named = |key: &String| match names.member(key) {
+        crate::access::Member::Named(name) => format!("{name} ({key})"),
+        crate::access::Member::Key(_) => key.clone(),
+    };
     for (i, group) in wanted.iter().enumerate() {
         let before = current.get(i).cloned().unwrap_or_default();
         let label = if wanted.len() > 1 {
@@ -140,15 +163,15 @@ fn update_one(
             "  ".to_string()
         };
         for r in group.iter().filter(|r| !before.contains(r)) {
-            eprintln!("{label} + {r}");
+            eprintln!("{label} + {}", named(r));
         }
         for r in before.iter().filter(|r| !group.contains(r)) {
-            eprintln!("{label} - {r}");
+            eprintln!("{label} - {}", named(r));
         }
     }
     for (i, group) in current.iter().enumerate().skip(wanted.len()) {
         for r in group {
-            eprintln!("  group {}: - {r}", i + 1);
+            eprintln!("  group {}: - {}", i + 1, named(r));
         }
     }
     if current
@@ -252,7 +275,7 @@ fn looks_encrypted(path: &Path) -> bool {
         return false;
     };
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-    if !has(b"ENC[AES256_GCM,") || !has(b"sops") {
+    if !has(crate::document::envelope::CIPHER_MARKER.as_bytes()) || !has(b"sops") {
         return false;
     }
     let format = Format::from_path(path);

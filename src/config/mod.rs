@@ -68,6 +68,19 @@ pub struct Config {
     pub rules: Vec<CreationRule>,
     /// The `secrets:` section: typed policies (see [`policy`]).
     pub policies: Vec<policy::Policy>,
+    /// The `recipients:` section: a name for each person or machine and the keys it holds, of
+    /// any backend (sops ignores the section). Used by `secrets access` to name recipients.
+    pub recipients: Vec<NamedRecipient>,
+}
+
+/// One entry of the `recipients:` section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedRecipient {
+    pub name: String,
+    /// Its keys as written: age recipients, SSH public keys, PGP fingerprints, KMS ARNs, Vault
+    /// transit URIs...
+    pub keys: Vec<String>,
+    pub line: usize,
 }
 
 /// Find the config: `explicit` (`--config` or `SOPS_CONFIG`), else the nearest `.sops.yaml`
@@ -124,6 +137,7 @@ const TOP_KEYS: &[&str] = &[
     "stores",
     "secrets",
     "scan",
+    "recipients",
 ];
 const UNSUPPORTED_KEY_TYPES: &[&str] = &[
     "pgp",
@@ -161,6 +175,7 @@ impl Config {
                 path: path.to_path_buf(),
                 rules,
                 policies: Vec::new(),
+                recipients: Vec::new(),
             });
         };
         let Node::Map(top) = &root.node else {
@@ -185,10 +200,17 @@ impl Config {
             }
             None => Vec::new(),
         };
+        let recipients = match top.iter().find(|(k, _)| k == "recipients") {
+            Some((_, value)) => {
+                parse_recipients(value).map_err(|(line, message)| invalid(line, message))?
+            }
+            None => Vec::new(),
+        };
         Ok(Config {
             path: path.to_path_buf(),
             rules,
             policies,
+            recipients,
         })
     }
 
@@ -357,6 +379,36 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
     let mut seen = std::collections::HashSet::new();
     group.age.retain(|r| seen.insert(r.clone()));
     Ok(group)
+}
+
+/// `recipients:`: a mapping from a name to a key or a list of keys.
+fn parse_recipients(value: &Spanned) -> ParseResult<Vec<NamedRecipient>> {
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    let Node::Map(entries) = &value.node else {
+        return Err((
+            value.line,
+            "recipients must be a mapping from a name to its keys".into(),
+        ));
+    };
+    let mut out: Vec<NamedRecipient> = Vec::new();
+    for (name, keys) in entries {
+        if out.iter().any(|r| &r.name == name) {
+            return Err((keys.line, format!("recipient {name:?} is listed twice")));
+        }
+        let line = keys.line;
+        let keys = string_list(keys, name)?;
+        if keys.is_empty() {
+            return Err((line, format!("recipient {name:?} has no keys")));
+        }
+        out.push(NamedRecipient {
+            name: name.clone(),
+            keys,
+            line,
+        });
+    }
+    Ok(out)
 }
 
 fn scalar<'a>(value: &'a Spanned, key: &str) -> ParseResult<&'a str> {

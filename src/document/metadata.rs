@@ -125,7 +125,7 @@ impl Metadata {
         };
         let lastmodified = string_field(meta, "lastmodified")?.unwrap_or_default();
         if !lastmodified.is_empty() {
-            crate::crypto::time::aad_for_lastmodified(&lastmodified).ok_or_else(|| {
+            crate::time::aad_for_lastmodified(&lastmodified).ok_or_else(|| {
                 Error::Metadata("lastmodified is not an RFC 3339 timestamp".into())
             })?;
         }

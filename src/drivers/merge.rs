@@ -296,8 +296,8 @@ pub fn merge(
         };
         match (a, result) {
             (Some(Node::Str(old)), Some(Node::Str(new)))
-                if crate::crypto::value::is_encrypted(old)
-                    && crate::crypto::value::is_encrypted(new) =>
+                if crate::document::envelope::is_encrypted(old)
+                    && crate::document::envelope::is_encrypted(new) =>
             {
                 replace_enc.push((steps.clone(), new.clone()))
             }
@@ -386,7 +386,7 @@ pub fn merge(
 /// The `ENC[...]` strings in a subtree.
 fn enc_strings(node: &Node) -> Vec<&str> {
     match node {
-        Node::Str(s) if crate::crypto::value::is_encrypted(s) => vec![s.as_str()],
+        Node::Str(s) if crate::document::envelope::is_encrypted(s) => vec![s.as_str()],
         Node::List(items) => items.iter().flat_map(enc_strings).collect(),
         Node::Map(items) => items.iter().flat_map(|(_, v)| enc_strings(v)).collect(),
         _ => Vec::new(),

@@ -191,7 +191,7 @@ pub fn redacted(found: &Encrypted, bytes: &[u8]) -> Result<String, document::Err
     let mut out = String::new();
     recipient_lines(&found.meta, &mut out);
     out.push_str(&value_lines(found.format, &root, |node| match node {
-        Node::Str(s) if crate::crypto::value::is_encrypted(s) => {
+        Node::Str(s) if crate::document::envelope::is_encrypted(s) => {
             format!("<enc {}>", fingerprint(s))
         }
         other => show_scalar(other),

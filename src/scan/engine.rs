@@ -8,13 +8,18 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
-use super::rules::{self, RULES, Rule};
+use super::rules::{self, Candidate, Confidence, Rule};
 
 /// One secret found in a text: which rule, and the byte range of the secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
     pub rule: usize,
     pub span: Range<usize>,
+    /// Where the finding points: the secret's first byte, or for a multi-line rule (a PEM
+    /// key) the start of the match (its `-----BEGIN` line).
+    pub at: usize,
+    /// The rule's confidence, lowered for a generic value the gate has doubts about.
+    pub confidence: Confidence,
 }
 
 /// A rule from the user's `.secrets-scan.toml`: checks that built-in rules keep in code.
@@ -23,8 +28,6 @@ pub struct UserRule {
     pub rule: &'static Rule,
     /// The rule's regex, its secret in the capture group `s`.
     pub regex: Regex,
-    /// A candidate whose Shannon entropy (bits per character) is lower is not a finding.
-    pub min_entropy: Option<f64>,
     /// A candidate matching one of these is not a finding.
     pub allow: Vec<Regex>,
 }
@@ -38,8 +41,8 @@ pub struct Engine {
     /// Compiled when the rule's anchor first hits: compiling every built-in regex up front
     /// (Unicode classes) would cost most of the start-up time of a small scan.
     regexes: Vec<OnceLock<Regex>>,
-    /// Per rule: the extra checks of a user rule.
-    custom: Vec<Option<(Option<f64>, Vec<Regex>)>>,
+    /// Per rule: the allowlist of a user rule.
+    custom: Vec<Option<Vec<Regex>>>,
 }
 
 impl Engine {
@@ -56,9 +59,9 @@ impl Engine {
         for u in user {
             rules.push(u.rule);
             regexes.push(OnceLock::from(u.regex));
-            custom.push(Some((u.min_entropy, u.allow)));
+            custom.push(Some(u.allow));
         }
-        for r in RULES {
+        for r in rules::builtin() {
             rules.push(r);
             regexes.push(OnceLock::new());
             custom.push(None);
@@ -66,7 +69,7 @@ impl Engine {
         let mut patterns = Vec::new();
         let mut pattern_rule = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
-            for anchor in rule.anchors {
+            for anchor in rule.anchors.iter() {
                 patterns.push(*anchor);
                 pattern_rule.push(i);
             }
@@ -131,43 +134,52 @@ impl Engine {
                 } else {
                     continue;
                 };
-                if caps
-                    .name("k")
-                    .is_some_and(|k| rules::is_non_secret_key(k.as_str()))
-                {
-                    continue;
+                let mut group_end = group.end();
+                if !quoted && rule.check == rules::Check::Generic {
+                    // `f(token=request.key):`: closing punctuation ends the value.
+                    let trimmed = group
+                        .as_str()
+                        .trim_end_matches([')', ']', '}', ':', '.', ',']);
+                    group_end = group.start() + trimmed.len();
                 }
-                // `name: Type = ...`, `fn f(token: Token)`: a type annotation, not a value.
-                if !quoted
-                    && caps.name("op").is_some_and(|op| op.as_str() == ":")
-                    && window[group.end()..]
-                        .trim_start_matches([' ', '\t'])
-                        .starts_with(['=', ',', ')', ';', '{', '>'])
-                {
-                    continue;
-                }
-                let value = group.as_str();
-                // `user:user@` is a development default, not a leaked password.
-                if caps.name("u").is_some_and(|u| u.as_str() == value) {
-                    continue;
-                }
+                let value = &window[group.start()..group_end];
                 let value = if rule.multiline { value.trim() } else { value };
-                if !rules::check(rule, value, quoted) {
+                let whole = caps.get(0).expect("group 0 is the match");
+                let candidate = Candidate {
+                    value,
+                    quoted,
+                    matched: whole.as_str(),
+                    rest: if quoted || rule.check != rules::Check::Generic {
+                        &window[whole.end()..]
+                    } else {
+                        &window[group_end..]
+                    },
+                    user: caps.name("u").map(|u| u.as_str()),
+                    key: caps.name("k").map(|k| k.as_str()),
+                    op: caps.name("op").map(|o| o.as_str()),
+                    preceding: window[..whole.start()].chars().next_back(),
+                };
+                let Some(confidence) = rules::check(rule, &candidate) else {
                     continue;
-                }
-                if let Some((min_entropy, allow)) = &self.custom[ri]
-                    && (min_entropy.is_some_and(|m| rules::entropy(value) < m)
-                        || allow.iter().any(|a| a.is_match(value)))
+                };
+                if let Some(allow) = &self.custom[ri]
+                    && allow.iter().any(|a| a.is_match(value))
                 {
                     continue;
                 }
-                let abs = start + group.start()..start + group.end();
+                let abs = start + group.start()..start + group_end;
                 if !seen.insert((ri, abs.start, abs.end)) {
                     continue;
                 }
                 hits.push(Hit {
                     rule: ri,
+                    at: if rule.multiline {
+                        start + whole.start()
+                    } else {
+                        abs.start
+                    },
                     span: abs,
+                    confidence,
                 });
             }
         }

@@ -4,9 +4,12 @@
 //! (SHA-256 of rule id and value) and an excerpt of the line with the secret redacted.
 
 pub mod engine;
+pub mod generic;
 pub mod repo;
 pub mod report;
 pub mod rules;
+#[cfg(test)]
+mod rule_files;
 pub mod settings;
 pub mod sources;
 
@@ -60,6 +63,8 @@ pub struct Finding {
     pub hint: String,
     /// History scans: the full id of the commit that introduced the blob.
     pub commit: Option<String>,
+    /// How sure the finding is.
+    pub confidence: rules::Confidence,
 }
 
 /// Errors reading what to scan.
@@ -140,13 +145,18 @@ pub fn scan_text_where(
     let mut col = 1;
     // Whether the current line carries an inline allow comment (looked up once per line).
     let mut allowed_line: Option<(usize, bool)> = None;
-    for hit in &hits {
+    // Findings point at `at` (a PEM key's `-----BEGIN`, before its secret): count lines in that
+    // order.
+    let mut order: Vec<&engine::Hit> = hits.iter().collect();
+    order.sort_by_key(|h| h.at);
+    for hit in order {
+        let at = hit.at;
         // Hits are in position order: count lines incrementally.
-        for nl in memchr::memchr_iter(b'\n', &bytes[pos..hit.span.start]) {
+        for nl in memchr::memchr_iter(b'\n', &bytes[pos..at]) {
             line += 1;
             line_start = pos + nl + 1;
         }
-        pos = hit.span.start;
+        pos = at;
         if col_pos < line_start {
             col_pos = line_start;
             col = 1;
@@ -159,16 +169,12 @@ pub fn scan_text_where(
         if allowed_line.is_some_and(|(_, allowed)| allowed) || !keep(&hit.span) {
             continue;
         }
-        col += text[col_pos..hit.span.start].chars().count();
-        col_pos = hit.span.start;
-        // The excerpt looks at a bounded part of the line around the secret.
-        let from = floor_char(
-            text,
-            hit.span.start.saturating_sub(EXCERPT_BYTES).max(line_start),
-        );
-        let limit = (hit.span.end + EXCERPT_BYTES).min(text.len());
-        let to = memchr::memchr(b'\n', &bytes[hit.span.start..limit])
-            .map_or(limit, |i| hit.span.start + i);
+        col += text[col_pos..at].chars().count();
+        col_pos = at;
+        // The excerpt looks at a bounded part of the line around the finding.
+        let from = floor_char(text, at.saturating_sub(EXCERPT_BYTES).max(line_start));
+        let limit = (at.max(hit.span.end) + EXCERPT_BYTES).min(text.len());
+        let to = memchr::memchr(b'\n', &bytes[at..limit]).map_or(limit, |i| at + i);
         let to = ceil_char(text, to);
         let rule = engine.rule(hit.rule);
         let secret = &text[hit.span.clone()];
@@ -179,7 +185,8 @@ pub fn scan_text_where(
             rule: rule.id,
             description: rule.description.to_string(),
             fingerprint: fingerprint(rule.id, secret),
-            excerpt: excerpt(text, from..to, hit.span.start, &hits, from > line_start),
+            excerpt: excerpt(text, from..to, at, &hits, from > line_start),
+            confidence: hit.confidence,
             hint: hint_for(rule.id, file),
             commit: None,
         });
@@ -341,6 +348,7 @@ impl CreationRules {
             excerpt: String::new(),
             hint: hint_for("unencrypted-file", file),
             commit: None,
+            confidence: rules::Confidence::High,
         }))
     }
 }
@@ -385,6 +393,50 @@ mod tests {
         for f in [&f[0], &f[f.len() / 2], &f[f.len() - 1]] {
             assert!(text[..f.column - 1].ends_with("\"secret\":\""));
         }
+    }
+
+    /// Every rule file under src/scan/rules/ loads (schema, regexes, unique ids, at least one
+    /// example and one counter-example per rule), and every example line gives a finding of its
+    /// rule through the real engine while no counter-example does.
+    #[test]
+    fn every_rule_file_loads_and_its_examples_hold() {
+        let rules = rules::load_all().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rules.len(), rules::builtin().len());
+        let engine = Engine::new();
+        let mut failures = Vec::new();
+        for rule in &rules {
+            assert!(!rule.examples.is_empty() && !rule.counter_examples.is_empty());
+            for (lines, want) in [(rule.examples, true), (rule.counter_examples, false)] {
+                for line in lines {
+                    let found = scan_text(&engine, "example.txt", line)
+                        .iter()
+                        .any(|f| f.rule == rule.id);
+                    if found != want {
+                        let what = if want {
+                            "example missed"
+                        } else {
+                            "counter-example found"
+                        };
+                        failures.push(format!("{}: {what}: {line}", rule.id));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn a_private_key_finding_points_at_its_begin_line() {
+        let body: String = (0..4)
+            .map(|i| format!("{}\n", "Qk9Xz".repeat(12) + &i.to_string().repeat(4)))
+            .collect();
+        let text = format!(
+            "config: 1\n  key: |\n    -----BEGIN RSA PRIVATE KEY-----\n{body}    -----END RSA PRIVATE KEY-----\n"
+        );
+        let f = scan_text(&Engine::new(), "k.yaml", &text);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].rule, f[0].line, f[0].column), ("private-key", 3, 5));
+        assert_eq!(f[0].excerpt, "-----BEGIN RSA PRIVATE KEY-----");
     }
 
     #[test]

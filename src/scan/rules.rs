@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-/// What a rule checks after its regex matched a candidate secret.
+/// What a rule checks after its regex matched a candidate secret (`check = "..."` in a rule file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
     /// The regex is enough.
@@ -16,18 +16,84 @@ pub enum Check {
     NotPlaceholder,
     /// The generic keyword rule: not a placeholder, not code, and random enough.
     Generic,
+    /// A password in a URL: not a placeholder, not `user:user@`, not a documentation host.
+    UrlPassword,
     /// Bech32 data characters only (age secret keys).
     Bech32,
     /// An AWS key id that is not a documentation example.
     AwsKeyId,
+    /// Not a placeholder, and decodes as base64 (standard or URL-safe, padded or not).
+    Base64,
+    /// A Google service-account key: the secret is the `private_key` of a JSON object whose
+    /// `type` is `service_account` (checked on the matched text).
+    JsonServiceAccount,
+    /// Digits (spaces and dashes ignored) passing the Luhn checksum.
+    Luhn,
     /// A user rule: not a placeholder; its entropy floor and allowlist are applied by the engine.
     User,
 }
 
+impl Check {
+    /// The names a rule file may use, with their checks.
+    pub const NAMES: &[(&str, Check)] = &[
+        ("none", Check::None),
+        ("crc32-base62", Check::Crc32Base62),
+        ("jwt", Check::Jwt),
+        ("not-placeholder", Check::NotPlaceholder),
+        ("generic", Check::Generic),
+        ("url-password", Check::UrlPassword),
+        ("bech32", Check::Bech32),
+        ("aws-key-id", Check::AwsKeyId),
+        ("base64", Check::Base64),
+        ("json-service-account", Check::JsonServiceAccount),
+        ("luhn", Check::Luhn),
+    ];
+
+    fn from_name(name: &str) -> Option<Check> {
+        Check::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// How sure a finding is: a provider format with a checksum or a long fixed prefix is `high`;
+/// a keyword-anchored value is `medium`, or `low` when the generic gate has doubts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn parse(s: &str) -> Option<Confidence> {
+        match s {
+            "low" => Some(Confidence::Low),
+            "medium" => Some(Confidence::Medium),
+            "high" => Some(Confidence::High),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
 /// One rule.
+#[derive(Debug)]
 pub struct Rule {
     pub id: &'static str,
+    /// Who issues the credential (`(any)` for formats without a provider).
+    pub provider: &'static str,
     pub description: &'static str,
+    /// The provider's own page describing the format.
+    pub doc: &'static str,
     /// Literals (matched case-insensitively) that any match contains; the prefilter looks for them.
     pub anchors: &'static [&'static str],
     /// The regex; the capture group named `s` is the secret (else the whole match).
@@ -38,342 +104,253 @@ pub struct Rule {
     pub after: usize,
     pub multiline: bool,
     pub check: Check,
+    /// A candidate with a lower Shannon entropy (bits per character) is not a finding.
+    pub entropy: Option<f64>,
+    pub confidence: Confidence,
+    /// Lines that must produce a finding of this rule, and lines that must not.
+    pub examples: &'static [&'static str],
+    pub counter_examples: &'static [&'static str],
 }
 
-const fn rule(
-    id: &'static str,
-    description: &'static str,
-    anchors: &'static [&'static str],
-    regex: &'static str,
-    check: Check,
-) -> Rule {
-    Rule {
-        id,
-        description,
-        anchors,
-        regex,
-        before: 16,
-        after: 256,
-        multiline: false,
-        check,
-    }
+/// Window sizes around an anchor hit.
+const BEFORE: usize = 64;
+const AFTER: usize = 512;
+const MULTILINE_AFTER: usize = 16384;
+
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/rule_files.rs"));
+}
+pub use files::RULE_FILES;
+
+/// A mistake in a rule file, with where it is.
+#[derive(Debug, thiserror::Error)]
+#[error("src/scan/rules/{file}:{line}: {message}")]
+pub struct RuleFileError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
 }
 
-/// Every built-in rule. Provider rules come first: when two rules report the same text, the
-/// earlier one wins.
-pub static RULES: &[Rule] = &[
-    rule(
-        "github-token",
-        "GitHub token",
-        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
-        r"\b(?P<s>gh[pousr]_[A-Za-z0-9]{36})\b",
-        Check::Crc32Base62,
-    ),
-    rule(
-        "github-fine-grained-pat",
-        "GitHub fine-grained personal access token",
-        &["github_pat_"],
-        r"\b(?P<s>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "npm-token",
-        "npm access token",
-        &["npm_"],
-        r"\b(?P<s>npm_[A-Za-z0-9]{36})\b",
-        Check::Crc32Base62,
-    ),
-    rule(
-        "aws-access-key-id",
-        "AWS access key id",
-        &["AKIA", "ASIA", "ABIA", "ACCA"],
-        r"\b(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
-        Check::AwsKeyId,
-    ),
-    rule(
-        "aws-secret-access-key",
-        "AWS secret access key",
-        &["aws_secret", "secretaccesskey", "secret_access_key"],
-        r#"(?i)(?:aws_?secret_?access_?key|secretaccesskey)["']?\s*[:=]\s*["']?(?P<s>[A-Za-z0-9/+]{40})\b"#,
-        Check::Generic,
-    ),
-    rule(
-        "slack-token",
-        "Slack token",
-        &[
-            "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxe.",
-        ],
-        r"\b(?P<s>xox(?:[abprs]|e\.xox[bp]|e)-[0-9A-Za-z-]{20,250})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "slack-webhook",
-        "Slack incoming webhook URL",
-        &["hooks.slack.com/"],
-        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>T[A-Z0-9]{6,12}/[A-Z0-9]{6,12}/[A-Za-z0-9]{20,40})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "stripe-key",
-        "Stripe secret or restricted key",
-        &["sk_live_", "rk_live_", "sk_test_", "rk_test_"],
-        r"\b(?P<s>[sr]k_(?:live|test)_[0-9A-Za-z]{24,247})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "gitlab-token",
-        "GitLab token",
-        &["glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glcbt-"],
-        r"\b(?P<s>gl(?:pat|dt|rt|ptt|soat|cbt)-[0-9A-Za-z_-]{20,64})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "google-api-key",
-        "Google API key",
-        &["AIza"],
-        r"\b(?P<s>AIza[0-9A-Za-z_-]{35})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "google-oauth-client-secret",
-        "Google OAuth client secret",
-        &["GOCSPX-"],
-        r"\b(?P<s>GOCSPX-[0-9A-Za-z_-]{28})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "anthropic-api-key",
-        "Anthropic API key",
-        &["sk-ant-"],
-        r"\b(?P<s>sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,120})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "openai-api-key",
-        "OpenAI API key",
-        &["T3BlbkFJ", "sk-proj-", "sk-svcacct-", "sk-admin-"],
-        r"\b(?P<s>sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}))",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "sendgrid-api-key",
-        "SendGrid API key",
-        &["SG."],
-        r"\b(?P<s>SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "pypi-token",
-        "PyPI upload token",
-        &["pypi-AgEIcHlwaS5vcmc"],
-        r"\b(?P<s>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "huggingface-token",
-        "Hugging Face token",
-        &["hf_"],
-        r"\b(?P<s>hf_[A-Za-z]{34})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "digitalocean-token",
-        "DigitalOcean token",
-        &["dop_v1_", "doo_v1_", "dor_v1_"],
-        r"\b(?P<s>do[opr]_v1_[a-f0-9]{64})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "shopify-token",
-        "Shopify access token",
-        &["shpat_", "shpca_", "shppa_", "shpss_"],
-        r"\b(?P<s>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "docker-hub-pat",
-        "Docker Hub personal access token",
-        &["dckr_pat_"],
-        r"\b(?P<s>dckr_pat_[A-Za-z0-9_-]{27})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "hashicorp-vault-token",
-        "HashiCorp Vault token",
-        &["hvs.", "hvb."],
-        r"\b(?P<s>hv[sb]\.[A-Za-z0-9_-]{90,300})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "terraform-cloud-token",
-        "Terraform Cloud token",
-        &[".atlasv1."],
-        r"\b(?P<s>[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "grafana-token",
-        "Grafana token",
-        &["glsa_", "glc_ey"],
-        r"\b(?P<s>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_eyJ[A-Za-z0-9+/=_-]{60,400})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "linear-api-key",
-        "Linear API key",
-        &["lin_api_"],
-        r"\b(?P<s>lin_api_[A-Za-z0-9]{40})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "postman-api-key",
-        "Postman API key",
-        &["PMAK-"],
-        r"\b(?P<s>PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "databricks-token",
-        "Databricks token",
-        &["dapi"],
-        r"\b(?P<s>dapi[a-f0-9]{32}(?:-\d)?)\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "new-relic-key",
-        "New Relic API key",
-        &["NRAK-"],
-        r"\b(?P<s>NRAK-[A-Z0-9]{27})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "atlassian-api-token",
-        "Atlassian API token",
-        &["ATATT3"],
-        r"\b(?P<s>ATATT3[A-Za-z0-9_=-]{180,200})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "square-token",
-        "Square access token or secret",
-        &["sq0atp-", "sq0csp-", "EAAA"],
-        r"\b(?P<s>sq0(?:atp|csp)-[0-9A-Za-z_-]{22,43}|EAAA[A-Za-z0-9_-]{60})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "mailgun-key",
-        "Mailgun API key",
-        &["key-"],
-        r"\b(?P<s>key-[0-9a-f]{32})\b",
-        Check::Generic,
-    ),
-    rule(
-        "telegram-bot-token",
-        "Telegram bot token",
-        &[":AA"],
-        r"\b(?P<s>[0-9]{8,10}:AA[0-9A-Za-z_-]{33})\b",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "discord-webhook",
-        "Discord webhook URL",
-        &["/api/webhooks/"],
-        r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/(?P<s>[A-Za-z0-9_-]{60,70})",
-        Check::NotPlaceholder,
-    ),
-    rule(
-        "azure-storage-key",
-        "Azure storage account key",
-        &["AccountKey="],
-        r"AccountKey=(?P<s>[A-Za-z0-9+/]{86}==)",
-        Check::NotPlaceholder,
-    ),
-    Rule {
-        id: "private-key",
-        description: "Private key",
-        anchors: &["PRIVATE KEY-----", "PRIVATE KEY BLOCK-----"],
-        regex: r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\s*(?:[A-Za-z-]+:[^\n]*\n\s*)*(?P<s>[A-Za-z0-9+/=\s\\n]{64,}?)\s*-----END",
-        before: 48,
-        after: 16384,
-        multiline: true,
-        check: Check::None,
-    },
-    rule(
-        "age-secret-key",
-        "age secret key",
-        &["AGE-SECRET-KEY-1"],
-        r"\b(?P<s>AGE-SECRET-KEY-1[0-9A-Z]{58})\b",
-        Check::Bech32,
-    ),
-    rule(
-        "jwt",
-        "JSON Web Token",
-        &["eyJ"],
-        r"\b(?P<s>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{16,})",
-        Check::Jwt,
-    ),
-    Rule {
-        id: "url-password",
-        description: "Password in a URL or connection string",
-        anchors: &["://"],
-        regex: r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://(?P<u>[^\s:/?#@'\x22]{1,128}):(?P<s>[^\s@/'\x22]{3,256})@[A-Za-z0-9\[_-]",
-        before: 40,
-        after: 512,
-        multiline: false,
-        check: Check::NotPlaceholder,
-    },
-    Rule {
-        id: "generic-secret",
-        description: "Secret assigned to a password, secret or token setting",
-        anchors: &[
-            "pass",
-            "pwd",
-            "secret",
-            "token",
-            "api_key",
-            "apikey",
-            "api-key",
-            "access_key",
-            "accesskey",
-            "auth",
-            "credential",
-            "private_key",
-            "_key",
-        ],
-        regex: r#"(?i)(?P<k>[A-Za-z0-9_.-]*(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key|_key)[A-Za-z0-9_.-]*)["']?\]?\s*(?P<op>:=|=>|[:=]|\s+=)[ \t]*(?:"(?P<dq>[^"\n]{1,300})"|'(?P<sq>[^'\n]{1,300})'|(?P<s>[^\s"'`,;\\]{1,300}))"#,
-        before: 64,
-        after: 360,
-        multiline: false,
-        check: Check::Generic,
-    },
-    Rule {
-        id: "generic-secret",
-        description: "Secret in a password, secret or token element",
-        anchors: &[
-            "password>",
-            "secret>",
-            "token>",
-            "apikey>",
-            "api_key>",
-            "passwd>",
-        ],
-        regex: r"(?i)<(?P<k>[A-Za-z0-9_.:-]*(?:passw(?:or)?d|secret|token|api_?key)[A-Za-z0-9_.-]*)>(?P<dq>[^<\n]{1,300})</",
-        before: 64,
-        after: 360,
-        multiline: false,
-        check: Check::Generic,
-    },
-    Rule {
-        id: "netrc-password",
-        description: "Password in a .netrc-style `password VALUE` line",
-        anchors: &["password ", "password\t", "passwd "],
-        regex: r"(?i)(?:^|\s)passw(?:or)?d[ \t]+(?P<s>[^\s]{6,200})",
-        before: 1,
-        after: 256,
-        multiline: false,
-        check: Check::Generic,
-    },
+/// The keys a rule may have.
+pub const RULE_FILE_KEYS: &[&str] = &[
+    "id",
+    "provider",
+    "description",
+    "doc",
+    "keywords",
+    "regex",
+    "entropy",
+    "confidence",
+    "check",
+    "multiline",
+    "examples",
+    "counter_examples",
 ];
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+/// Parse one rule file (`name` for errors). Strings are leaked: rule files are read once per
+/// process.
+pub fn parse_rule_file(name: &str, text: &str) -> Result<Vec<Rule>, RuleFileError> {
+    let bad = |span: Option<std::ops::Range<usize>>, message: String| RuleFileError {
+        file: name.to_string(),
+        line: span.map_or(1, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        }),
+        message,
+    };
+    let doc = toml_edit::Document::parse(text)
+        .map_err(|e| bad(e.span(), format!("invalid TOML: {}", e.message().trim())))?;
+    let mut rules = Vec::new();
+    for (key, item) in doc.iter() {
+        let span = doc.key(key).and_then(|k| k.span());
+        let Some(tables) = item.as_array_of_tables().filter(|_| key == "rules") else {
+            return Err(bad(
+                span,
+                format!("unknown top-level key {key:?}: write rules under `[[rules]]`"),
+            ));
+        };
+        for table in tables.iter() {
+            rules.push(parse_rule(table, &bad)?);
+        }
+    }
+    if rules.is_empty() {
+        return Err(bad(None, "no `[[rules]]` in the file".into()));
+    }
+    Ok(rules)
+}
+
+fn parse_rule(
+    table: &toml_edit::Table,
+    bad: &dyn Fn(Option<std::ops::Range<usize>>, String) -> RuleFileError,
+) -> Result<Rule, RuleFileError> {
+    let header = table.span();
+    let key_span = |k: &str| table.key(k).and_then(|k| k.span()).or(header.clone());
+    for (k, _) in table.iter() {
+        if !RULE_FILE_KEYS.contains(&k) {
+            return Err(bad(
+                key_span(k),
+                format!("unknown key {k:?} (known: {})", RULE_FILE_KEYS.join(", ")),
+            ));
+        }
+    }
+    let string = |k: &str| -> Result<Option<&str>, RuleFileError> {
+        table.get(k).map_or(Ok(None), |item| {
+            item.as_str()
+                .map(Some)
+                .ok_or_else(|| bad(key_span(k), format!("`{k}` must be a string")))
+        })
+    };
+    let required = |k: &str| -> Result<&str, RuleFileError> {
+        string(k)?
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| bad(header.clone(), format!("a rule needs a non-empty `{k}`")))
+    };
+    let strings = |k: &str| -> Result<Vec<&'static str>, RuleFileError> {
+        let Some(item) = table.get(k) else {
+            return Ok(Vec::new());
+        };
+        let list = item
+            .as_array()
+            .ok_or_else(|| bad(key_span(k), format!("`{k}` must be a list of strings")))?;
+        list.iter()
+            .map(|v| {
+                v.as_str()
+                    .map(leak)
+                    .ok_or_else(|| bad(key_span(k), format!("`{k}` must be a list of strings")))
+            })
+            .collect()
+    };
+    let id = required("id")?;
+    if !id
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    {
+        return Err(bad(
+            key_span("id"),
+            format!("id {id:?}: use kebab-case (a-z, 0-9, -)"),
+        ));
+    }
+    let regex = required("regex")?;
+    regex::Regex::new(regex)
+        .map_err(|e| bad(key_span("regex"), format!("rule {id}: invalid regex: {e}")))?;
+    let anchors = strings("keywords")?;
+    if anchors.is_empty() || anchors.iter().any(|k| k.len() < 2) {
+        return Err(bad(
+            key_span("keywords"),
+            format!(
+                "rule {id}: `keywords` needs literals of 2+ characters that every match contains"
+            ),
+        ));
+    }
+    let confidence = Confidence::parse(required("confidence")?).ok_or_else(|| {
+        bad(
+            key_span("confidence"),
+            format!("rule {id}: `confidence` is high, medium or low"),
+        )
+    })?;
+    let check = match string("check")? {
+        None => Check::NotPlaceholder,
+        Some(c) => Check::from_name(c).ok_or_else(|| {
+            let known: Vec<&str> = Check::NAMES.iter().map(|(n, _)| *n).collect();
+            bad(
+                key_span("check"),
+                format!(
+                    "rule {id}: unknown check {c:?} (known: {})",
+                    known.join(", ")
+                ),
+            )
+        })?,
+    };
+    let entropy = match table.get("entropy") {
+        None => None,
+        Some(item) => Some(
+            item.as_float()
+                .or_else(|| item.as_integer().map(|i| i as f64))
+                .filter(|v| (0.0..=8.0).contains(v))
+                .ok_or_else(|| {
+                    bad(
+                        key_span("entropy"),
+                        format!("rule {id}: `entropy` is bits per character, 0 to 8"),
+                    )
+                })?,
+        ),
+    };
+    let multiline = match table.get("multiline") {
+        None => false,
+        Some(item) => item.as_bool().ok_or_else(|| {
+            bad(
+                key_span("multiline"),
+                format!("rule {id}: `multiline` is true or false"),
+            )
+        })?,
+    };
+    let examples = strings("examples")?;
+    let counter_examples = strings("counter_examples")?;
+    if examples.is_empty() || counter_examples.is_empty() {
+        return Err(bad(
+            header.clone(),
+            format!("rule {id}: needs at least one of `examples` and of `counter_examples`"),
+        ));
+    }
+    for k in ["provider", "description", "doc"] {
+        required(k)?;
+    }
+    Ok(Rule {
+        id: leak(id),
+        provider: leak(required("provider")?),
+        description: leak(required("description")?),
+        doc: leak(required("doc")?),
+        anchors: Box::leak(anchors.into_boxed_slice()),
+        regex: leak(regex),
+        before: BEFORE,
+        after: if multiline { MULTILINE_AFTER } else { AFTER },
+        multiline,
+        check,
+        entropy,
+        confidence,
+        examples: Box::leak(examples.into_boxed_slice()),
+        counter_examples: Box::leak(counter_examples.into_boxed_slice()),
+    })
+}
+
+/// Every rule of every file, or the first mistake; ids are unique across files.
+pub fn load_all() -> Result<Vec<Rule>, RuleFileError> {
+    let mut all: Vec<Rule> = Vec::new();
+    for (name, text) in RULE_FILES {
+        for rule in parse_rule_file(name, text)? {
+            if let Some(other) = all.iter().find(|r| r.id == rule.id) {
+                return Err(RuleFileError {
+                    file: name.to_string(),
+                    line: 1,
+                    message: format!(
+                        "rule id {:?} is also used by another rule ({})",
+                        rule.id, other.description
+                    ),
+                });
+            }
+            all.push(rule);
+        }
+    }
+    // When two rules report the same text the earlier wins: providers with a fixed format
+    // first (high, then medium, then low confidence), the formats without a provider last.
+    all.sort_by_key(|r| {
+        (
+            r.check == Check::Generic,
+            r.provider == "(any)",
+            std::cmp::Reverse(r.confidence),
+        )
+    });
+    Ok(all)
+}
+
+/// The built-in rules, loaded once per process.
+pub fn builtin() -> &'static [Rule] {
+    static RULES: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| load_all().unwrap_or_else(|e| panic!("built-in rule files: {e}")))
+}
 
 /// The base62 alphabet GitHub and npm use for the checksum.
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -495,9 +472,22 @@ pub fn is_placeholder(value: &str) -> bool {
     if (value.contains('{') && value.contains('}')) || value.contains("%s") {
         return true;
     }
-    // One repeated character, or a run like 0123456789 / abcdefgh.
+    // One repeated character, or a long run of one (`shpat_000…`, `key-xxxx…`).
     let bytes = value.as_bytes();
-    bytes.windows(2).all(|w| w[0] == w[1])
+    bytes.windows(2).all(|w| w[0] == w[1]) || longest_run(bytes) >= 12
+}
+
+/// The length of the longest run of one repeated byte.
+fn longest_run(bytes: &[u8]) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    let mut prev = None;
+    for &b in bytes {
+        run = if prev == Some(b) { run + 1 } else { 1 };
+        prev = Some(b);
+        best = best.max(run);
+    }
+    best
 }
 
 /// Shannon entropy, in bits per character.
@@ -631,10 +621,7 @@ pub fn generic_value_ok(value: &str, quoted: bool) -> bool {
         {
             return false;
         }
-        let ident_path = value
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
-        if ident_path && value.contains('.') && !value.bytes().any(|c| c.is_ascii_digit()) {
+        if is_attribute_path(value) {
             return false;
         }
     }
@@ -654,9 +641,20 @@ pub fn generic_value_ok(value: &str, quoted: bool) -> bool {
     (c >= 3 && h >= 2.5) || (len >= 16 && c >= 2 && h >= 3.2)
 }
 
+/// `self._lib.NID_aes_256_cbc`, `os.environ`, `config.db.password`: identifiers joined by dots.
+fn is_attribute_path(value: &str) -> bool {
+    let is_ident = |w: &str| {
+        w.bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            && w.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    };
+    value.contains('.') && value.split('.').all(is_ident)
+}
+
 /// A code identifier rather than a random value: `snake_case_words`, `CONSTANT_CASE_9`,
 /// `CamelCaseWords`, `_bindgen_ty_5`, `u32`-suffixed numbers.
-fn looks_like_identifier(value: &str) -> bool {
+pub(crate) fn looks_like_identifier(value: &str) -> bool {
     if !value
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
@@ -699,21 +697,130 @@ pub fn bech32_ok(value: &str) -> bool {
         .is_some_and(|d| d.chars().all(|c| CHARSET.contains(c)))
 }
 
-/// Whether a candidate passes its rule's offline check.
-pub fn check(rule: &Rule, value: &str, quoted: bool) -> bool {
-    if value.starts_with("ENC[") {
+/// A regex match the checks look at.
+pub struct Candidate<'a> {
+    /// The secret (the group `s`, `dq` or `sq`, else the whole match).
+    pub value: &'a str,
+    /// Whether the value was written in quotes.
+    pub quoted: bool,
+    /// The whole regex match.
+    pub matched: &'a str,
+    /// The text of the window after the match (the rest of its line for one-line rules).
+    pub rest: &'a str,
+    /// The user part of a URL (group `u`), if the regex has one.
+    pub user: Option<&'a str>,
+    /// The setting's name (group `k`) and the operator (group `op`), if the regex has them.
+    pub key: Option<&'a str>,
+    pub op: Option<&'a str>,
+    /// The character just before the match (`&` or `?` for a query-string parameter).
+    pub preceding: Option<char>,
+}
+
+/// Hosts reserved for documentation (RFC 2606, RFC 6761) and local development.
+const DOC_HOSTS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "example.net",
+    "example",
+    "test",
+    "invalid",
+    "localhost",
+    "host",
+    "hostname",
+    "server",
+    "domain",
+];
+
+/// A URL password is a finding unless it is a placeholder, equal to the user name
+/// (`user:user@`, a development default) or the host is a documentation or example host.
+fn url_password_ok(c: &Candidate) -> bool {
+    if is_placeholder(c.value) || c.user == Some(c.value) {
         return false;
     }
-    match rule.check {
+    let host: String = c.matched[c.matched.len().saturating_sub(1)..]
+        .chars()
+        .chain(c.rest.chars())
+        .take_while(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    !DOC_HOSTS
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
+/// Base64 (standard or URL-safe alphabet, with or without padding) of at least 12 bytes.
+pub fn base64_ok(value: &str) -> bool {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let v = value.trim_end_matches('=');
+    let decoded = STANDARD_NO_PAD
+        .decode(v)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(v));
+    decoded.is_ok_and(|d| d.len() >= 12)
+}
+
+/// The Luhn checksum over the digits of `value` (spaces and dashes ignored; 12 digits or more).
+pub fn luhn_ok(value: &str) -> bool {
+    let digits: Vec<u32> = value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .map(|c| c.to_digit(10))
+        .collect::<Option<_>>()
+        .unwrap_or_default();
+    if digits.len() < 12 {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// A service-account JSON: the match names `"type": "service_account"` and the secret is a PEM
+/// private key (as a JSON string, with `\n` escapes).
+fn service_account_ok(c: &Candidate) -> bool {
+    let compact: String = c.matched.chars().filter(|ch| !ch.is_whitespace()).collect();
+    compact.contains("\"type\":\"service_account\"")
+        && c.value.contains("PRIVATE KEY")
+        && c.value.len() >= 200
+        && !is_placeholder(c.value.trim_start_matches("-----BEGIN PRIVATE KEY-----"))
+}
+
+/// Whether a candidate passes its rule's offline check, and how sure the finding is.
+pub fn check(rule: &Rule, c: &Candidate) -> Option<Confidence> {
+    let value = c.value;
+    if crate::document::envelope::claims_encryption(value) {
+        return None;
+    }
+    if rule.entropy.is_some_and(|floor| entropy(value) < floor) {
+        return None;
+    }
+    if rule.check == Check::Generic {
+        return super::generic::assess(c).map(|conf| conf.min(rule.confidence));
+    }
+    let ok = match rule.check {
         Check::None => true,
         Check::Crc32Base62 => crc32_checksum_ok(value),
         Check::Jwt => jwt_ok(value),
-        Check::NotPlaceholder => !is_placeholder(value),
-        Check::Generic => generic_value_ok(value, quoted),
+        Check::NotPlaceholder | Check::User => !is_placeholder(value),
+        Check::Generic => unreachable!("assessed above"),
+        Check::UrlPassword => url_password_ok(c),
         Check::Bech32 => bech32_ok(value),
         Check::AwsKeyId => !value.contains("EXAMPLE") && !is_placeholder(value),
-        Check::User => !is_placeholder(value),
-    }
+        Check::Base64 => !is_placeholder(value) && base64_ok(value),
+        Check::JsonServiceAccount => service_account_ok(c),
+        Check::Luhn => luhn_ok(value),
+    };
+    ok.then_some(rule.confidence)
 }
 
 #[cfg(test)]
@@ -763,10 +870,36 @@ mod tests {
     }
 
     #[test]
-    fn rules_compile_and_have_anchors() {
-        for r in RULES {
-            regex::Regex::new(r.regex).unwrap_or_else(|e| panic!("{}: {e}", r.id));
-            assert!(!r.anchors.is_empty(), "{}", r.id);
+    fn offline_checks() {
+        assert!(luhn_ok("4539 1488 0343 6467"));
+        assert!(!luhn_ok("4539 1488 0343 6468"));
+        assert!(base64_ok("c2VjcmV0LXNlY3JldC1zZWNyZXQ="));
+        assert!(!base64_ok("not base64!"));
+    }
+
+    #[test]
+    fn rule_file_errors_name_file_and_line() {
+        let cases = [
+            (
+                "[[rules]]\nid = \"a\"\ncolour = 1\n",
+                "x.toml:3: unknown key \"colour\"",
+            ),
+            ("x = 1\n", "x.toml:1: unknown top-level key"),
+            (
+                "[[rules]]\nid = \"a\"\nprovider = \"A\"\ndescription = \"A\"\ndoc = \"d\"\nkeywords = [\"ab\"]\nregex = '('\n",
+                "x.toml:7: rule a: invalid regex",
+            ),
+            (
+                "[[rules]]\nid = \"a\"\nprovider = \"A\"\ndescription = \"A\"\ndoc = \"d\"\nkeywords = [\"ab\"]\nregex = 'ab'\nconfidence = \"high\"\nexamples = [\"ab\"]\n",
+                "x.toml:1: rule a: needs at least one of `examples` and of `counter_examples`",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_rule_file("x.toml", text).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("src/scan/rules/{want}")),
+                "{text:?}: {err}"
+            );
         }
     }
 }

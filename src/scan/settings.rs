@@ -22,7 +22,7 @@ use toml_edit::{Item, Table};
 
 use super::Error;
 use super::engine::UserRule;
-use super::rules::{Check, RULES, Rule};
+use super::rules::{self, Check, Confidence, Rule};
 
 /// The scanner's own settings file, read from the folder `secrets scan` runs in (the top of
 /// the repository for `--staged` and `--history`).
@@ -248,7 +248,7 @@ impl Parser<'_> {
                 format!("rule id {id:?}: use letters, digits, `-` and `_` only"),
             ));
         }
-        if RULES.iter().any(|r| r.id == id) || id == "unencrypted-file" {
+        if rules::builtin().iter().any(|r| r.id == id) || id == "unencrypted-file" {
             return Err(self.bad(
                 id_span,
                 format!("rule id {id:?} is a built-in rule's; choose another id"),
@@ -323,18 +323,20 @@ impl Parser<'_> {
             id: leak(id),
             description: leak(description),
             anchors: Box::leak(anchors.into_boxed_slice()),
+            provider: "(user)",
+            doc: "",
             regex: leak(pattern),
             before: USER_WINDOW,
             after: USER_WINDOW,
             multiline: false,
             check: Check::User,
+            entropy: min_entropy,
+            // The team wrote this format down: its findings are not doubtful.
+            confidence: Confidence::High,
+            examples: &[],
+            counter_examples: &[],
         }));
-        Ok(UserRule {
-            rule,
-            regex,
-            min_entropy,
-            allow,
-        })
+        Ok(UserRule { rule, regex, allow })
     }
 }
 

@@ -1,6 +1,8 @@
 //! Integration tests: they drive the real `secrets` binary (and the reference `sops` binary for
 //! interoperability) on files in temporary directories, with a scrubbed environment.
 
+mod access;
+mod architecture;
 mod bad_input;
 mod canary;
 mod config;
@@ -21,6 +23,7 @@ mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod scan_precision;
 mod stream;
 mod strict;
 mod tamper;
