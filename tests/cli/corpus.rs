@@ -7,13 +7,13 @@
 //! bug, listed in the report). Per-format counts are printed (`cargo test --test cli corpus --
 //! --nocapture`) and a per-file report is written to target/corpus-report.json.
 
-use crate::util::{root, Env};
-use serde_json::{json, Value};
+use crate::util::{Env, root};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Refusals allowed, as a fraction of the corpus.
 const MAX_REFUSED: f64 = 0.005;
@@ -104,28 +104,45 @@ fn rel(path: &Path) -> String {
 }
 
 /// Run `cmd` over the items on `threads` threads.
-fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= items.len() {
-                    break;
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= items.len() {
+                        break;
+                    }
+                    let r = f(i, &items[i]);
+                    results.lock().unwrap()[i] = Some(r);
                 }
-                let r = f(i, &items[i]);
-                results.lock().unwrap()[i] = Some(r);
             });
         }
     });
-    results.into_inner().unwrap().into_iter().map(Option::unwrap).collect()
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
 }
 
 fn sops_json(env: &Env, enc: &Path, format: Format) -> Result<Value, String> {
     let out = env
         .sops()
-        .args(["decrypt", "--input-type", format.name(), "--output-type", "json"])
+        .args([
+            "decrypt",
+            "--input-type",
+            format.name(),
+            "--output-type",
+            "json",
+        ])
         .arg(enc)
         .output()
         .unwrap();
@@ -137,7 +154,12 @@ fn sops_json(env: &Env, enc: &Path, format: Format) -> Result<Value, String> {
 
 fn first_line(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").chars().take(200).collect()
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 fn measure(env: &Env, i: usize, plain: &Path, format: Format) -> Outcome {
@@ -147,7 +169,13 @@ fn measure(env: &Env, i: usize, plain: &Path, format: Format) -> Outcome {
     };
     let enc = env
         .secrets()
-        .args(["encrypt", "--input-type", format.name(), "--age", &env.recipient])
+        .args([
+            "encrypt",
+            "--input-type",
+            format.name(),
+            "--age",
+            &env.recipient,
+        ])
         .arg(plain)
         .output()
         .unwrap();
@@ -156,7 +184,11 @@ fn measure(env: &Env, i: usize, plain: &Path, format: Format) -> Outcome {
         Some(5) => {
             let err = first_line(&enc.stderr);
             let placed = err.contains("line ") && err.contains("column ");
-            o.class = if placed { "refused" } else { "refused-unplaced" };
+            o.class = if placed {
+                "refused"
+            } else {
+                "refused-unplaced"
+            };
             o.detail = err;
             return o;
         }
@@ -175,7 +207,11 @@ fn measure(env: &Env, i: usize, plain: &Path, format: Format) -> Outcome {
         .unwrap();
     if !dec.status.success() {
         o.class = "crashed";
-        o.detail = format!("decrypt exit {:?}: {}", dec.status.code(), first_line(&dec.stderr));
+        o.detail = format!(
+            "decrypt exit {:?}: {}",
+            dec.status.code(),
+            first_line(&dec.stderr)
+        );
         return o;
     }
     let original = std::fs::read(plain).unwrap();
@@ -191,7 +227,13 @@ fn measure(env: &Env, i: usize, plain: &Path, format: Format) -> Outcome {
     }
     let theirs = env
         .sops()
-        .args(["encrypt", "--input-type", format.name(), "--output-type", format.name()])
+        .args([
+            "encrypt",
+            "--input-type",
+            format.name(),
+            "--output-type",
+            format.name(),
+        ])
         .args(["--age", &env.recipient])
         .arg(plain)
         .output()
@@ -202,37 +244,70 @@ fn measure(env: &Env, i: usize, plain: &Path, format: Format) -> Outcome {
         return o;
     }
     let theirs_path = env.write(&format!("theirs-{i}.{}", format.ext()), &theirs.stdout);
-    o.sops = Some(match (sops_json(env, &ours, format), sops_json(env, &theirs_path, format)) {
-        (Ok(a), Ok(b)) if a == b => Ok(()),
-        (Ok(_), Ok(_)) => Err("sops reads different data from our file".into()),
-        (Err(e), _) => Err(format!("sops cannot decrypt our file: {e}")),
-        (_, Err(e)) => Err(format!("sops cannot decrypt its own file: {e}")),
-    });
+    o.sops = Some(
+        match (
+            sops_json(env, &ours, format),
+            sops_json(env, &theirs_path, format),
+        ) {
+            (Ok(a), Ok(b)) if a == b => Ok(()),
+            (Ok(_), Ok(_)) => Err("sops reads different data from our file".into()),
+            (Err(e), _) => Err(format!("sops cannot decrypt our file: {e}")),
+            (_, Err(e)) => Err(format!("sops cannot decrypt its own file: {e}")),
+        },
+    );
     o.theirs_enc = Some(theirs_path);
     o
 }
 
 /// Line and column of the first differing byte, and the two lines there.
 fn first_difference(a: &[u8], b: &[u8]) -> String {
-    let at = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
     let line = a[..at].iter().filter(|&&c| c == b'\n').count() + 1;
-    let start = a[..at].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+    let start = a[..at]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
     let snip = |s: &[u8]| {
-        let end = s[start.min(s.len())..].iter().position(|&c| c == b'\n').map_or(s.len(), |p| start + p);
-        String::from_utf8_lossy(&s[start.min(s.len())..end.max(start.min(s.len()))]).chars().take(80).collect::<String>()
+        let end = s[start.min(s.len())..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(s.len(), |p| start + p);
+        String::from_utf8_lossy(&s[start.min(s.len())..end.max(start.min(s.len()))])
+            .chars()
+            .take(80)
+            .collect::<String>()
     };
-    format!("line {line} column {}: {:?} came back as {:?}", at - start + 1, snip(a), snip(b))
+    format!(
+        "line {line} column {}: {:?} came back as {:?}",
+        at - start + 1,
+        snip(a),
+        snip(b)
+    )
 }
 
 /// sops-age over a list of (type, file) in one node process; results by file.
-fn sops_age_batch(env: &Env, items: &[(&'static str, PathBuf)]) -> BTreeMap<PathBuf, Result<Value, String>> {
+fn sops_age_batch(
+    env: &Env,
+    items: &[(&'static str, PathBuf)],
+) -> BTreeMap<PathBuf, Result<Value, String>> {
     let mut cmd = Command::new("node");
-    cmd.arg(root().join("tests/sops-age-decrypt.mjs")).arg(&env.key_file);
+    cmd.arg(root().join("tests/sops-age-decrypt.mjs"))
+        .arg(&env.key_file);
     for (t, f) in items {
         cmd.arg(format!("{t}:{}", f.display()));
     }
-    let out = cmd.output().expect("node is needed for the sops-age reader");
-    assert!(out.status.success(), "sops-age script failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .expect("node is needed for the sops-age reader");
+    assert!(
+        out.status.success(),
+        "sops-age script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut results = BTreeMap::new();
     for line in out.stdout.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
         let v: Value = serde_json::from_slice(line).unwrap();
@@ -262,13 +337,21 @@ fn run_sops_age(env: &Env, outcomes: &mut [Outcome], formats: &[Format], threads
         results.extend(r);
     }
     for o in outcomes.iter_mut() {
-        let (Some(ours), Some(theirs)) = (&o.ours_enc, &o.theirs_enc) else { continue };
-        let (Some(a), Some(b)) = (results.get(ours), results.get(theirs)) else { continue };
+        let (Some(ours), Some(theirs)) = (&o.ours_enc, &o.theirs_enc) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (results.get(ours), results.get(theirs)) else {
+            continue;
+        };
         match (a, b) {
             (_, Err(e)) => o.sops_age_own_error = Some(e.clone()),
             (Ok(a), Ok(b)) if a == b => o.sops_age = Some(Ok(())),
-            (Ok(_), Ok(_)) => o.sops_age = Some(Err("sops-age reads different data from our file".into())),
-            (Err(e), Ok(_)) => o.sops_age = Some(Err(format!("sops-age cannot read our file: {e}"))),
+            (Ok(_), Ok(_)) => {
+                o.sops_age = Some(Err("sops-age reads different data from our file".into()))
+            }
+            (Err(e), Ok(_)) => {
+                o.sops_age = Some(Err(format!("sops-age cannot read our file: {e}")))
+            }
         }
     }
 }
@@ -276,7 +359,11 @@ fn run_sops_age(env: &Env, outcomes: &mut [Outcome], formats: &[Format], threads
 #[test]
 fn corpus_round_trips_and_three_readers_agree() {
     let files = corpus_files();
-    assert!(files.len() >= 1000, "the corpus has only {} files", files.len());
+    assert!(
+        files.len() >= 1000,
+        "the corpus has only {} files",
+        files.len()
+    );
     let env = Env::new();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
     let mut outcomes = par_map(&files, threads, |i, (p, f)| measure(&env, i, p, *f));
@@ -320,28 +407,49 @@ fn corpus_round_trips_and_three_readers_agree() {
     let report_path = root().join("target/corpus-report.json");
     std::fs::write(&report_path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
 
-    println!("corpus: {} files; per-file report in {}", files.len(), report_path.display());
+    println!(
+        "corpus: {} files; per-file report in {}",
+        files.len(),
+        report_path.display()
+    );
     for (f, c) in &counts {
         let g = |k: &str| c.get(k).copied().unwrap_or(0);
         println!(
             "{:7} total {:4}  exact {:4}  changed {:3}  refused {:3}  crashed {:3}  sops agrees {:4}  sops-age agrees {:4}  sops-age cannot read sops's own {:3}",
-            f.name(), g("total"), g("exact"), g("changed"), g("refused") + g("refused-unplaced"), g("crashed"),
-            g("sops-agrees"), g("sops-age-agrees"), g("sops-age-bug")
+            f.name(),
+            g("total"),
+            g("exact"),
+            g("changed"),
+            g("refused") + g("refused-unplaced"),
+            g("crashed"),
+            g("sops-agrees"),
+            g("sops-age-agrees"),
+            g("sops-age-bug")
         );
     }
     for b in &sops_age_bugs {
         println!("sops-age bug (cannot read sops's own file): {b}");
     }
-    let refused: Vec<_> = outcomes.iter().filter(|o| o.class.starts_with("refused")).collect();
+    let refused: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.class.starts_with("refused"))
+        .collect();
     for o in &refused {
         println!("refused {}: {}", o.file, o.detail);
     }
     let limit = (files.len() as f64 * MAX_REFUSED).floor() as usize;
     if refused.len() > limit {
-        failures.push(format!("{} refusals, more than {limit} (0.5%)", refused.len()));
+        failures.push(format!(
+            "{} refusals, more than {limit} (0.5%)",
+            refused.len()
+        ));
     }
     if !failures.is_empty() {
-        let shown: Vec<_> = failures.iter().take(60).map(|s| s.chars().take(220).collect::<String>()).collect();
+        let shown: Vec<_> = failures
+            .iter()
+            .take(60)
+            .map(|s| s.chars().take(220).collect::<String>())
+            .collect();
         panic!(
             "{} corpus failures (first {} below; all in {}):\n{}",
             failures.len(),
