@@ -7,6 +7,8 @@
 //! bug, listed in the report). Per-format counts are printed (`cargo test --test cli corpus --
 //! --nocapture`) and a per-file report is written to target/corpus-report.json.
 
+#![allow(clippy::print_stdout)] // the per-format figures, shown with --nocapture
+
 use crate::util::{Env, root};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
