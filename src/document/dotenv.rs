@@ -128,6 +128,17 @@ impl Document for DotenvDocument {
             }
         }
         let mut out = out.finish();
+        // A file without a final newline keeps it that way: the encrypted file then ends without
+        // one after its metadata (sops reads that the same), and decryption drops the newline
+        // that separated the content from the metadata.
+        let final_newline = self.source.is_empty() || self.source.ends_with('\n');
+        let metadata_last = self
+            .metadata_lines
+            .last()
+            .is_some_and(|r| r.end == self.source.len());
+        if metadata.is_none() && metadata_last && !final_newline && out.ends_with('\n') {
+            out.pop();
+        }
         if let Some(meta) = metadata {
             let mut flat = flatten(meta);
             flat.sort_by(|a, b| a.0.cmp(&b.0));
@@ -140,6 +151,9 @@ impl Document for DotenvDocument {
                 out.push('=');
                 out.push_str(&v);
                 out.push('\n');
+            }
+            if !final_newline {
+                out.pop();
             }
         }
         Ok(out.into_bytes())

@@ -342,9 +342,13 @@ fn replace_scalar(
         bytes: Zeroizing::new(text_value.into_bytes()),
     }));
     let out = doc.render(&mut edits, None)?;
-    Ok(Some(
-        String::from_utf8(out).map_err(|_| Error::NotUtf8 { offset: 0 })?,
-    ))
+    Ok(Some(String::from_utf8(out).map_err(|_| {
+        Error::NotUtf8 {
+            offset: 0,
+            line: 1,
+            column: 1,
+        }
+    })?))
 }
 
 fn insert_new(

@@ -229,7 +229,7 @@ fn read_key(line: &str) -> Option<(String, usize)> {
 
 /// Whether `v` written bare after `key = ` reads back as `v`.
 fn bare_ok(v: &str) -> bool {
-    !v.contains(['\n', '\r', '#', ';'])
+    !v.contains(['\n', '#', ';'])
         && v.trim() == v
         && !surrounded(v, '"')
         && !surrounded(v, '\'')
@@ -507,6 +507,10 @@ impl Document for IniDocument {
                         Quote::Backtick if !v.contains('`') => format!("`{v}`"),
                         // Text after a closing quote is not part of the value; a value that was
                         // quoted stays quoted, or that text would join it.
+                        // A one-line verbatim value ends at the line's last quote: any text
+                        // without a newline reads back the same between the same quotes.
+                        Quote::Backtick if !v.contains('\n') => format!("`{v}`"),
+                        Quote::Triple if !v.contains('\n') => format!("\"\"\"{v}\"\"\""),
                         Quote::Surrounded(_) | Quote::Triple | Quote::Backtick => quote_always(&v),
                         _ => quote_value(&v),
                     }

@@ -20,6 +20,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod roundtrip_tests;
+#[cfg(test)]
+mod variant_tests;
 
 use std::fmt;
 use std::ops::Range;
@@ -340,8 +342,21 @@ pub fn parse(format: Format, input: &[u8]) -> Result<Box<dyn Document>, Error> {
 
 /// The input as UTF-8 text, or an error.
 pub fn utf8(input: &[u8]) -> Result<&str, Error> {
-    std::str::from_utf8(input).map_err(|e| Error::NotUtf8 {
-        offset: e.valid_up_to(),
+    std::str::from_utf8(input).map_err(|e| {
+        let offset = e.valid_up_to();
+        let before = &input[..offset];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        // Valid UTF-8 up to `offset`: count characters for the column.
+        let column =
+            std::str::from_utf8(&before[line_start..]).map_or(1, |s| s.chars().count() + 1);
+        Error::NotUtf8 {
+            offset,
+            line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+            column,
+        }
     })
 }
 
@@ -358,8 +373,12 @@ pub enum Error {
     },
     #[error("invalid {format}: {message}")]
     Invalid { format: Format, message: String },
-    #[error("not valid UTF-8 text (first bad byte at offset {offset})")]
-    NotUtf8 { offset: usize },
+    #[error("not valid UTF-8 text: line {line}, column {column} (byte offset {offset})")]
+    NotUtf8 {
+        offset: usize,
+        line: usize,
+        column: usize,
+    },
     #[error("the file is empty")]
     Empty,
     #[error("{format}: {what}")]

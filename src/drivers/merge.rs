@@ -341,7 +341,11 @@ pub fn merge(
         })?;
     let mut body = String::from_utf8(body).map_err(|_| Error::Apply {
         path: "(the whole document)".into(),
-        source: document::Error::NotUtf8 { offset: 0 },
+        source: document::Error::NotUtf8 {
+            offset: 0,
+            line: 1,
+            column: 1,
+        },
     })?;
 
     // 2. The other changes as small text edits, each checked by the editor.
@@ -452,7 +456,13 @@ pub fn finish(format: Format, body: &str, meta: &Metadata) -> Result<String, Err
     let doc = document::parse(format, body.as_bytes()).map_err(err)?;
     let mut none: Vec<Option<Replacement>> = Vec::new();
     let out = doc.render(&mut none, Some(&meta.to_meta())).map_err(err)?;
-    String::from_utf8(out).map_err(|_| err(document::Error::NotUtf8 { offset: 0 }))
+    String::from_utf8(out).map_err(|_| {
+        err(document::Error::NotUtf8 {
+            offset: 0,
+            line: 1,
+            column: 1,
+        })
+    })
 }
 
 /// The lines (0-based, inclusive) holding a unit's values in `text`.

@@ -6,6 +6,7 @@ mod architecture;
 mod bad_input;
 mod canary;
 mod config;
+mod corpus;
 mod deploy;
 mod dropin;
 mod edit;
