@@ -52,10 +52,3 @@ fi
 SOPS_DISABLE_VERSION_CHECK=1 "$VENV/bin/sops" --version | head -1 >&2
 age --version >&2
 
-# sops-age 4.0.2 (npm), the JavaScript sops reader, for the reader-agreement tests.
-SOPS_AGE=target/sops-age
-if ! grep -qs '"version": "4.0.2"' "$SOPS_AGE/node_modules/sops-age/package.json"; then
-  echo "installing sops-age@4.0.2 into $SOPS_AGE" >&2
-  mkdir -p "$SOPS_AGE"
-  npm install --prefix "$SOPS_AGE" --silent --no-audit --no-fund sops-age@4.0.2
-fi
