@@ -292,7 +292,8 @@ impl Error {
 mod exit_status_tests {
     use super::*;
 
-    /// The `--help` block, as it was written by hand before the enum became its source.
+    /// The `--help` block, as it was written by hand before the enum became its source (with the
+    /// status sops mode's `edit --fail-unchanged` added since).
     const FORMER_HELP: &str = "\
 Exit status:
   0  success              8  no usable key or recipient
@@ -306,6 +307,7 @@ Exit status:
                          16  a value cannot be an environment variable
                          17  Git: not a repository, no such revision, path never committed
                          18  --strict: content the MAC does not authenticate
+                         19  edit --fail-unchanged: the file was not modified
 exec-env, exec-file: the command's own status; 127 command not found, 126 cannot run it.";
 
     #[test]
