@@ -4,8 +4,11 @@
 //! (SHA-256 of rule id and value) and an excerpt of the line with the secret redacted.
 
 pub mod engine;
+pub mod generic;
 pub mod repo;
 pub mod report;
+#[cfg(test)]
+mod rule_files;
 pub mod rules;
 pub mod settings;
 pub mod sources;
