@@ -1,7 +1,7 @@
 //! The crate's top-level error: what failed, in which file, the exit code, and a hint.
 //!
 //! Exit codes: [`ExitStatus`] is the one source; `--help` prints [`ExitStatus::help_table`] and a
-//! test (tests/cli/exit_codes.rs) checks the README's table against the enum.
+//! test (tests/cli/exit_codes.rs) checks the table in docs/commands.md against the enum.
 //!
 //! `exec-env` and `exec-file` otherwise exit with the command's own status (128 + N when it is
 //! killed by signal N).

@@ -241,6 +241,7 @@ pub fn main() -> ExitCode {
 
 /// Run the command; `Ok` holds the exit code (0, or the status of the command `exec-file` ran).
 fn run(cli: Cli) -> Result<u8, Error> {
+    let config = env::config_file(cli.config.clone());
     if let Some(order) = cli
         .decryption_order
         .clone()
@@ -248,7 +249,6 @@ fn run(cli: Cli) -> Result<u8, Error> {
     {
         keys::set_decryption_order(&order);
     }
-    let config = env::config_file(cli.config);
     crate::store::set_force(forced_write(&cli.command));
     let done = match cli.command {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),

@@ -434,8 +434,8 @@ pub fn decrypt_with_key(
 }
 
 /// `--strict`: refuse a decrypted document holding anything that neither AEAD nor the MAC
-/// authenticates, where that can be told from the file alone (see the README's "What the MAC
-/// covers"). Call after [`decrypt_with_key`] with the MAC checked.
+/// authenticates, where that can be told from the file alone (see docs/security-model.md, "What
+/// the MAC covers"). Call after [`decrypt_with_key`] with the MAC checked.
 ///
 /// Refused: an `ENC[...]` comment that does not decrypt at its place (sops keeps such a comment
 /// verbatim); a null or empty value (sops neither encrypts nor hashes them, so one can be added

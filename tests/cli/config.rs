@@ -184,5 +184,5 @@ fn scan_honours_sops_config() {
         1,
     );
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("(unencrypted-file)"), "{report}");
+    assert!(report.contains("(unencrypted-file"), "{report}");
 }

@@ -209,7 +209,7 @@ fn exec_env_converts_scalars_as_sops_does() {
         .arg(&f)
         .args(["--", "sh", "-c", script]));
     let theirs = ok(env.sops().arg("exec-env").arg(&f).arg(script));
-    // sops writes a null as Go's "<nil>"; we give the empty string (documented in the README).
+    // sops writes a null as Go's "<nil>"; we give the empty string (documented in docs/ci.md).
     assert_eq!(text(ours), "5432|1.5|true|text|");
     assert_eq!(text(theirs), "5432|1.5|true|text|<nil>");
 }

@@ -1,5 +1,5 @@
 //! The exit-code table has one source, `secrets::error::ExitStatus`: `--help` prints it and the
-//! README's table lists exactly its codes.
+//! table in docs/commands.md lists exactly its codes.
 
 use secrets::error::ExitStatus;
 
@@ -19,13 +19,13 @@ fn help_prints_the_exit_status_table_of_the_enum() {
 }
 
 #[test]
-fn the_readme_table_lists_exactly_the_enum_codes() {
+fn the_docs_table_lists_exactly_the_enum_codes() {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/commands.md")).unwrap();
     let section = readme
         .split("### Exit status")
         .nth(1)
-        .expect("README has an Exit status section");
+        .expect("docs/commands.md has an Exit status section");
     let codes: Vec<u8> = section
         .lines()
         .skip_while(|l| !l.starts_with('|'))
@@ -35,6 +35,6 @@ fn the_readme_table_lists_exactly_the_enum_codes() {
     let expected: Vec<u8> = ExitStatus::ALL.iter().map(|s| s.code()).collect();
     assert_eq!(
         codes, expected,
-        "README exit codes differ from ExitStatus::ALL"
+        "docs/commands.md exit codes differ from ExitStatus::ALL"
     );
 }

@@ -7,7 +7,7 @@ use crate::util::{
     Env, assert_same, fixture, ok, run, sops_data_of_encrypted, sops_data_of_plaintext,
 };
 
-/// Files where byte-exactness yields to sops compatibility (README, "exceptions"): their
+/// Files where byte-exactness yields to sops compatibility (docs/sops-compatibility.md): their
 /// decryption holds the same data, checked through sops, but not the same bytes.
 const SAME_DATA_ONLY: &[(&str, &str)] = &[
     ("basic.yaml", "a YAML timestamp comes back in RFC 3339 form"),
