@@ -8,9 +8,9 @@ pub mod generic;
 pub mod gitleaks;
 pub mod repo;
 pub mod report;
-pub mod rules;
 #[cfg(test)]
 mod rule_files;
+pub mod rules;
 pub mod settings;
 pub mod sources;
 
