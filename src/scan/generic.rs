@@ -264,11 +264,11 @@ fn strip_escapes(value: &str) -> String {
 /// `python.xml.sax.parser`, `password\x00`, `interactively.`.
 pub fn is_words(value: &str) -> bool {
     let text = strip_escapes(value);
-    let mut pieces = text
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|p| !p.is_empty())
-        .peekable();
-    pieces.peek().is_some() && pieces.all(is_word)
+    // `CommitRefIterRaw`: camel-case words count as words too.
+    let pieces = words(&text);
+    // Random mixed case splits into many 1-2 letter "words" (`qWeRtZ`): not words.
+    let short = pieces.iter().filter(|p| p.len() <= 2).count();
+    !pieces.is_empty() && short * 2 <= pieces.len() && pieces.iter().all(|p| is_word(p))
 }
 
 /// Upper-case tokens joined by `-` or `_`, each short: `CRAM-MD5`, `SCRAM-SHA-256`.
@@ -351,7 +351,10 @@ pub fn assess(c: &Candidate) -> Option<Confidence> {
         None => KeyStrength::Strong,
     };
     let value = c.value;
+    // `x = CommitRefIterRaw {`, `x = Foo9(`: a constructor or a call.
+    let constructed = !c.quoted && c.rest.trim_start().starts_with(['{', '(']);
     if is_type_annotation(c)
+        || constructed
         || is_file_name(value)
         || is_path(value)
         || is_date(value)
@@ -414,6 +417,7 @@ mod tests {
             "Proxy-Authorization",
             "python.xml.sax.parser",
             "interactively.",
+            "CommitRefIterRaw",
             "secret%3Dpassword",
         ] {
             assert!(is_words(w), "{w}");

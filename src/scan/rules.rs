@@ -443,6 +443,12 @@ pub fn is_placeholder(value: &str) -> bool {
         "qwerty",
         "letmein",
         "enc[aes256_gcm",
+        // The OAuth RFCs' example values (RFC 5849, RFC 6749), copied into many libraries.
+        "2yotnfzfejr1zcsicmwpaa",
+        "tgzv3jokf0xg5qx2tlkwia",
+        "ad180jjd733klru7",
+        "0685bd9184jfhq22",
+        "wojio9a2w5mfwdgidvzbtsmk",
     ];
     if WORDS.iter().any(|w| lower.contains(w)) {
         return true;

@@ -29,6 +29,9 @@ _key = "python.xml.sax.parser"
 ssl_key = "server.key"
     'oauth_token=lsdkfol23w54jlksdef&oauth_token_secret=qwe089234lkjsdf&realms=movies'
 https://user:he%2F%2Fo@pypi.company.com/simple
+        let raw_tokens = CommitRefIterRaw {
+    oauth_token="ad180jjd733klru7",
+    "access_token":"2YotnFZFEjr1zCsicMWpAA",
 "#;
 
 #[test]
