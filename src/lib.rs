@@ -5,6 +5,7 @@
 //! values, MAC, age) → `store` (atomic writes). Only `cli` prints or reads the environment.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod crypto;

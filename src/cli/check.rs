@@ -417,7 +417,7 @@ pub fn list(args: ListArgs, config_flag: Option<&Path>) -> Result<(), Error> {
         let values: Vec<(Vec<String>, usize)> = doc
             .leaves()
             .iter()
-            .filter(|l| !l.comment && matches!(&l.value, DocValue::Str(s) if s.starts_with("ENC[")))
+            .filter(|l| !l.comment && matches!(&l.value, DocValue::Str(s) if crate::document::envelope::claims_encryption(s)))
             .map(|l| (l.path.clone(), l.line))
             .collect();
         let history = history_for(path);

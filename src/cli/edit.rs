@@ -252,7 +252,7 @@ fn set_streamed(
     let Ok(key) = recover_key(&meta, identities, file) else {
         return Ok(false);
     };
-    let now = crypto::time::now_rfc3339();
+    let now = crate::time::now_rfc3339();
     match set_string(text, &tail, &meta, &key, &keys, new, &now) {
         None => Ok(false),
         Some(Set::Unchanged) => Ok(true),
@@ -319,7 +319,7 @@ fn set_string_in_place(
         &crypto::aad(&keys),
         document::ValueType::Str,
     );
-    let lastmodified = crypto::time::now_rfc3339();
+    let lastmodified = crate::time::now_rfc3339();
     let sealed = crypto::seal_mac(&cipher, &mac, &lastmodified).map_err(crypto_err)?;
     let meta = Metadata {
         lastmodified,

@@ -348,7 +348,7 @@ fn glob_matches(pattern: &str, path: &str) -> bool {
 fn looks_encrypted(top: &Path, rel: &str) -> bool {
     std::fs::read(top.join(rel)).is_ok_and(|b| {
         let t = String::from_utf8_lossy(&b);
-        t.contains("ENC[AES256_GCM,") && t.contains("sops")
+        t.contains(crate::document::envelope::CIPHER_MARKER) && t.contains("sops")
     })
 }
 
@@ -826,7 +826,7 @@ fn reseal(
     let mac_only = meta.mac_only_encrypted;
     let decrypted =
         crypto::decrypt_leaves(doc.leaves(), &cipher, &rule, mac_only).map_err(crypto_err)?;
-    let lastmodified = crypto::time::now_rfc3339();
+    let lastmodified = crate::time::now_rfc3339();
     let mac = crypto::seal_mac(&cipher, &decrypted.mac, &lastmodified).map_err(crypto_err)?;
     let sealed = Metadata {
         lastmodified,

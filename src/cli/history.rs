@@ -615,7 +615,8 @@ pub fn stale(args: StaleArgs) -> Result<u8, Error> {
             let format = Format::from_path(Path::new(&path));
             let bytes = repo.read_blob(blob)?;
             if memchr::memmem::find(&bytes, b"sops").is_none()
-                || memchr::memmem::find(&bytes, b"ENC[").is_none()
+                || memchr::memmem::find(&bytes, crate::document::envelope::MARKER.as_bytes())
+                    .is_none()
             {
                 continue;
             }

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::crypto::keys::age::generate_identity;
-use crate::crypto::time::now_rfc3339;
 use crate::error::Error;
+use crate::time::now_rfc3339;
 
 #[derive(clap::Args)]
 pub struct KeygenArgs {

@@ -1,6 +1,7 @@
 //! The command line: the only module that knows clap, reads the environment, or prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod access;
 mod check;
 mod decrypt;
 mod diff;
@@ -58,6 +59,9 @@ pub struct Cli {
     /// The creation-rules file to use, instead of the nearest .sops.yaml above the target file [env: SOPS_CONFIG].
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The order key types are tried in when decrypting, comma-separated (default: age,pgp) [env: SOPS_DECRYPTION_ORDER].
+    #[arg(long, global = true, value_name = "TYPES")]
+    decryption_order: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -127,6 +131,12 @@ enum Command {
     Rollback(rollback::RollbackArgs),
     /// Install the Git pre-commit hook that runs `secrets scan --staged`.
     Hook(hook::HookArgs),
+    /// Who can read which encrypted file (named through `recipients:` in .sops.yaml), drift
+    /// from the creation rules, and who could read each version in Git history (--history).
+    ///
+    /// Keyless. --fail exits 1 on drift (with --history: on values a removed recipient could
+    /// read); --fix re-encrypts the data key of drifted files for their rule's recipients.
+    Access(access::AccessArgs),
 }
 
 #[derive(clap::Args)]
@@ -180,6 +190,13 @@ pub fn main() -> ExitCode {
 
 /// Run the command; `Ok` holds the exit code (0, or the status of the command `exec-file` ran).
 fn run(cli: Cli) -> Result<u8, Error> {
+    if let Some(order) = cli
+        .decryption_order
+        .clone()
+        .or_else(|| env::var(env::SOPS_DECRYPTION_ORDER))
+    {
+        keys::set_decryption_order(&order);
+    }
     let done = match cli.command {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),
@@ -191,6 +208,14 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Git(args) => return git::run(args, &cli.identity, cli.config.as_deref()),
         Command::Stale(args) => return history::stale(args),
         Command::Hook(args) => return hook::run(args),
+        Command::Access(args) => {
+            let outcome = access::run(&args, cli.config.as_deref())?;
+            if args.fix && !outcome.fixable.is_empty() {
+                rekey::update_files(&outcome.fixable, cli.config.as_deref(), &cli.identity)?;
+                return Ok(0);
+            }
+            return Ok(outcome.code);
+        }
         Command::Keygen(args) => keygen::run(args),
         Command::Init(args) => init::run(args),
         Command::Encrypt(args) => encrypt::run(args, cli.config.as_deref(), &cli.identity),

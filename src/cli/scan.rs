@@ -39,6 +39,28 @@ pub struct ScanArgs {
     /// The report format.
     #[arg(long, value_enum, default_value = "text")]
     format: ScanFormat,
+    /// Report only findings at least this sure: `high` (provider formats with a checksum or a
+    /// long fixed prefix, private keys), `medium` (keyword-anchored values that pass the
+    /// code-aware gate), `low` (values the gate has doubts about).
+    #[arg(long, value_enum, default_value = "medium", value_name = "LEVEL")]
+    min_confidence: MinConfidence,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MinConfidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<MinConfidence> for scan::rules::Confidence {
+    fn from(m: MinConfidence) -> Self {
+        match m {
+            MinConfidence::Low => scan::rules::Confidence::Low,
+            MinConfidence::Medium => scan::rules::Confidence::Medium,
+            MinConfidence::High => scan::rules::Confidence::High,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -121,6 +143,8 @@ fn scan(args: ScanArgs, config: Option<&std::path::Path>) -> Result<u8, Error> {
         outcome
     };
     drop(stderr);
+    let floor = scan::rules::Confidence::from(args.min_confidence);
+    outcome.findings.retain(|f| f.confidence >= floor);
     let baseline_path = args
         .baseline
         .clone()

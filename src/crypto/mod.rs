@@ -8,13 +8,13 @@ pub mod reuse;
 pub mod rules;
 pub mod shamir;
 pub mod stream;
-pub mod time;
 pub mod value;
 
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::document::metadata::{Metadata, SOPS_VERSION};
+use crate::document::scalar::{go_format_float, go_parse_bool, parse_go_float, parse_int_literal};
 use crate::document::{Document, Edits, Format, Leaf, Plaintext, Replacement, Value, ValueType};
 pub use data_key::DataKey;
 pub use rules::Rule;
@@ -86,30 +86,6 @@ pub fn aad(path: &[String]) -> Vec<u8> {
     out
 }
 
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
-pub fn go_format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
-}
-
-/// Go's `strconv.ParseBool`.
-pub fn go_parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
 /// Bytes for the MAC (and for encryption): borrowed from the value where they can be.
 enum Canonical<'a> {
     Borrowed(&'a [u8]),
@@ -170,64 +146,6 @@ fn canonical_plaintext_of(plain: &Plaintext) -> Option<Canonical<'_>> {
         } else {
             b"False"
         }),
-    })
-}
-
-/// Go's `strconv.ParseFloat` for the spellings sops and our adapters write (Go, like TOML, also
-/// accepts `_` between digits: `1_000.5`).
-pub fn parse_go_float(s: &str) -> Option<f64> {
-    match s {
-        "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
-        "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
-        "NaN" | "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        _ if s.contains('_') => underscores_between_digits(s)
-            .then(|| s.replace('_', "").parse().ok())
-            .flatten(),
-        _ => s.parse().ok(),
-    }
-}
-
-/// An integer in Go's `strconv.ParseInt(s, 0, 64)` syntax, which covers every TOML integer:
-/// optional sign, `0x`/`0o`/`0b` prefixes, `_` between digits (and after a prefix).
-pub fn parse_int_literal(s: &str) -> Option<i64> {
-    let (negative, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &body[2..]),
-        Some("0o") => (8, &body[2..]),
-        Some("0b") => (2, &body[2..]),
-        _ => (10, body),
-    };
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return None;
-    }
-    if digits.contains('_') {
-        let checked = if radix == 10 { digits } else { &body[1..] };
-        if !underscores_between_digits(checked) {
-            return None;
-        }
-    }
-    let magnitude = u64::from_str_radix(&digits.replace('_', ""), radix).ok()?;
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
-
-/// Every `_` sits between two alphanumerics (digits, or a base letter before the first digit).
-fn underscores_between_digits(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.iter().enumerate().all(|(i, c)| {
-        *c != b'_'
-            || (i > 0
-                && i + 1 < b.len()
-                && b[i - 1].is_ascii_alphanumeric()
-                && b[i + 1].is_ascii_alphanumeric())
     })
 }
 
@@ -338,7 +256,8 @@ pub fn decrypt_leaves(
     mac_only: bool,
 ) -> Result<Encrypted, Error> {
     let encrypted = |leaf: &Leaf| {
-        let is_enc = matches!(&leaf.value, Value::Str(s) if value::is_encrypted(s));
+        let is_enc =
+            matches!(&leaf.value, Value::Str(s) if crate::document::envelope::is_encrypted(s));
         rule.encrypts(&leaf.path).unwrap_or(is_enc)
     };
     let edits = leaves
@@ -360,7 +279,7 @@ pub fn decrypt_leaves(
             match &leaf.value {
                 Value::Null => Ok(None),
                 Value::Str(s) if s.is_empty() => Ok(None),
-                Value::Str(enc) if enc.starts_with("ENC[") => cipher
+                Value::Str(enc) if crate::document::envelope::claims_encryption(enc) => cipher
                     .decrypt(enc, &aad(&leaf.path))
                     .map(|plain| Some(Replacement::Decrypted(plain)))
                     .map_err(|source| Error::Value {
@@ -445,7 +364,7 @@ fn new_metadata(
         _ => options.shamir_threshold,
     };
     let cipher = ValueCipher::new(key);
-    let lastmodified = time::now_rfc3339();
+    let lastmodified = crate::time::now_rfc3339();
     let mac = seal_mac(&cipher, plaintext_mac, &lastmodified)?;
     let metadata = Metadata {
         key_groups,
@@ -461,7 +380,7 @@ fn new_metadata(
 
 /// Encrypt the MAC with `lastmodified` as AAD.
 pub fn seal_mac(cipher: &ValueCipher, mac: &str, lastmodified: &str) -> Result<String, Error> {
-    let aad = time::aad_for_lastmodified(lastmodified).ok_or(Error::BadLastModified)?;
+    let aad = crate::time::aad_for_lastmodified(lastmodified).ok_or(Error::BadLastModified)?;
     Ok(cipher.encrypt(mac.as_bytes(), aad.as_bytes(), ValueType::Str))
 }
 
@@ -555,7 +474,8 @@ pub fn verify_mac(cipher: &ValueCipher, meta: &Metadata, computed: &str) -> Resu
     if meta.mac.is_empty() {
         return Err(Error::NoMac);
     }
-    let aad = time::aad_for_lastmodified(&meta.lastmodified).ok_or(Error::BadLastModified)?;
+    let aad =
+        crate::time::aad_for_lastmodified(&meta.lastmodified).ok_or(Error::BadLastModified)?;
     let stored = cipher
         .decrypt(&meta.mac, aad.as_bytes())
         .map_err(|_| Error::MacUndecryptable)?;
@@ -574,38 +494,5 @@ mod tests {
     fn aad_joins_keys_with_a_trailing_colon() {
         assert_eq!(aad(&["db".into(), "password".into()]), b"db:password:");
         assert_eq!(aad(&[]), b":");
-    }
-
-    #[test]
-    fn floats_format_like_go() {
-        assert_eq!(go_format_float(3.0), "3");
-        assert_eq!(go_format_float(1e21), "1000000000000000000000");
-        assert_eq!(go_format_float(1e-7), "0.0000001");
-        assert_eq!(go_format_float(-0.0), "-0");
-        assert_eq!(go_format_float(1.5), "1.5");
-        assert_eq!(
-            go_format_float(12345678901234567890.0),
-            "12345678901234567000"
-        );
-        assert_eq!(go_format_float(f64::INFINITY), "+Inf");
-    }
-
-    #[test]
-    fn integer_and_float_literals_parse_like_go_base_0() {
-        assert_eq!(parse_int_literal("31"), Some(31));
-        assert_eq!(parse_int_literal("+31"), Some(31));
-        assert_eq!(parse_int_literal("-1_000"), Some(-1000));
-        assert_eq!(parse_int_literal("0x1F"), Some(31));
-        assert_eq!(parse_int_literal("0xdead_beef"), Some(0xdead_beef));
-        assert_eq!(parse_int_literal("0o755"), Some(0o755));
-        assert_eq!(parse_int_literal("0b1101"), Some(13));
-        assert_eq!(parse_int_literal("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_int_literal("9223372036854775808"), None);
-        for bad in ["", "_1", "1_", "1__0", "0x", "--1", "0x-1", "1.5", "abc"] {
-            assert_eq!(parse_int_literal(bad), None, "{bad}");
-        }
-        assert_eq!(parse_go_float("1_000.5"), Some(1000.5));
-        assert_eq!(parse_go_float("1_000_"), None);
-        assert!(parse_go_float("-nan").unwrap().is_nan());
     }
 }

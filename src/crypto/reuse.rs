@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::{
     DataKey, Error, ValueCipher, aad, canonical, decrypt_leaves, plaintext_mac, rule_of, seal_mac,
-    time, verify_mac,
+    verify_mac,
 };
 use crate::document::metadata::Metadata;
 use crate::document::{Document, Format, Leaf, Replacement, Value};
@@ -87,7 +87,7 @@ pub fn reencrypt_document(
         carried.push(keep.filter(|enc| used.insert(enc)));
     }
     let mac = plaintext_mac(leaves, &rule, mac_only)?;
-    let lastmodified = time::now_rfc3339();
+    let lastmodified = crate::time::now_rfc3339();
     let mut metadata = meta.clone();
     metadata.mac = seal_mac(&cipher, &mac, &lastmodified)?;
     metadata.lastmodified = lastmodified;

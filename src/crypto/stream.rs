@@ -400,7 +400,12 @@ fn decrypt_item(
     let enc = match &typed {
         Typed::Other(crate::document::Value::Null, _) => return Some((None, None)),
         Typed::Str(s) if s.is_empty() => return Some((None, None)),
-        Typed::Str(s) if s.starts_with("ENC[") && !s.ends_with(",type:comment]") => s,
+        Typed::Str(s)
+            if crate::document::envelope::claims_encryption(s)
+                && !s.ends_with(",type:comment]") =>
+        {
+            s
+        }
         // Plaintext where a value should be encrypted: the full path reports it.
         _ => return None,
     };

@@ -15,7 +15,7 @@ use crate::document::{Plaintext, ValueType};
 /// AES-256-GCM with a 32-byte nonce, as sops uses it.
 pub type Cipher = AesGcm<Aes256, U32>;
 
-const PREFIX: &str = "ENC[AES256_GCM,data:";
+use crate::document::envelope::{Envelope, PREFIX, ParseError};
 
 /// Why a value could not be decrypted. Never carries the value.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -32,6 +32,15 @@ pub enum Error {
         "authentication failed: the value was tampered with, moved to another key, or encrypted with another data key"
     )]
     Authentication,
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Error {
+        match e {
+            ParseError::NotEncrypted => Error::NotEncrypted,
+            ParseError::Malformed(what) => Error::Malformed(what),
+        }
+    }
 }
 
 /// A cipher ready to encrypt and decrypt many values with one data key.
@@ -123,63 +132,10 @@ impl ValueCipher {
     }
 }
 
-/// Whether a string is an sops-encrypted value (the envelope's prefix).
-pub fn is_encrypted(s: &str) -> bool {
-    s.starts_with(PREFIX)
-}
-
-/// The fields of an `ENC[...]` string, as sops's regex
-/// `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]` reads them (base64 has no commas,
-/// so the first separators are the right ones; text after the final `]` is tolerated).
-struct Envelope<'a> {
-    data: &'a str,
-    iv: &'a str,
-    tag: &'a str,
-    kind: &'a str,
-}
-
-impl<'a> Envelope<'a> {
-    fn parse(s: &'a str) -> Result<Envelope<'a>, Error> {
-        let rest = s.strip_prefix(PREFIX).ok_or(if s.starts_with("ENC[") {
-            Error::Malformed("unsupported cipher or missing data field")
-        } else {
-            Error::NotEncrypted
-        })?;
-        // Base64 has no commas, so each field ends at the next comma.
-        let field = |rest: &'a str,
-                     name: &str,
-                     missing: &'static str|
-         -> Result<(&'a str, &'a str), Error> {
-            let (value, tail) = rest.split_at(rest.find(',').ok_or(Error::Malformed(missing))?);
-            Ok((
-                value,
-                tail[1..]
-                    .strip_prefix(name)
-                    .ok_or(Error::Malformed(missing))?,
-            ))
-        };
-        let (data, rest) = field(rest, "iv:", "missing iv field")?;
-        let (iv, rest) = field(rest, "tag:", "missing tag field")?;
-        let (tag, rest) = field(rest, "type:", "missing type field")?;
-        let end = rest
-            .rfind(']')
-            .ok_or(Error::Malformed("missing closing bracket"))?;
-        let kind = &rest[..end];
-        if data.is_empty() || iv.is_empty() || tag.is_empty() || kind.is_empty() {
-            return Err(Error::Malformed("an empty field"));
-        }
-        Ok(Envelope {
-            data,
-            iv,
-            tag,
-            kind,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::envelope::is_encrypted;
 
     #[test]
     fn encrypt_then_decrypt_is_the_identity_and_binds_the_aad() {

@@ -38,7 +38,7 @@ impl DotenvDocument {
                 continue;
             }
             if let Some(comment) = line.strip_prefix('#') {
-                if crate::crypto::value::is_encrypted(comment) {
+                if crate::document::envelope::is_encrypted(comment) {
                     leaves.push(Leaf {
                         path: Vec::new(),
                         value: Value::Str(comment.to_string()),

@@ -322,7 +322,7 @@ impl IniDocument {
                 };
                 let text = content.trim_start_matches(marks);
                 let text = text.trim_end();
-                if crate::crypto::value::is_encrypted(text) {
+                if crate::document::envelope::is_encrypted(text) {
                     let start = line.start
                         + indent
                         + (content.len() - content.trim_start_matches(marks).len());

@@ -14,7 +14,7 @@ use super::tree::Node;
 use super::{
     Document, Edits, Error, Format, Leaf, MetaValue, Replacement, Splicer, Value, ValueType,
 };
-use crate::crypto::{go_format_float, go_parse_bool, parse_go_float};
+use crate::document::scalar::{go_format_float, go_parse_bool, parse_go_float};
 
 /// Go's `encoding/json` refuses deeper nesting than this.
 const MAX_DEPTH: usize = 10_000;

@@ -8,9 +8,11 @@
 pub mod binary;
 pub mod dotenv;
 pub mod edit;
+pub mod envelope;
 pub mod ini;
 pub mod json;
 pub mod metadata;
+pub mod scalar;
 pub mod toml;
 pub mod tree;
 pub mod yaml;

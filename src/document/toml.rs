@@ -215,7 +215,7 @@ fn walk_value(
         V::Integer(n) => {
             let n = *n.value();
             // The ciphertext carries the spelling (`1_000`, `0x1F`), so decrypt writes it back.
-            let keep = crate::crypto::parse_int_literal(raw) == Some(n);
+            let keep = crate::document::scalar::parse_int_literal(raw) == Some(n);
             (Value::Int(n), keep.then(|| raw.to_string()))
         }
         V::Float(f) => {
@@ -224,7 +224,7 @@ fn walk_value(
                 (g == f && g.is_sign_negative() == f.is_sign_negative())
                     || (g.is_nan() && f.is_nan())
             };
-            let keep = crate::crypto::parse_go_float(raw).is_some_and(same);
+            let keep = crate::document::scalar::parse_go_float(raw).is_some_and(same);
             (Value::Float(f), keep.then(|| raw.to_string()))
         }
         V::Boolean(b) => (Value::Bool(*b.value()), Some(raw.to_string())),
@@ -321,7 +321,7 @@ fn decrypted_text(raw: &str, p: &Plaintext, leaf: &Leaf) -> Result<String, Error
     Ok(match p.kind {
         ValueType::Str | ValueType::Bytes | ValueType::Comment => StringStyle::of(raw).quote(&text),
         ValueType::Int | ValueType::Time => text.into_owned(),
-        ValueType::Bool => match crate::crypto::go_parse_bool(&text) {
+        ValueType::Bool => match crate::document::scalar::go_parse_bool(&text) {
             Some(b) => b.to_string(),
             None => return Err(bad("boolean")),
         },
@@ -337,7 +337,7 @@ fn toml_float(text: &str) -> Option<String> {
         "-Inf" => "-inf".into(),
         "NaN" => "nan".into(),
         t if t.contains(['.', 'e', 'E', 'n', 'i']) => t.into(),
-        t if crate::crypto::parse_go_float(t).is_some() => format!("{t}.0"),
+        t if crate::document::scalar::parse_go_float(t).is_some() => format!("{t}.0"),
         _ => return None,
     })
 }
@@ -447,7 +447,7 @@ fn meta_of_value(v: &toml_edit::Value) -> MetaValue {
         V::String(s) => MetaValue::Str(s.value().clone()),
         V::Integer(n) => MetaValue::Int(*n.value()),
         V::Boolean(b) => MetaValue::Bool(*b.value()),
-        V::Float(f) => MetaValue::Str(crate::crypto::go_format_float(*f.value())),
+        V::Float(f) => MetaValue::Str(crate::document::scalar::go_format_float(*f.value())),
         V::Datetime(d) => MetaValue::Str(d.value().to_string()),
         V::Array(items) => MetaValue::List(items.iter().map(meta_of_value).collect()),
         V::InlineTable(t) => MetaValue::Map(
@@ -892,6 +892,9 @@ value = 'x'";
                         enc: "-----BEGIN AGE ENCRYPTED FILE-----\nZGVm\n-----END AGE ENCRYPTED FILE-----\n".into(),
                     },
                 ],
+                pgp: vec![],
+                vault: vec![],
+                kms: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

@@ -48,7 +48,7 @@ impl Node {
             Node::Null => String::new(),
             Node::Bool(b) => b.to_string(),
             Node::Int(n) => n.to_string(),
-            Node::Float(f) => crate::crypto::go_format_float(*f),
+            Node::Float(f) => crate::document::scalar::go_format_float(*f),
             Node::Str(s) => s.clone(),
             Node::List(_) | Node::Map(_) => return None,
         })

@@ -183,7 +183,7 @@ pub fn same_data_key(a: &Metadata, b: &Metadata) -> bool {
     }
     let mut common = 0;
     for (ga, gb) in a.key_groups.iter().zip(&b.key_groups) {
-        if ga.others != gb.others {
+        if !same_non_age_keys(ga, gb) {
             return false;
         }
         for ka in &ga.age {
@@ -194,9 +194,14 @@ pub fn same_data_key(a: &Metadata, b: &Metadata) -> bool {
                 common += 1;
             }
         }
-        common += ga.others.len();
+        common += ga.others.len() + ga.pgp.len() + ga.kms.len() + ga.vault.len();
     }
     common > 0
+}
+
+/// PGP, KMS, Vault and kept-verbatim keys: compared whole (a change is a settings change).
+fn same_non_age_keys(a: &KeyGroup, b: &KeyGroup) -> bool {
+    a.others == b.others && a.pgp == b.pgp && a.kms == b.kms && a.vault == b.vault
 }
 
 /// The recipients: base with both sides' additions and removals applied.
@@ -217,7 +222,7 @@ fn merge_groups(
     }
     let mut out = Vec::new();
     for ((go, ga), gb) in o.iter().zip(a).zip(b) {
-        if ga.others != gb.others {
+        if !same_non_age_keys(ga, gb) {
             return Err(Error::SettingsDiffer);
         }
         let has = |g: &KeyGroup, r: &str| g.age.iter().any(|k| k.recipient == r);
@@ -296,8 +301,8 @@ pub fn merge(
         };
         match (a, result) {
             (Some(Node::Str(old)), Some(Node::Str(new)))
-                if crate::crypto::value::is_encrypted(old)
-                    && crate::crypto::value::is_encrypted(new) =>
+                if crate::document::envelope::is_encrypted(old)
+                    && crate::document::envelope::is_encrypted(new) =>
             {
                 replace_enc.push((steps.clone(), new.clone()))
             }
@@ -382,7 +387,7 @@ pub fn merge(
 /// The `ENC[...]` strings in a subtree.
 fn enc_strings(node: &Node) -> Vec<&str> {
     match node {
-        Node::Str(s) if crate::crypto::value::is_encrypted(s) => vec![s.as_str()],
+        Node::Str(s) if crate::document::envelope::is_encrypted(s) => vec![s.as_str()],
         Node::List(items) => items.iter().flat_map(enc_strings).collect(),
         Node::Map(items) => items.iter().flat_map(|(_, v)| enc_strings(v)).collect(),
         _ => Vec::new(),

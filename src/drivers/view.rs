@@ -148,6 +148,27 @@ fn recipient_lines(meta: &Metadata, out: &mut String) {
                 fingerprint(&key.enc)
             ));
         }
+        for key in &group.pgp {
+            out.push_str(&format!(
+                "{prefix}pgp: {} (data key <{}>)\n",
+                key.fp,
+                fingerprint(&key.enc)
+            ));
+        }
+        for key in &group.kms {
+            out.push_str(&format!(
+                "{prefix}kms: {} (data key <{}>)\n",
+                key.arn,
+                fingerprint(&key.enc)
+            ));
+        }
+        for key in &group.vault {
+            out.push_str(&format!(
+                "{prefix}hc_vault: {} (data key <{}>)\n",
+                key.uri(),
+                fingerprint(&key.enc)
+            ));
+        }
         for (kind, value) in &group.others {
             out.push_str(&format!(
                 "{prefix}{kind}: <{}>\n",
@@ -191,7 +212,7 @@ pub fn redacted(found: &Encrypted, bytes: &[u8]) -> Result<String, document::Err
     let mut out = String::new();
     recipient_lines(&found.meta, &mut out);
     out.push_str(&value_lines(found.format, &root, |node| match node {
-        Node::Str(s) if crate::crypto::value::is_encrypted(s) => {
+        Node::Str(s) if crate::document::envelope::is_encrypted(s) => {
             format!("<enc {}>", fingerprint(s))
         }
         other => show_scalar(other),

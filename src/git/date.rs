@@ -1,6 +1,6 @@
 //! Commit dates as the history commands print and read them.
 
-use crate::crypto::time::civil_from_days;
+use crate::time::civil_from_days;
 
 /// `2026-11-20 14:03 +01:00`: the local time of the commit in its own offset.
 pub fn format_date(seconds: i64, offset: i32) -> String {

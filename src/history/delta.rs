@@ -76,12 +76,36 @@ pub struct Recipient {
 
 /// Every recipient of a version, across its key groups, in order.
 pub fn recipients(meta: &Metadata) -> Vec<Recipient> {
-    let mut out = Vec::new();
+    group_recipients(meta).into_iter().flatten().collect()
+}
+
+/// The recipients of each key group of a version, in order.
+pub fn group_recipients(meta: &Metadata) -> Vec<Vec<Recipient>> {
+    let mut groups = Vec::new();
     for group in &meta.key_groups {
+        let mut out = Vec::new();
         for age in &group.age {
             out.push(Recipient {
                 id: age.recipient.clone(),
                 stanza: age.enc.clone(),
+            });
+        }
+        for pgp in &group.pgp {
+            out.push(Recipient {
+                id: format!("pgp:{}", pgp.fp),
+                stanza: pgp.enc.clone(),
+            });
+        }
+        for k in &group.kms {
+            out.push(Recipient {
+                id: format!("kms:{}", k.arn),
+                stanza: k.enc.clone(),
+            });
+        }
+        for v in &group.vault {
+            out.push(Recipient {
+                id: format!("hc_vault:{}", v.uri()),
+                stanza: v.enc.clone(),
             });
         }
         for (kind, value) in &group.others {
@@ -113,8 +137,9 @@ pub fn recipients(meta: &Metadata) -> Vec<Recipient> {
                 });
             }
         }
+        groups.push(out);
     }
-    out
+    groups
 }
 
 /// What a version changed.
@@ -291,7 +316,7 @@ impl Delta {
 }
 
 fn is_enc(stored: &str) -> bool {
-    stored.starts_with("ENC[") && stored.ends_with(']')
+    crate::document::envelope::is_closed_envelope(stored)
 }
 
 /// With both versions decrypted (key path → plaintext): the exact changes, renamed keys found

@@ -20,7 +20,7 @@ pub struct Entry {
 impl Entry {
     /// Whether the stored text is an encrypted value.
     pub fn is_encrypted(&self) -> bool {
-        self.stored.starts_with("ENC[") && self.stored.ends_with(']')
+        crate::document::envelope::is_closed_envelope(&self.stored)
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::document::Format;
+use crate::document::{Format, envelope};
 use crate::git::{self, ObjectId, Repo, Version, WalkOptions};
 pub use delta::{Bulk, ChangeKind, Delta, KeyChange, recipients};
 use keymap::KeyMap;
@@ -469,9 +469,9 @@ fn token_swaps(old: &[u8], new: &[u8]) -> Option<Vec<(String, String)>> {
         return None;
     }
     let token = |line: &[u8]| -> Option<(usize, usize)> {
-        let start = memchr::memmem::find(line, b"ENC[")?;
+        let start = memchr::memmem::find(line, envelope::MARKER.as_bytes())?;
         let end = start + memchr::memchr(b']', &line[start..])? + 1;
-        memchr::memmem::find(&line[end..], b"ENC[")
+        memchr::memmem::find(&line[end..], envelope::MARKER.as_bytes())
             .is_none()
             .then_some((start, end))
     };

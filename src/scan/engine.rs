@@ -134,40 +134,40 @@ impl Engine {
                 } else {
                     continue;
                 };
-                if caps
-                    .name("k")
-                    .is_some_and(|k| rules::is_non_secret_key(k.as_str()))
-                {
-                    continue;
+                let mut group_end = group.end();
+                if !quoted && rule.check == rules::Check::Generic {
+                    // `f(token=request.key):`: closing punctuation ends the value.
+                    let trimmed = group
+                        .as_str()
+                        .trim_end_matches([')', ']', '}', ':', '.', ',']);
+                    group_end = group.start() + trimmed.len();
                 }
-                // `name: Type = ...`, `fn f(token: Token)`: a type annotation, not a value.
-                if !quoted
-                    && caps.name("op").is_some_and(|op| op.as_str() == ":")
-                    && window[group.end()..]
-                        .trim_start_matches([' ', '\t'])
-                        .starts_with(['=', ',', ')', ';', '{', '>'])
-                {
-                    continue;
-                }
-                let value = group.as_str();
+                let value = &window[group.start()..group_end];
                 let value = if rule.multiline { value.trim() } else { value };
                 let whole = caps.get(0).expect("group 0 is the match");
                 let candidate = Candidate {
                     value,
                     quoted,
                     matched: whole.as_str(),
-                    rest: &window[whole.end()..],
+                    rest: if quoted || rule.check != rules::Check::Generic {
+                        &window[whole.end()..]
+                    } else {
+                        &window[group_end..]
+                    },
                     user: caps.name("u").map(|u| u.as_str()),
+                    key: caps.name("k").map(|k| k.as_str()),
+                    op: caps.name("op").map(|o| o.as_str()),
+                    preceding: window[..whole.start()].chars().next_back(),
                 };
-                if !rules::check(rule, &candidate) {
+                let Some(confidence) = rules::check(rule, &candidate) else {
                     continue;
-                }
+                };
                 if let Some(allow) = &self.custom[ri]
                     && allow.iter().any(|a| a.is_match(value))
                 {
                     continue;
                 }
-                let abs = start + group.start()..start + group.end();
+                let abs = start + group.start()..start + group_end;
                 if !seen.insert((ri, abs.start, abs.end)) {
                     continue;
                 }
@@ -179,7 +179,7 @@ impl Engine {
                         abs.start
                     },
                     span: abs,
-                    confidence: rule.confidence,
+                    confidence,
                 });
             }
         }

@@ -4,6 +4,7 @@
 //! (SHA-256 of rule id and value) and an excerpt of the line with the secret redacted.
 
 pub mod engine;
+pub mod generic;
 pub mod repo;
 pub mod report;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::rules::Confidence;
 use super::sources::Outcome;
 
 /// The text report: one block per finding, then a summary line.
@@ -9,8 +10,13 @@ pub fn text(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
     for f in &outcome.findings {
         writeln!(
             out,
-            "{}:{}:{}: {} ({})",
-            f.file, f.line, f.column, f.description, f.rule
+            "{}:{}:{}: {} ({}, {} confidence)",
+            f.file,
+            f.line,
+            f.column,
+            f.description,
+            f.rule,
+            f.confidence.as_str()
         )?;
         if !f.excerpt.is_empty() {
             writeln!(out, "    {}", f.excerpt)?;
@@ -60,6 +66,7 @@ pub fn json(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
                 "line": f.line,
                 "column": f.column,
                 "rule": f.rule,
+                "confidence": f.confidence.as_str(),
                 "description": f.description,
                 "fingerprint": f.fingerprint,
                 "excerpt": f.excerpt,
@@ -131,7 +138,13 @@ pub fn sarif(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
             let mut result = serde_json::json!({
                 "ruleId": f.rule,
                 "ruleIndex": rules.iter().position(|(id, _)| *id == f.rule),
-                "level": "error",
+                "level": if f.confidence == Confidence::Low { "warning" } else { "error" },
+                // SARIF's priority, 0 to 100: code scanning sorts by it.
+                "rank": match f.confidence {
+                    Confidence::High => 90.0,
+                    Confidence::Medium => 60.0,
+                    Confidence::Low => 30.0,
+                },
                 "message": { "text": message },
                 "locations": [{
                     "physicalLocation": {
@@ -141,8 +154,9 @@ pub fn sarif(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
                 }],
                 "partialFingerprints": { "secretFingerprint/v1": f.fingerprint },
             });
+            result["properties"] = serde_json::json!({ "confidence": f.confidence.as_str() });
             if let Some(commit) = &f.commit {
-                result["properties"] = serde_json::json!({ "commit": commit });
+                result["properties"]["commit"] = serde_json::json!(commit);
             }
             result
         })

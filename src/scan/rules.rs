@@ -654,7 +654,7 @@ fn is_attribute_path(value: &str) -> bool {
 
 /// A code identifier rather than a random value: `snake_case_words`, `CONSTANT_CASE_9`,
 /// `CamelCaseWords`, `_bindgen_ty_5`, `u32`-suffixed numbers.
-fn looks_like_identifier(value: &str) -> bool {
+pub(crate) fn looks_like_identifier(value: &str) -> bool {
     if !value
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
@@ -709,6 +709,11 @@ pub struct Candidate<'a> {
     pub rest: &'a str,
     /// The user part of a URL (group `u`), if the regex has one.
     pub user: Option<&'a str>,
+    /// The setting's name (group `k`) and the operator (group `op`), if the regex has them.
+    pub key: Option<&'a str>,
+    pub op: Option<&'a str>,
+    /// The character just before the match (`&` or `?` for a query-string parameter).
+    pub preceding: Option<char>,
 }
 
 /// Hosts reserved for documentation (RFC 2606, RFC 6761) and local development.
@@ -790,28 +795,32 @@ fn service_account_ok(c: &Candidate) -> bool {
         && !is_placeholder(c.value.trim_start_matches("-----BEGIN PRIVATE KEY-----"))
 }
 
-/// Whether a candidate passes its rule's offline check.
-pub fn check(rule: &Rule, c: &Candidate) -> bool {
+/// Whether a candidate passes its rule's offline check, and how sure the finding is.
+pub fn check(rule: &Rule, c: &Candidate) -> Option<Confidence> {
     let value = c.value;
-    if value.starts_with("ENC[") {
-        return false;
+    if crate::document::envelope::claims_encryption(value) {
+        return None;
     }
     if rule.entropy.is_some_and(|floor| entropy(value) < floor) {
-        return false;
+        return None;
     }
-    match rule.check {
+    if rule.check == Check::Generic {
+        return super::generic::assess(c).map(|conf| conf.min(rule.confidence));
+    }
+    let ok = match rule.check {
         Check::None => true,
         Check::Crc32Base62 => crc32_checksum_ok(value),
         Check::Jwt => jwt_ok(value),
         Check::NotPlaceholder | Check::User => !is_placeholder(value),
-        Check::Generic => generic_value_ok(value, c.quoted),
+        Check::Generic => unreachable!("assessed above"),
         Check::UrlPassword => url_password_ok(c),
         Check::Bech32 => bech32_ok(value),
         Check::AwsKeyId => !value.contains("EXAMPLE") && !is_placeholder(value),
         Check::Base64 => !is_placeholder(value) && base64_ok(value),
         Check::JsonServiceAccount => service_account_ok(c),
         Check::Luhn => luhn_ok(value),
-    }
+    };
+    ok.then_some(rule.confidence)
 }
 
 #[cfg(test)]

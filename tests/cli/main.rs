@@ -1,6 +1,8 @@
 //! Integration tests: they drive the real `secrets` binary (and the reference `sops` binary for
 //! interoperability) on files in temporary directories, with a scrubbed environment.
 
+mod access;
+mod architecture;
 mod bad_input;
 mod canary;
 mod config;
@@ -14,13 +16,17 @@ mod identities;
 mod interop;
 mod keygen;
 mod kill;
+mod kms;
 mod lifecycle;
 mod limits;
+mod pgp;
 mod rekey;
 mod roundtrip;
 mod scan;
 mod scan_git;
+mod scan_precision;
 mod stream;
 mod strict;
 mod tamper;
 mod util;
+mod vault;

@@ -93,7 +93,7 @@ fn clean_tree_exits_0_and_secrets_exit_1_never_printing_them() {
     assert!(!stderr(&out).contains(secret));
     assert!(
         text.starts_with(
-            "app.env:2:13: Secret assigned to a password, secret or token setting (generic-secret)\n    DB_PASSWORD=[REDACTED]\n    fingerprint: "
+            "app.env:2:13: Secret assigned to a password, secret or token setting (generic-secret, medium confidence)\n    DB_PASSWORD=[REDACTED]\n    fingerprint: "
         ),
         "{text}"
     );
@@ -269,7 +269,7 @@ fn stdin_binary_files_and_missing_paths() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("<stdin>:1:19: AWS access key id (aws-access-key-id)"),
+        text.starts_with("<stdin>:1:19: AWS access key id (aws-access-key-id, high confidence)"),
         "{text}"
     );
     assert!(!text.contains(&key));

@@ -168,7 +168,7 @@ fn decrypt_item(
     let enc = match &value {
         Value::Null => return Some((None, None)),
         Value::Str(s) if s.is_empty() => return Some((None, None)),
-        Value::Str(s) if s.starts_with("ENC[") => s,
+        Value::Str(s) if crate::document::envelope::claims_encryption(s) => s,
         // Plaintext where a value should be encrypted: the full path reports it.
         _ => return None,
     };

@@ -394,7 +394,7 @@ fn hash_item(
         Value::Null => return Some((None, None)),
         Value::Str(s) if s.is_empty() => return Some((None, None)),
         Value::Str(s)
-            if s.starts_with("ENC[")
+            if crate::document::envelope::claims_encryption(s)
                 && !(item.style.is_some() && s.ends_with(",type:comment]")) =>
         {
             s

@@ -147,7 +147,7 @@ impl YamlLines {
         }
         if body.starts_with('#') {
             // An encrypted comment is a leaf of its own.
-            return if body.contains("ENC[") {
+            return if body.contains(crate::document::envelope::MARKER) {
                 Err(NotShaped)
             } else {
                 Ok(Line::Verbatim)
@@ -288,7 +288,7 @@ fn scalar(line: &str, start: usize) -> Result<Site, NotShaped> {
     if !(trimmed.is_empty() || (trimmed.starts_with('#') && trimmed.len() < rest.len())) {
         return Err(NotShaped);
     }
-    if trimmed.contains("ENC[") {
+    if trimmed.contains(crate::document::envelope::MARKER) {
         return Err(NotShaped);
     }
     Ok(Site {

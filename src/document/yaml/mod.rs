@@ -416,7 +416,7 @@ impl<'a> Walker<'a> {
 }
 
 fn is_comment_enc(s: &str) -> bool {
-    crate::crypto::value::is_encrypted(s) && s.ends_with(",type:comment]")
+    crate::document::envelope::is_encrypted_comment(s)
 }
 
 /// A scalar as sops types it, and the spelling to encrypt when Go reads it as the same value.
@@ -1020,13 +1020,13 @@ fn plaintext_is(p: &super::Plaintext, value: &Value) -> bool {
             *p.bytes == *s.as_bytes()
         }
         (ValueType::Int, Value::Int(n)) => {
-            text().and_then(crate::crypto::parse_int_literal) == Some(*n)
+            text().and_then(crate::document::scalar::parse_int_literal) == Some(*n)
         }
         (ValueType::Bool, Value::Bool(b)) => {
-            text().and_then(crate::crypto::go_parse_bool) == Some(*b)
+            text().and_then(crate::document::scalar::go_parse_bool) == Some(*b)
         }
         (ValueType::Float, Value::Float(f)) => {
-            text().and_then(crate::crypto::parse_go_float) == Some(*f)
+            text().and_then(crate::document::scalar::parse_go_float) == Some(*f)
         }
         _ => false,
     }
@@ -1122,7 +1122,7 @@ fn find_comments(
                 end
             };
             let text = &source[i + 1..text_end];
-            if crate::crypto::value::is_encrypted(text) {
+            if crate::document::envelope::is_encrypted(text) {
                 let line_start = source[..i].rfind('\n').map(|k| k + 1).unwrap_or(0);
                 let own_line = source[line_start..i].trim().is_empty();
                 let doc = parsed
@@ -1408,7 +1408,7 @@ fn emit_scalar(node: &TreeNode, indent: usize) -> String {
         TreeNode::Float(f) if f.is_nan() => ".nan".into(),
         TreeNode::Float(f) if f.is_infinite() => (if *f > 0.0 { ".inf" } else { "-.inf" }).into(),
         TreeNode::Float(f) => {
-            let t = crate::crypto::go_format_float(*f);
+            let t = crate::document::scalar::go_format_float(*f);
             if t.contains(['.', 'e']) {
                 t
             } else {

@@ -1,7 +1,7 @@
 //! Scalars: typing as go-yaml v3 resolves them (sops reads YAML with it), and writing strings
 //! back so they re-read as the same string.
 
-use crate::crypto::time::canonical_yaml_timestamp;
+use crate::time::canonical_yaml_timestamp;
 
 /// What go-yaml v3 makes of a plain scalar.
 #[derive(Clone, Debug, PartialEq)]
