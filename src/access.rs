@@ -15,7 +15,7 @@ use crate::git::{self, Repo, WalkOptions};
 use crate::history::{self, History, delta};
 
 /// A key in the one spelling used for comparisons: age recipients as written, SSH public keys
-/// without their comment, `pgp:FINGERPRINT` in capitals, `kms:ARN`, `hc_vault:ADDRESS/KEY`,
+/// without their comment, `pgp:FINGERPRINT` in capitals, `kms:ARN`, `hc_vault:URI`,
 /// `gcp_kms:RESOURCE`, `azure_kv:VAULT/KEY`, `hckms:KEY_ID` (the form of the history's
 /// recipient ids, see [`delta::group_recipients`]).
 pub fn canonical_key(key: &str) -> String {
@@ -27,18 +27,21 @@ pub fn canonical_key(key: &str) -> String {
         return format!("pgp:{}", pgp_fingerprint(fp));
     }
     if key.starts_with("arn:aws:kms:") || key.starts_with("arn:aws-") {
-        // `ARN+ROLE_ARN` names the key by its ARN; the role is how to reach it.
-        let arn = key.split('+').next().unwrap_or(key);
-        return format!("kms:{arn}");
+        // `ARN+ROLE_ARN|context=...|profile=...` names the key by its ARN; the rest is how to
+        // reach it.
+        return format!("kms:{}", kms_arn(key));
     }
     if let Some(rest) = key.strip_prefix("kms:") {
-        return format!("kms:{}", rest.split('+').next().unwrap_or(rest));
+        return format!("kms:{}", kms_arn(rest));
+    }
+    if let Some(uri) = key.strip_prefix("hc_vault:")
+        && (uri.starts_with("http://") || uri.starts_with("https://"))
+    {
+        return canonical_key(uri);
     }
     if key.starts_with("http://") || key.starts_with("https://") {
-        if let Some((address, rest)) = key.split_once("/v1/")
-            && let Some((_, name)) = rest.rsplit_once("/keys/")
-        {
-            return format!("hc_vault:{address}/{name}");
+        if key.contains("/v1/") && key.contains("/keys/") {
+            return format!("hc_vault:{}", key.trim_end_matches('/'));
         }
         if let Some((vault, rest)) = key.split_once("/keys/") {
             let name = rest.split('/').next().unwrap_or(rest);
@@ -53,6 +56,10 @@ pub fn canonical_key(key: &str) -> String {
         return format!("pgp:{hex}");
     }
     key.to_string()
+}
+
+fn kms_arn(spec: &str) -> &str {
+    spec.split(['+', '|']).next().unwrap_or(spec)
 }
 
 fn pgp_fingerprint(text: &str) -> String {
@@ -156,7 +163,7 @@ impl Directory {
 
 /// The keys of a creation rule's key group, canonical.
 fn rule_group_keys(group: &RuleKeyGroup) -> Vec<String> {
-    group.age.iter().map(|k| canonical_key(k)).collect()
+    group.recipients.iter().map(|k| canonical_key(k)).collect()
 }
 
 /// The keys of each key group of a file, canonical.
@@ -508,7 +515,15 @@ mod tests {
         );
         assert_eq!(
             canonical_key("https://vault.example.com:8200/v1/transit/keys/prod"),
-            "hc_vault:https://vault.example.com:8200/prod"
+            "hc_vault:https://vault.example.com:8200/v1/transit/keys/prod"
+        );
+        assert_eq!(
+            canonical_key("hc_vault:https://vault.example.com:8200/v1/transit/keys/prod"),
+            canonical_key("https://vault.example.com:8200/v1/transit/keys/prod/")
+        );
+        assert_eq!(
+            canonical_key("arn:aws:kms:eu-west-1:1:key/k|context=a:b|profile=p"),
+            "kms:arn:aws:kms:eu-west-1:1:key/k"
         );
         assert_eq!(canonical_key("age1abc"), "age1abc");
     }

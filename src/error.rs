@@ -198,7 +198,7 @@ impl Error {
                 "pass --age age1..., set SOPS_AGE_RECIPIENTS, or add a creation rule to .sops.yaml (create a key with `secrets keygen -o keys.txt`)".into()
             }
             Error::Keys { source: crypto::keys::Error::NoMatchingIdentity { .. }, .. } => {
-                "point SOPS_AGE_KEY_FILE or --identity at a keys file holding one of those recipients' identities".into()
+                "point SOPS_AGE_KEY_FILE or --identity at a keys file holding one of those recipients' identities, or import the PGP secret key into GnuPG (GNUPGHOME)".into()
             }
             Error::Crypto { source: crypto::Error::MacMismatch | crypto::Error::MacUndecryptable, .. } => {
                 "if you trust the file anyway, --ignore-mac decrypts it without the check".into()

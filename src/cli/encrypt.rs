@@ -20,6 +20,21 @@ pub struct EncryptArgs {
     /// age recipients (age1..., ssh-ed25519 ..., ssh-rsa ...), comma-separated. Default: $SOPS_AGE_RECIPIENTS.
     #[arg(short, long, value_name = "RECIPIENTS")]
     age: Vec<String>,
+    /// PGP fingerprints, comma-separated (public keys from the GnuPG keyring). Default: $SOPS_PGP_FP.
+    #[arg(short, long, value_name = "FINGERPRINTS")]
+    pgp: Vec<String>,
+    /// Vault/OpenBao transit key URIs (https://HOST/v1/ENGINE/keys/NAME), comma-separated. Default: $SOPS_VAULT_URIS.
+    #[arg(long, value_name = "URIS")]
+    hc_vault_transit: Vec<String>,
+    /// AWS KMS key ARNs, comma-separated, each optionally ARN+ROLE_ARN. Default: $SOPS_KMS_ARN.
+    #[arg(short, long, value_name = "ARNS")]
+    kms: Vec<String>,
+    /// The AWS profile (shared credentials/config files) for the --kms keys.
+    #[arg(long, value_name = "PROFILE")]
+    aws_profile: Option<String>,
+    /// The KMS encryption context, comma-separated key:value pairs, for the --kms keys.
+    #[arg(long, value_name = "CONTEXT")]
+    encryption_context: Option<String>,
     /// Write the result over the input file (atomically).
     #[arg(short, long, conflicts_with = "output")]
     in_place: bool,
@@ -38,7 +53,7 @@ pub struct EncryptArgs {
     output_type: Option<String>,
     /// Re-encrypt an edited plaintext against its previous encrypted version: same data key,
     /// recipients and rule, and every unchanged value keeps its exact ciphertext.
-    #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age"])]
+    #[arg(long, value_name = "OLD_FILE", conflicts_with_all = ["age", "pgp", "hc_vault_transit", "kms"])]
     reuse: Option<PathBuf>,
     #[command(flatten)]
     rule: RuleArgs,
@@ -84,18 +99,60 @@ impl RuleArgs {
     }
 }
 
-fn recipients(flags: &[String]) -> Vec<String> {
-    let joined = if flags.is_empty() {
-        env::var(env::SOPS_AGE_RECIPIENTS).unwrap_or_default()
-    } else {
-        flags.join(",")
+/// The command line's recipients: `--age` (else `SOPS_AGE_RECIPIENTS`), then `--pgp` (else
+/// `SOPS_PGP_FP`), as sops reads them.
+/// The key flags of `encrypt` (and `edit` of a new file).
+pub struct KeyFlags<'a> {
+    pub age: &'a [String],
+    pub pgp: &'a [String],
+    pub vault: &'a [String],
+    pub kms: &'a [String],
+    pub aws_profile: Option<&'a str>,
+    pub encryption_context: Option<&'a str>,
+}
+
+fn recipients(flags: &KeyFlags) -> Result<Vec<String>, Error> {
+    let KeyFlags {
+        age, pgp, vault, ..
+    } = *flags;
+    let list = |flags: &[String], var: &str| -> Vec<String> {
+        let joined = if flags.is_empty() {
+            env::var(var).unwrap_or_default()
+        } else {
+            flags.join(",")
+        };
+        joined
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
     };
-    joined
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
+    let mut out = list(age, env::SOPS_AGE_RECIPIENTS);
+    for fp in list(pgp, env::SOPS_PGP_FP) {
+        let fp = crypto::keys::pgp::normalize(&fp);
+        if !crypto::keys::pgp::is_fingerprint(&fp) {
+            return Err(Error::Usage(format!(
+                "--pgp {fp:?} is not a PGP fingerprint (40 hex digits)"
+            )));
+        }
+        out.push(fp);
+    }
+    for uri in list(vault, env::SOPS_VAULT_URIS) {
+        crypto::keys::vault::TransitKey::parse(&uri).map_err(Error::Usage)?;
+        out.push(uri);
+    }
+    let context = match flags.encryption_context {
+        Some(c) => crypto::keys::kms::parse_context(c).map_err(Error::Usage)?,
+        None => Vec::new(),
+    };
+    for spec in list(flags.kms, env::SOPS_KMS_ARN) {
+        let mut key = crypto::keys::kms::KmsKey::parse(&spec).map_err(Error::Usage)?;
+        key.context = context.clone();
+        key.aws_profile = flags.aws_profile.unwrap_or_default().to_string();
+        out.push(key.spec());
+    }
+    Ok(out)
 }
 
 pub fn run(
@@ -121,7 +178,14 @@ pub fn run(
         return reuse(&args, old, format, identities);
     }
     let settings = resolve_settings(
-        &args.age,
+        &KeyFlags {
+            age: &args.age,
+            pgp: &args.pgp,
+            vault: &args.hc_vault_transit,
+            kms: &args.kms,
+            aws_profile: args.aws_profile.as_deref(),
+            encryption_context: args.encryption_context.as_deref(),
+        },
         args.rule.mac_only_encrypted,
         flag_rule,
         config_flag,
@@ -241,19 +305,27 @@ pub(super) fn options_for_new_file(
     config_flag: Option<&Path>,
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
-    resolve_settings(&[], false, None, config_flag, target)
+    let none = KeyFlags {
+        age: &[],
+        pgp: &[],
+        vault: &[],
+        kms: &[],
+        aws_profile: None,
+        encryption_context: None,
+    };
+    resolve_settings(&none, false, None, config_flag, target)
 }
 
 /// Recipients and rule: the command line (and SOPS_AGE_RECIPIENTS) first, then the creation rule
 /// of the nearest `.sops.yaml` for whatever the command line leaves open.
 fn resolve_settings(
-    age: &[String],
+    flags: &KeyFlags,
     mac_only_flag: bool,
     flag_rule: Option<Rule>,
     config_flag: Option<&Path>,
     target: &Path,
 ) -> Result<EncryptOptions, Error> {
-    let recipients = recipients(age);
+    let recipients = recipients(flags)?;
     let env_config = env::var(env::SOPS_CONFIG).map(PathBuf::from);
     let config_path = config::find(config_flag.or(env_config.as_deref()), target);
     let config = config_path.map(|p| config::Config::load(&p)).transpose()?;
@@ -269,7 +341,7 @@ fn resolve_settings(
     let (key_groups, shamir_threshold) = match (recipients.is_empty(), rule) {
         (false, _) => (vec![recipients], 0),
         (true, Some(rule)) => {
-            if let Some(i) = rule.key_groups.iter().position(|g| g.age.is_empty()) {
+            if let Some(i) = rule.key_groups.iter().position(|g| g.recipients.is_empty()) {
                 return Err(config::Error::Invalid {
                     file: config.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default(),
                     line: rule.line,
@@ -282,7 +354,10 @@ fn resolve_settings(
                 .into());
             }
             (
-                rule.key_groups.iter().map(|g| g.age.clone()).collect(),
+                rule.key_groups
+                    .iter()
+                    .map(|g| g.recipients.clone())
+                    .collect(),
                 rule.shamir_threshold,
             )
         }

@@ -41,3 +41,11 @@ pub const NO_COLOR: &str = "NO_COLOR";
 /// The largest input file `secrets` reads, in bytes (a plain number, or with a K, M or G
 /// suffix for KiB, MiB, GiB); default 256M.
 pub const SECRETS_MAX_INPUT: &str = "SECRETS_MAX_INPUT";
+/// Comma-separated PGP fingerprints to encrypt for when `--pgp` is not given.
+pub const SOPS_PGP_FP: &str = "SOPS_PGP_FP";
+/// Comma-separated key types in the order decryption tries them (default `age,pgp`).
+pub const SOPS_DECRYPTION_ORDER: &str = "SOPS_DECRYPTION_ORDER";
+/// Comma-separated Vault transit key URIs to encrypt for when `--hc-vault-transit` is not given.
+pub const SOPS_VAULT_URIS: &str = "SOPS_VAULT_URIS";
+/// Comma-separated AWS KMS key ARNs to encrypt for when `--kms` is not given.
+pub const SOPS_KMS_ARN: &str = "SOPS_KMS_ARN";

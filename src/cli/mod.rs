@@ -61,6 +61,9 @@ pub struct Cli {
     /// The creation-rules file to use, instead of the nearest .sops.yaml above the target file [env: SOPS_CONFIG].
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The order key types are tried in when decrypting, comma-separated (default: age,pgp) [env: SOPS_DECRYPTION_ORDER].
+    #[arg(long, global = true, value_name = "TYPES")]
+    decryption_order: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -252,6 +255,13 @@ pub fn main() -> ExitCode {
 
 /// Run the command; `Ok` holds the exit code (0, or the status of the command `exec-file` ran).
 fn run(cli: Cli) -> Result<u8, Error> {
+    if let Some(order) = cli
+        .decryption_order
+        .clone()
+        .or_else(|| env::var(env::SOPS_DECRYPTION_ORDER))
+    {
+        keys::set_decryption_order(&order);
+    }
     let done = match cli.command {
         Command::ExecEnv(args) => return exec::exec_env(args, &cli.identity),
         Command::ExecFile(args) => return exec::exec_file(args, &cli.identity),

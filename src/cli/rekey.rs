@@ -49,6 +49,24 @@ pub struct RotateArgs {
     /// Stop encrypting the new data key for this age recipient.
     #[arg(long, value_name = "RECIPIENT")]
     rm_age: Vec<String>,
+    /// Also encrypt the new data key for these PGP fingerprints (comma-separated; first key group).
+    #[arg(long, value_name = "FINGERPRINTS")]
+    add_pgp: Vec<String>,
+    /// Stop encrypting the new data key for these PGP fingerprints (comma-separated).
+    #[arg(long, value_name = "FINGERPRINTS")]
+    rm_pgp: Vec<String>,
+    /// Also encrypt the new data key with these Vault transit keys (URIs, comma-separated).
+    #[arg(long, value_name = "URIS")]
+    add_hc_vault_transit: Vec<String>,
+    /// Stop encrypting the new data key with these Vault transit keys.
+    #[arg(long, value_name = "URIS")]
+    rm_hc_vault_transit: Vec<String>,
+    /// Also encrypt the new data key with these AWS KMS keys (ARN or ARN+ROLE_ARN, comma-separated).
+    #[arg(long, value_name = "ARNS")]
+    add_kms: Vec<String>,
+    /// Stop encrypting the new data key with these AWS KMS keys (by ARN).
+    #[arg(long, value_name = "ARNS")]
+    rm_kms: Vec<String>,
     /// The format, when the file name does not say it.
     #[arg(long, value_name = "TYPE")]
     input_type: Option<String>,
@@ -116,10 +134,7 @@ pub fn update_files(
 
 /// The recipients of each group, for comparison and display.
 fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
-    groups
-        .iter()
-        .map(|g| g.age.iter().map(|k| k.recipient.clone()).collect())
-        .collect()
+    groups.iter().map(keys::group_recipients).collect()
 }
 
 fn update_one(
@@ -133,7 +148,11 @@ fn update_one(
     let (doc, meta) = load_encrypted(path, format)?;
     let config = config_for(config_flag, path)?;
     let rule = config.rule_for(path)?;
-    let wanted: Vec<Vec<String>> = rule.key_groups.iter().map(|g| g.age.clone()).collect();
+    let wanted: Vec<Vec<String>> = rule
+        .key_groups
+        .iter()
+        .map(|g| g.recipients.clone())
+        .collect();
     let threshold = match wanted.len() {
         1 => 0,
         n => (if rule.shamir_threshold == 0 {
@@ -301,7 +320,11 @@ pub fn rotate(args: RotateArgs, identities: &[PathBuf]) -> Result<(), Error> {
     for path in &args.files {
         rotate_one(path, &args, identities)?;
     }
-    if !args.rm_age.is_empty() {
+    if !args.rm_age.is_empty()
+        || !args.rm_pgp.is_empty()
+        || !args.rm_hc_vault_transit.is_empty()
+        || !args.rm_kms.is_empty()
+    {
         eprintln!(
             "note: removed recipients can still decrypt every earlier version of these files in Git history; change the secrets themselves (passwords, tokens) as well"
         );
@@ -317,13 +340,57 @@ fn rotate_one(path: &Path, args: &RotateArgs, identities: &[PathBuf]) -> Result<
     let key = recover_key(&meta, identities, &file)?;
     let plaintext = decrypt_to_plaintext(doc.as_ref(), &meta, &key, super::Verify::Mac, &file)?;
     let mut groups = recipients(&meta.key_groups);
-    for r in &args.add_age {
+    let split = |flags: &[String]| -> Vec<String> {
+        flags
+            .iter()
+            .flat_map(|f| f.split(','))
+            .map(|f| keys::pgp::normalize(f.trim()))
+            .filter(|f| !f.is_empty())
+            .collect()
+    };
+    let (add_pgp, rm_pgp) = (split(&args.add_pgp), split(&args.rm_pgp));
+    let (add_vault, rm_vault) = (
+        split(&args.add_hc_vault_transit),
+        split(&args.rm_hc_vault_transit),
+    );
+    for uri in &add_vault {
+        keys::vault::TransitKey::parse(uri).map_err(Error::Usage)?;
+    }
+    let add_kms = split(&args.add_kms)
+        .iter()
+        .map(|s| keys::kms::KmsKey::parse(s).map(|k| k.spec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::Usage)?;
+    let rm_kms: Vec<String> = split(&args.rm_kms)
+        .iter()
+        .map(|s| s.split('+').next().unwrap_or_default().to_string())
+        .collect();
+    let kms_removed = |r: &String| {
+        keys::kms::is_arn(r) && keys::kms::KmsKey::parse(r).is_ok_and(|k| rm_kms.contains(&k.arn))
+    };
+    if let Some(bad) = add_pgp.iter().find(|f| !keys::pgp::is_fingerprint(f)) {
+        return Err(Error::Usage(format!(
+            "--add-pgp {bad:?} is not a PGP fingerprint (40 hex digits)"
+        )));
+    }
+    for r in args
+        .add_age
+        .iter()
+        .chain(&add_pgp)
+        .chain(&add_vault)
+        .chain(&add_kms)
+    {
         if !groups.iter().flatten().any(|g| g == r) {
             groups[0].push(r.clone());
         }
     }
     for group in &mut groups {
-        group.retain(|r| !args.rm_age.contains(r));
+        group.retain(|r| {
+            !args.rm_age.contains(r)
+                && !rm_pgp.contains(r)
+                && !rm_vault.contains(r)
+                && !kms_removed(r)
+        });
     }
     let plain_doc = document::parse(format, &plaintext).map_err(|source| Error::Document {
         file: file.clone(),
@@ -373,8 +440,17 @@ enum GroupsAction {
         #[arg(long)]
         file: PathBuf,
         /// The new group's age recipients.
-        #[arg(long, value_name = "RECIPIENT", required = true)]
+        #[arg(long, value_name = "RECIPIENT", required_unless_present_any = ["pgp", "kms", "hc_vault_transit"])]
         age: Vec<String>,
+        /// The new group's PGP fingerprints (comma-separated).
+        #[arg(long, value_name = "FINGERPRINTS")]
+        pgp: Vec<String>,
+        /// The new group's AWS KMS keys (ARN or ARN+ROLE_ARN, comma-separated).
+        #[arg(long, value_name = "ARNS")]
+        kms: Vec<String>,
+        /// The new group's Vault transit keys (URIs, comma-separated).
+        #[arg(long, value_name = "URIS")]
+        hc_vault_transit: Vec<String>,
         /// How many groups are needed to decrypt (default: all).
         #[arg(long, value_name = "N")]
         shamir_secret_sharing_threshold: Option<u64>,
@@ -407,10 +483,13 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
     match change {
         GroupsAction::Add {
             age,
+            pgp,
+            kms,
+            hc_vault_transit,
             shamir_secret_sharing_threshold,
             ..
         } => {
-            groups.push(age.clone());
+            groups.push(new_group(age, pgp, kms, hc_vault_transit)?);
             threshold = match shamir_secret_sharing_threshold {
                 Some(t) => *t,
                 None if all_needed => groups.len() as u64,
@@ -471,6 +550,41 @@ pub fn groups(args: GroupsArgs, identities: &[PathBuf]) -> Result<(), Error> {
         threshold.max(1)
     );
     Ok(())
+}
+
+/// The recipients of a group given on the command line, each checked by its backend.
+fn new_group(
+    age: &[String],
+    pgp: &[String],
+    kms: &[String],
+    vault: &[String],
+) -> Result<Vec<String>, Error> {
+    let split = |flags: &[String]| -> Vec<String> {
+        flags
+            .iter()
+            .flat_map(|f| f.split(','))
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect()
+    };
+    let mut out = split(age);
+    for fp in split(pgp) {
+        let fp = keys::pgp::normalize(&fp);
+        if !keys::pgp::is_fingerprint(&fp) {
+            return Err(Error::Usage(format!(
+                "--pgp {fp:?} is not a PGP fingerprint (40 hex digits)"
+            )));
+        }
+        out.push(fp);
+    }
+    for arn in split(kms) {
+        out.push(keys::kms::KmsKey::parse(&arn).map_err(Error::Usage)?.spec());
+    }
+    for uri in split(vault) {
+        keys::vault::TransitKey::parse(&uri).map_err(Error::Usage)?;
+        out.push(uri);
+    }
+    Ok(out)
 }
 
 /// Commands that wrap a new secret for every key fail on keys of types this tool cannot use

@@ -58,10 +58,12 @@ pub struct CreationRule {
     pub unusable: Option<String>,
 }
 
-/// The recipients of one key group, and the key types in it that this tool cannot use.
+/// The recipients of one key group (age recipients and PGP fingerprints, as
+/// [`crate::crypto::keys::Backend::of`] tells them apart), and the key types in it that this
+/// tool cannot use.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleKeyGroup {
-    pub age: Vec<String>,
+    pub recipients: Vec<String>,
     pub unsupported: Vec<String>,
 }
 
@@ -143,15 +145,7 @@ const TOP_KEYS: &[&str] = &[
     "scan",
     "recipients",
 ];
-const UNSUPPORTED_KEY_TYPES: &[&str] = &[
-    "pgp",
-    "kms",
-    "gcp_kms",
-    "azure_keyvault",
-    "hc_vault_transit_uri",
-    "hc_vault",
-    "hckms",
-];
+const UNSUPPORTED_KEY_TYPES: &[&str] = &["gcp_kms", "azure_keyvault", "hckms"];
 
 impl Config {
     /// Read and validate a config file.
@@ -282,6 +276,8 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
     };
     let mut flat = RuleKeyGroup::default();
     let mut groups = None;
+    let mut flat_kms: Vec<crate::crypto::keys::kms::KmsKey> = Vec::new();
+    let mut aws_profile = String::new();
     for (key, value) in entries {
         let line = value.line;
         match key.as_str() {
@@ -290,8 +286,11 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
                 rule.path_regex =
                     Some(Regex::new(text).map_err(|e| (line, format!("invalid path_regex: {e}")))?);
             }
-            "age" => flat.age.extend(string_list(value, key)?),
-            "aws_profile" => {}
+            "age" => flat.recipients.extend(string_list(value, key)?),
+            "pgp" => flat.recipients.extend(pgp_list(value, key)?),
+            "hc_vault_transit_uri" => flat.recipients.extend(vault_list(value, key)?),
+            "aws_profile" => aws_profile = scalar(value, key)?.to_string(),
+            "kms" => flat_kms.extend(kms_list(value, key)?),
             "key_groups" => groups = Some(parse_groups(value)?),
             "shamir_threshold" => {
                 rule.shamir_threshold = scalar(value, key)?
@@ -331,11 +330,18 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
             }
         }
     }
+    // A rule's aws_profile applies to its flat kms keys that name none (as sops).
+    for mut k in flat_kms {
+        if k.aws_profile.is_empty() {
+            k.aws_profile = aws_profile.clone();
+        }
+        flat.recipients.push(k.spec());
+    }
     rule.key_groups = match groups {
         Some(groups) => groups,
         None => vec![flat],
     };
-    let usable = rule.key_groups.iter().any(|g| !g.age.is_empty());
+    let usable = rule.key_groups.iter().any(|g| !g.recipients.is_empty());
     if !usable {
         let others: Vec<&str> = rule
             .key_groups
@@ -379,10 +385,15 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
     let mut group = RuleKeyGroup::default();
     for (key, value) in entries {
         match key.as_str() {
-            "age" => group.age.extend(string_list(value, key)?),
+            "age" => group.recipients.extend(string_list(value, key)?),
+            "pgp" => group.recipients.extend(pgp_list(value, key)?),
+            "hc_vault" => group.recipients.extend(vault_list(value, key)?),
+            "kms" => group
+                .recipients
+                .extend(kms_list(value, key)?.iter().map(|k| k.spec())),
             "merge" => {
                 for merged in parse_groups(value)? {
-                    group.age.extend(merged.age);
+                    group.recipients.extend(merged.recipients);
                     group.unsupported.extend(merged.unsupported);
                 }
             }
@@ -391,7 +402,7 @@ fn parse_group(item: &Spanned) -> ParseResult<RuleKeyGroup> {
         }
     }
     let mut seen = std::collections::HashSet::new();
-    group.age.retain(|r| seen.insert(r.clone()));
+    group.recipients.retain(|r| seen.insert(r.clone()));
     Ok(group)
 }
 
@@ -429,6 +440,80 @@ fn scalar<'a>(value: &'a Spanned, key: &str) -> ParseResult<&'a str> {
     value
         .as_str()
         .ok_or((value.line, format!("{key} must be a single value")))
+}
+
+/// PGP fingerprints (spaces removed, as sops does); anything else is an error naming the line.
+fn pgp_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
+    let list: Vec<String> = string_list(value, key)?
+        .iter()
+        .map(|f| crate::crypto::keys::pgp::normalize(f))
+        .collect();
+    match list
+        .iter()
+        .find(|f| !crate::crypto::keys::pgp::is_fingerprint(f))
+    {
+        Some(bad) => Err((
+            value.line,
+            format!("pgp entry {bad:?} is not a PGP fingerprint (40 hex digits) or key ID"),
+        )),
+        None => Ok(list),
+    }
+}
+
+/// Vault transit URIs (`https://HOST/v1/ENGINE/keys/NAME`); anything else is an error naming
+/// the line.
+fn vault_list(value: &Spanned, key: &str) -> ParseResult<Vec<String>> {
+    let list = string_list(value, key)?;
+    for uri in &list {
+        crate::crypto::keys::vault::TransitKey::parse(uri).map_err(|e| (value.line, e))?;
+    }
+    Ok(list)
+}
+
+/// KMS keys: `ARN[+ROLE]` strings (comma-separated or a list), or key-group objects with
+/// `arn`, `role`, `context` and `aws_profile`.
+fn kms_list(value: &Spanned, key: &str) -> ParseResult<Vec<crate::crypto::keys::kms::KmsKey>> {
+    use crate::crypto::keys::kms::KmsKey;
+    let parse = |line: usize, s: &str| KmsKey::parse(s).map_err(|e| (line, e));
+    match &value.node {
+        Node::List(items) => items
+            .iter()
+            .map(|item| match &item.node {
+                Node::Map(fields) => {
+                    let mut k = KmsKey::default();
+                    for (name, v) in fields {
+                        match name.as_str() {
+                            "arn" => k.arn = scalar(v, name)?.to_string(),
+                            "role" => k.role = scalar(v, name)?.to_string(),
+                            "aws_profile" => k.aws_profile = scalar(v, name)?.to_string(),
+                            "context" => {
+                                let Node::Map(pairs) = &v.node else {
+                                    return Err((v.line, "context must be a mapping".into()));
+                                };
+                                for (ck, cv) in pairs {
+                                    k.context.push((ck.clone(), scalar(cv, ck)?.to_string()));
+                                }
+                                k.context.sort();
+                            }
+                            other => {
+                                return Err((
+                                    v.line,
+                                    unknown_key(other, &["arn", "role", "context", "aws_profile"]),
+                                ));
+                            }
+                        }
+                    }
+                    let spec = k.spec();
+                    parse(item.line, &spec)
+                }
+                _ => parse(item.line, scalar(item, key)?),
+            })
+            .collect(),
+        _ => string_list(value, key)?
+            .iter()
+            .map(|s| parse(value.line, s))
+            .collect(),
+    }
 }
 
 /// A comma-separated string or a list of strings.
@@ -480,7 +565,7 @@ mod tests {
         );
         let other = cfg.rule_for(Path::new("/repo/dev/app.yaml")).unwrap();
         assert_eq!(other.line, 5);
-        assert_eq!(other.key_groups[0].age.len(), 2);
+        assert_eq!(other.key_groups[0].recipients.len(), 2);
     }
 
     #[test]
@@ -505,12 +590,12 @@ mod tests {
         );
         // A rule without an age key is an error when a file matches it (as sops), naming it.
         let cfg = parse(&format!(
-            "creation_rules:\n  - path_regex: x\n    pgp: ABCDEF\n  - age: {R1}\n"
+            "creation_rules:\n  - path_regex: x\n    gcp_kms: projects/x\n  - age: {R1}\n"
         ))
         .unwrap();
         let err = cfg.rule_for(Path::new("/repo/x")).unwrap_err().to_string();
         assert!(
-            err.contains("line 2") && err.contains("cannot use here (pgp)"),
+            err.contains("line 2") && err.contains("cannot use here (gcp_kms)"),
             "{err}"
         );
         assert!(cfg.rule_for(Path::new("/repo/y")).is_ok());
@@ -546,13 +631,13 @@ mod tests {
     #[test]
     fn key_groups_with_merge_and_threshold() {
         let cfg = parse(&format!(
-            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{R1}]\n      - age:\n          - {R1}\n        pgp: [X]\n      - merge:\n          - age: [{R1}]\n"
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{R1}]\n      - age:\n          - {R1}\n        gcp_kms: [X]\n      - merge:\n          - age: [{R1}]\n"
         ))
         .unwrap();
         let rule = &cfg.rules[0];
         assert_eq!(rule.key_groups.len(), 3);
         assert_eq!(rule.shamir_threshold, 2);
-        assert_eq!(rule.key_groups[1].unsupported, vec!["pgp".to_string()]);
-        assert_eq!(rule.key_groups[2].age, vec![R1.to_string()]);
+        assert_eq!(rule.key_groups[1].unsupported, vec!["gcp_kms".to_string()]);
+        assert_eq!(rule.key_groups[2].recipients, vec![R1.to_string()]);
     }
 }

@@ -40,12 +40,56 @@ pub struct AgeKey {
     pub enc: String,
 }
 
-/// One key group: age keys we use, plus every other master key kept verbatim so a teammate's
-/// key is never dropped.
+/// A PGP master key: the fingerprint, the armored PGP message wrapping the data key (or share)
+/// and when it was wrapped (sops's `created_at`, RFC 3339).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PgpKey {
+    pub fp: String,
+    pub enc: String,
+    pub created_at: String,
+}
+
+/// An AWS KMS key (sops's `kms` entry).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KmsEntry {
+    pub arn: String,
+    pub role: String,
+    /// The encryption context, sorted by key.
+    pub context: Vec<(String, String)>,
+    pub created_at: String,
+    pub enc: String,
+    pub aws_profile: String,
+}
+
+/// A Vault/OpenBao transit key (sops's `hc_vault` entry).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VaultKey {
+    pub vault_address: String,
+    pub engine_path: String,
+    pub key_name: String,
+    pub created_at: String,
+    pub enc: String,
+}
+
+impl VaultKey {
+    /// The URI the key is named by: `{vault_address}/v1/{engine_path}/keys/{key_name}`.
+    pub fn uri(&self) -> String {
+        format!(
+            "{}/v1/{}/keys/{}",
+            self.vault_address, self.engine_path, self.key_name
+        )
+    }
+}
+
+/// One key group: the age and PGP keys we use, plus every other master key kept verbatim so a
+/// teammate's key is never dropped.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyGroup {
     pub age: Vec<AgeKey>,
-    /// `pgp`, `kms`, `gcp_kms`, `hckms`, `azure_kv`, `hc_vault` entries, as read.
+    pub pgp: Vec<PgpKey>,
+    pub vault: Vec<VaultKey>,
+    pub kms: Vec<KmsEntry>,
+    /// `gcp_kms`, `hckms`, `azure_kv` entries (and unknown types), as read.
     pub others: Vec<(String, MetaValue)>,
 }
 
@@ -98,7 +142,7 @@ pub struct Metadata {
 /// The version we write: the sops release whose format we follow.
 pub const SOPS_VERSION: &str = "3.11.0";
 
-const FLAT_KEY_TYPES_BEFORE_AGE: [&str; 5] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"];
+const FLAT_KEY_TYPES_BEFORE_AGE: [&str; 3] = ["gcp_kms", "hckms", "azure_kv"];
 
 impl Metadata {
     /// Read the typed metadata from the block's generic value.
@@ -185,25 +229,27 @@ impl Metadata {
         let flat_ok = self.key_groups.first().is_none_or(|g| {
             g.others
                 .iter()
-                .all(|(k, _)| k == "pgp" || FLAT_KEY_TYPES_BEFORE_AGE.contains(&k.as_str()))
+                .all(|(k, _)| FLAT_KEY_TYPES_BEFORE_AGE.contains(&k.as_str()))
         });
         if self.key_groups.len() > 1 || !flat_ok {
             let groups = self.key_groups.iter().map(group_to_meta).collect();
             items.push(("key_groups".into(), MetaValue::List(groups)));
         } else if let Some(group) = self.key_groups.first() {
+            if !group.kms.is_empty() {
+                items.push(("kms".into(), kms_list(&group.kms)));
+            }
             for kind in FLAT_KEY_TYPES_BEFORE_AGE {
                 if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
                     items.push((kind.into(), v.clone()));
                 }
             }
+            if !group.vault.is_empty() {
+                items.push(("hc_vault".into(), vault_list(&group.vault)));
+            }
             if !group.age.is_empty() {
                 items.push(("age".into(), age_list(&group.age)));
             }
-            pgp = group
-                .others
-                .iter()
-                .find(|(k, _)| k == "pgp")
-                .map(|(_, v)| v.clone());
+            pgp = (!group.pgp.is_empty()).then(|| pgp_list(&group.pgp));
         }
         items.push((
             "lastmodified".into(),
@@ -258,11 +304,23 @@ fn is_empty_list(v: &MetaValue) -> bool {
 fn read_flat_group(meta: &MetaValue) -> Result<Option<KeyGroup>, Error> {
     let mut group = KeyGroup::default();
     let mut any = false;
-    for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"] {
+    if let Some(v) = meta.get("kms").filter(|v| !is_empty_list(v)) {
+        any = true;
+        group.kms = read_kms_list(v)?;
+    }
+    for kind in ["gcp_kms", "hckms", "azure_kv"] {
         if let Some(v) = meta.get(kind).filter(|v| !is_empty_list(v)) {
             any = true;
             group.others.push((kind.into(), v.clone()));
         }
+    }
+    if let Some(v) = meta.get("hc_vault").filter(|v| !is_empty_list(v)) {
+        any = true;
+        group.vault = read_vault_list(v)?;
+    }
+    if let Some(v) = meta.get("pgp").filter(|v| !is_empty_list(v)) {
+        any = true;
+        group.pgp = read_pgp_list(v)?;
     }
     if let Some(v) = meta.get("age").filter(|v| !is_empty_list(v)) {
         any = true;
@@ -280,6 +338,18 @@ fn read_group(meta: &MetaValue) -> Result<KeyGroup, Error> {
         if k == "age" {
             if !is_empty_list(v) {
                 group.age = read_age_list(v)?;
+            }
+        } else if k == "pgp" {
+            if !is_empty_list(v) {
+                group.pgp = read_pgp_list(v)?;
+            }
+        } else if k == "hc_vault" {
+            if !is_empty_list(v) {
+                group.vault = read_vault_list(v)?;
+            }
+        } else if k == "kms" {
+            if !is_empty_list(v) {
+                group.kms = read_kms_list(v)?;
             }
         } else if !is_empty_list(v) {
             group.others.push((k.clone(), v.clone()));
@@ -307,6 +377,162 @@ fn read_age_list(v: &MetaValue) -> Result<Vec<AgeKey>, Error> {
         .collect()
 }
 
+fn read_pgp_list(v: &MetaValue) -> Result<Vec<PgpKey>, Error> {
+    let MetaValue::List(items) = v else {
+        return Err(Error::Metadata("pgp is not a list".into()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let fp = string_field(item, "fp")?.unwrap_or_default();
+            let enc = string_field(item, "enc")?.unwrap_or_default();
+            if fp.is_empty() || enc.is_empty() {
+                return Err(Error::Metadata("a pgp entry lacks its fp or enc".into()));
+            }
+            let created_at = string_field(item, "created_at")?.unwrap_or_default();
+            Ok(PgpKey {
+                fp,
+                enc,
+                created_at,
+            })
+        })
+        .collect()
+}
+
+fn read_kms_list(v: &MetaValue) -> Result<Vec<KmsEntry>, Error> {
+    let MetaValue::List(items) = v else {
+        return Err(Error::Metadata("kms is not a list".into()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let field = |name: &str| -> Result<String, Error> {
+                Ok(string_field(item, name)?.unwrap_or_default())
+            };
+            let mut context = Vec::new();
+            match item.get("context") {
+                None | Some(MetaValue::Null) => {}
+                Some(MetaValue::Map(pairs)) => {
+                    for (k, v) in pairs {
+                        match v {
+                            MetaValue::Str(s) => context.push((k.clone(), s.clone())),
+                            MetaValue::Null => context.push((k.clone(), String::new())),
+                            _ => {
+                                return Err(Error::Metadata(
+                                    "a kms context value is not a string".into(),
+                                ));
+                            }
+                        }
+                    }
+                }
+                Some(_) => return Err(Error::Metadata("a kms context is not a mapping".into())),
+            }
+            context.sort();
+            let entry = KmsEntry {
+                arn: field("arn")?,
+                role: field("role")?,
+                context,
+                created_at: field("created_at")?,
+                enc: field("enc")?,
+                aws_profile: field("aws_profile")?,
+            };
+            if entry.arn.is_empty() || entry.enc.is_empty() {
+                return Err(Error::Metadata("a kms entry lacks its arn or enc".into()));
+            }
+            Ok(entry)
+        })
+        .collect()
+}
+
+/// sops's field order for a KMS key: arn, role and context when set, created_at, enc,
+/// aws_profile (always).
+fn kms_list(keys: &[KmsEntry]) -> MetaValue {
+    MetaValue::List(
+        keys.iter()
+            .map(|k| {
+                let mut items = vec![("arn".to_string(), MetaValue::Str(k.arn.clone()))];
+                if !k.role.is_empty() {
+                    items.push(("role".into(), MetaValue::Str(k.role.clone())));
+                }
+                if !k.context.is_empty() {
+                    let ctx = k
+                        .context
+                        .iter()
+                        .map(|(a, b)| (a.clone(), MetaValue::Str(b.clone())))
+                        .collect();
+                    items.push(("context".into(), MetaValue::Map(ctx)));
+                }
+                items.push(("created_at".into(), MetaValue::Str(k.created_at.clone())));
+                items.push(("enc".into(), MetaValue::Str(k.enc.clone())));
+                items.push(("aws_profile".into(), MetaValue::Str(k.aws_profile.clone())));
+                MetaValue::Map(items)
+            })
+            .collect(),
+    )
+}
+
+fn read_vault_list(v: &MetaValue) -> Result<Vec<VaultKey>, Error> {
+    let MetaValue::List(items) = v else {
+        return Err(Error::Metadata("hc_vault is not a list".into()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let field = |name: &str| -> Result<String, Error> {
+                Ok(string_field(item, name)?.unwrap_or_default())
+            };
+            let key = VaultKey {
+                vault_address: field("vault_address")?,
+                engine_path: field("engine_path")?,
+                key_name: field("key_name")?,
+                created_at: field("created_at")?,
+                enc: field("enc")?,
+            };
+            if key.vault_address.is_empty() || key.key_name.is_empty() || key.enc.is_empty() {
+                return Err(Error::Metadata(
+                    "an hc_vault entry lacks its vault_address, key_name or enc".into(),
+                ));
+            }
+            Ok(key)
+        })
+        .collect()
+}
+
+/// sops's field order for a Vault key.
+fn vault_list(keys: &[VaultKey]) -> MetaValue {
+    MetaValue::List(
+        keys.iter()
+            .map(|k| {
+                MetaValue::Map(vec![
+                    (
+                        "vault_address".into(),
+                        MetaValue::Str(k.vault_address.clone()),
+                    ),
+                    ("engine_path".into(), MetaValue::Str(k.engine_path.clone())),
+                    ("key_name".into(), MetaValue::Str(k.key_name.clone())),
+                    ("created_at".into(), MetaValue::Str(k.created_at.clone())),
+                    ("enc".into(), MetaValue::Str(k.enc.clone())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// sops's field order for a PGP key: `created_at`, `enc`, `fp`.
+fn pgp_list(keys: &[PgpKey]) -> MetaValue {
+    MetaValue::List(
+        keys.iter()
+            .map(|k| {
+                MetaValue::Map(vec![
+                    ("created_at".into(), MetaValue::Str(k.created_at.clone())),
+                    ("enc".into(), MetaValue::Str(k.enc.clone())),
+                    ("fp".into(), MetaValue::Str(k.fp.clone())),
+                ])
+            })
+            .collect(),
+    )
+}
+
 fn age_list(keys: &[AgeKey]) -> MetaValue {
     MetaValue::List(
         keys.iter()
@@ -322,24 +548,22 @@ fn age_list(keys: &[AgeKey]) -> MetaValue {
 
 fn group_to_meta(group: &KeyGroup) -> MetaValue {
     let mut items = Vec::new();
-    for kind in ["pgp", "kms", "gcp_kms", "hckms", "azure_kv"] {
+    if !group.pgp.is_empty() {
+        items.push(("pgp".to_string(), pgp_list(&group.pgp)));
+    }
+    if !group.kms.is_empty() {
+        items.push(("kms".to_string(), kms_list(&group.kms)));
+    }
+    for kind in ["gcp_kms", "hckms", "azure_kv"] {
         if let Some((_, v)) = group.others.iter().find(|(k, _)| k == kind) {
             items.push((kind.to_string(), v.clone()));
         }
     }
-    let vault = group
-        .others
-        .iter()
-        .find(|(k, _)| k == "hc_vault")
-        .map(|(_, v)| v.clone());
-    items.push((
-        "hc_vault".into(),
-        vault.unwrap_or(MetaValue::List(Vec::new())),
-    ));
+    items.push(("hc_vault".into(), vault_list(&group.vault)));
     items.push(("age".into(), age_list(&group.age)));
     // Key types we do not know, kept as they were read.
     for (k, v) in &group.others {
-        if !["pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"].contains(&k.as_str()) {
+        if !["gcp_kms", "hckms", "azure_kv"].contains(&k.as_str()) {
             items.push((k.clone(), v.clone()));
         }
     }
@@ -474,6 +698,9 @@ mod tests {
                 key_groups: (0..groups)
                     .map(|_| KeyGroup {
                         age: Vec::new(),
+                        pgp: vec![],
+                        vault: vec![],
+                        kms: vec![],
                         others: vec![unknown.clone()],
                     })
                     .collect(),
@@ -496,6 +723,9 @@ mod tests {
                     recipient: "age1abc".into(),
                     enc: "-----BEGIN AGE-----\nxyz\n".into(),
                 }],
+                pgp: vec![],
+                vault: vec![],
+                kms: vec![],
                 others: vec![],
             }],
             shamir_threshold: 0,

@@ -15,6 +15,9 @@ fn sample_metadata() -> Metadata {
                 enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
                     .into(),
             }],
+            pgp: vec![],
+            vault: vec![],
+            kms: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,

@@ -183,7 +183,7 @@ pub fn same_data_key(a: &Metadata, b: &Metadata) -> bool {
     }
     let mut common = 0;
     for (ga, gb) in a.key_groups.iter().zip(&b.key_groups) {
-        if ga.others != gb.others {
+        if !same_non_age_keys(ga, gb) {
             return false;
         }
         for ka in &ga.age {
@@ -194,9 +194,14 @@ pub fn same_data_key(a: &Metadata, b: &Metadata) -> bool {
                 common += 1;
             }
         }
-        common += ga.others.len();
+        common += ga.others.len() + ga.pgp.len() + ga.kms.len() + ga.vault.len();
     }
     common > 0
+}
+
+/// PGP, KMS, Vault and kept-verbatim keys: compared whole (a change is a settings change).
+fn same_non_age_keys(a: &KeyGroup, b: &KeyGroup) -> bool {
+    a.others == b.others && a.pgp == b.pgp && a.kms == b.kms && a.vault == b.vault
 }
 
 /// The recipients: base with both sides' additions and removals applied.
@@ -217,7 +222,7 @@ fn merge_groups(
     }
     let mut out = Vec::new();
     for ((go, ga), gb) in o.iter().zip(a).zip(b) {
-        if ga.others != gb.others {
+        if !same_non_age_keys(ga, gb) {
             return Err(Error::SettingsDiffer);
         }
         let has = |g: &KeyGroup, r: &str| g.age.iter().any(|k| k.recipient == r);

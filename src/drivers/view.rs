@@ -148,6 +148,27 @@ fn recipient_lines(meta: &Metadata, out: &mut String) {
                 fingerprint(&key.enc)
             ));
         }
+        for key in &group.pgp {
+            out.push_str(&format!(
+                "{prefix}pgp: {} (data key <{}>)\n",
+                key.fp,
+                fingerprint(&key.enc)
+            ));
+        }
+        for key in &group.kms {
+            out.push_str(&format!(
+                "{prefix}kms: {} (data key <{}>)\n",
+                key.arn,
+                fingerprint(&key.enc)
+            ));
+        }
+        for key in &group.vault {
+            out.push_str(&format!(
+                "{prefix}hc_vault: {} (data key <{}>)\n",
+                key.uri(),
+                fingerprint(&key.enc)
+            ));
+        }
         for (kind, value) in &group.others {
             out.push_str(&format!(
                 "{prefix}{kind}: <{}>\n",

@@ -90,6 +90,24 @@ pub fn group_recipients(meta: &Metadata) -> Vec<Vec<Recipient>> {
                 stanza: age.enc.clone(),
             });
         }
+        for pgp in &group.pgp {
+            out.push(Recipient {
+                id: format!("pgp:{}", pgp.fp),
+                stanza: pgp.enc.clone(),
+            });
+        }
+        for k in &group.kms {
+            out.push(Recipient {
+                id: format!("kms:{}", k.arn),
+                stanza: k.enc.clone(),
+            });
+        }
+        for v in &group.vault {
+            out.push(Recipient {
+                id: format!("hc_vault:{}", v.uri()),
+                stanza: v.enc.clone(),
+            });
+        }
         for (kind, value) in &group.others {
             let entries: Vec<&MetaValue> = match value {
                 MetaValue::List(items) => items.iter().collect(),

@@ -568,3 +568,65 @@ fn an_editor_saving_the_same_broken_text_again_ends_the_edit() {
     assert!(crate::util::stderr(&out).contains("still does not parse"));
     c.clean(&Command::new("edit"), &out);
 }
+
+/// Key service failures (Vault, KMS, gpg) with the canary as every credential: the token, the
+/// AWS secret and session token never show, nor the canary value of the files.
+#[test]
+fn key_service_errors_do_not_show_the_canary_or_credentials() {
+    let c = Canary::new();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let vault = format!("http://127.0.0.1:{port}/v1/transit/keys/k");
+    let arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000";
+    let with_creds = |cmd: &mut Command| {
+        cmd.env("VAULT_TOKEN", CANARY)
+            .env("AWS_ACCESS_KEY_ID", CANARY)
+            .env("AWS_SECRET_ACCESS_KEY", CANARY)
+            .env("AWS_SESSION_TOKEN", CANARY)
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .env("SOPS_GPG_EXEC", "/nonexistent/gpg")
+            .env("SECRETS_KEY_SERVICE_TIMEOUT", "2");
+    };
+    for (name, _) in PLAIN {
+        let mut cmd = c.cmd(false);
+        with_creds(&mut cmd);
+        c.fails(cmd.args(["encrypt", "--hc-vault-transit", &vault, name]));
+        let mut cmd = c.cmd(false);
+        with_creds(&mut cmd);
+        c.fails(cmd.args(["encrypt", "--kms", arn, name]));
+        let mut cmd = c.cmd(false);
+        with_creds(&mut cmd);
+        c.fails(cmd.args([
+            "encrypt",
+            "--pgp",
+            "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4",
+            name,
+        ]));
+    }
+    for enc in c.encrypted() {
+        let text = std::fs::read_to_string(c.env.path(&enc)).unwrap();
+        // The age key swapped for unreachable Vault and KMS keys (the values stay encrypted).
+        let stanza = format!(
+            "sops_kms__list_0__map_arn={arn}\nsops_kms__list_0__map_enc=AQID\nsops_hc_vault__list_0__map_vault_address=http://127.0.0.1:{port}\nsops_hc_vault__list_0__map_engine_path=transit\nsops_hc_vault__list_0__map_key_name=k\nsops_hc_vault__list_0__map_enc=vault:v1:AQID\n"
+        );
+        if enc.ends_with(".env") {
+            let swapped: String = text
+                .lines()
+                .filter(|l| !l.starts_with("sops_age__"))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+                + &stanza;
+            c.env.write("svc.env", swapped);
+            let mut cmd = c.cmd(false);
+            with_creds(&mut cmd);
+            let out = c.fails(cmd.args(["decrypt", "svc.env"]));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("unreachable"), "{err}");
+        }
+    }
+    c.no_leftovers();
+}

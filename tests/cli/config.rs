@@ -153,7 +153,7 @@ fn a_key_group_without_a_usable_key_is_named() {
     repo(&env);
     env.write(
         "repo/.sops.yaml",
-        format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - pgp: [ABCDEF]\n", env.recipient),
+        format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - gcp_kms: [projects/x]\n", env.recipient),
     );
     let err = stderr(&run(
         env.secrets().args(["encrypt", "repo/prod/app.env"]),
@@ -161,7 +161,7 @@ fn a_key_group_without_a_usable_key_is_named() {
     ));
     assert!(
         err.contains("line 2")
-            && err.contains("key group 2 has only key types this tool cannot use here (pgp)"),
+            && err.contains("key group 2 has only key types this tool cannot use here (gcp_kms)"),
         "{err}"
     );
 }

@@ -284,7 +284,7 @@ fn init_creates_an_identity_and_a_config_and_never_overwrites() {
     );
 }
 
-/// A teammate's PGP key (which this tool cannot use) stays in the file through `updatekeys`,
+/// A teammate's GCP KMS key (which this tool cannot use) stays in the file through `updatekeys`,
 /// and a file wrapped only for such keys gets a clear error.
 #[test]
 fn keys_of_other_types_are_kept_verbatim_and_named_when_needed() {
@@ -296,13 +296,13 @@ fn keys_of_other_types_are_kept_verbatim_and_named_when_needed() {
     );
     env.write("a.env", PLAIN);
     ok(env.secrets().args(["encrypt", "-i", "a.env"]));
-    let pgp = "sops_pgp__list_0__map_created_at=2026-01-01T00:00:00Z\nsops_pgp__list_0__map_enc=-----BEGIN PGP MESSAGE-----\\nwcBMA\\n-----END PGP MESSAGE-----\\n\nsops_pgp__list_0__map_fp=FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n";
+    let pgp = "sops_gcp_kms__list_0__map_resource_id=projects/p/locations/global/keyRings/r/cryptoKeys/k\nsops_gcp_kms__list_0__map_created_at=2026-01-01T00:00:00Z\nsops_gcp_kms__list_0__map_enc=CiQAexample\n";
     let with_pgp = std::fs::read_to_string(env.path("a.env")).unwrap() + pgp;
     env.write("a.env", &with_pgp);
     assert_same(
         &ok(env.secrets_with_key().args(["decrypt", "a.env"])),
         PLAIN.as_bytes(),
-        "age still works beside pgp",
+        "age still works beside gcp_kms",
     );
     env.write(
         ".sops.yaml",
@@ -322,7 +322,7 @@ fn keys_of_other_types_are_kept_verbatim_and_named_when_needed() {
     env.write("b.env", only_pgp);
     let out = run(env.secrets_with_key().args(["decrypt", "b.env"]), 8);
     assert!(
-        stderr(&out).contains("key types this tool cannot use here (pgp)"),
+        stderr(&out).contains("key types this tool cannot use here (gcp_kms)"),
         "{}",
         stderr(&out)
     );

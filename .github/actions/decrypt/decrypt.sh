@@ -8,7 +8,32 @@
 #   SECRETS_BIN       the binary to run (default: secrets on PATH)
 set -euo pipefail
 
+#   INPUT_AGE_KEY, INPUT_PGP_KEY, INPUT_AWS_*, INPUT_VAULT_*: key material and credentials;
+#                     each is exported under its standard name only when given, so credentials
+#                     set earlier in the job (aws-actions/configure-aws-credentials) stay in force
 bin="${SECRETS_BIN:-secrets}"
+
+export_if_set() { # NAME VALUE
+  if [ -n "$2" ]; then export "$1=$2"; fi
+}
+export_if_set SOPS_AGE_KEY "${INPUT_AGE_KEY:-}"
+export_if_set AWS_ACCESS_KEY_ID "${INPUT_AWS_ACCESS_KEY_ID:-}"
+export_if_set AWS_SECRET_ACCESS_KEY "${INPUT_AWS_SECRET_ACCESS_KEY:-}"
+export_if_set AWS_SESSION_TOKEN "${INPUT_AWS_SESSION_TOKEN:-}"
+export_if_set AWS_PROFILE "${INPUT_AWS_PROFILE:-}"
+export_if_set VAULT_ADDR "${INPUT_VAULT_ADDR:-}"
+export_if_set VAULT_TOKEN "${INPUT_VAULT_TOKEN:-}"
+export_if_set VAULT_NAMESPACE "${INPUT_VAULT_NAMESPACE:-}"
+unset INPUT_AGE_KEY INPUT_AWS_SECRET_ACCESS_KEY INPUT_AWS_SESSION_TOKEN INPUT_VAULT_TOKEN
+if [ -n "${INPUT_PGP_KEY:-}" ]; then
+  GNUPGHOME="$(mktemp -d)"
+  chmod 700 "$GNUPGHOME"
+  export GNUPGHOME
+  trap 'gpgconf --kill gpg-agent >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME"' EXIT
+  printf '%s\n' "$INPUT_PGP_KEY" | gpg --batch --quiet --import >/dev/null 2>&1 \
+    || { echo "error: pgp-key: gpg could not import the key" >&2; exit 2; }
+  unset INPUT_PGP_KEY
+fi
 : "${GITHUB_ENV:?GITHUB_ENV is not set: run this inside GitHub Actions}"
 flatten=()
 if [ "${INPUT_FLATTEN:-false}" = "true" ]; then

@@ -12,6 +12,9 @@ fn sample_meta() -> MetaValue {
                 enc: "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
                     .into(),
             }],
+            pgp: vec![],
+            vault: vec![],
+            kms: vec![],
             others: vec![],
         }],
         shamir_threshold: 0,
