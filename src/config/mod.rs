@@ -52,10 +52,6 @@ pub struct CreationRule {
     pub shamir_threshold: u64,
     pub encryption: Option<(RuleKind, String)>,
     pub mac_only_encrypted: bool,
-    /// Why this rule cannot encrypt here (no age key at all): an error when a file matches it,
-    /// not when the config is read, as sops (a rule for another team's KMS keys does not stop
-    /// the rules that use age).
-    pub unusable: Option<String>,
 }
 
 impl CreationRule {
@@ -260,8 +256,7 @@ impl Config {
     /// The first rule that matches `target`.
     pub fn rule_for(&self, target: &Path) -> Result<&CreationRule, Error> {
         let rel = self.match_path(target);
-        let rule = self
-            .rules
+        self.rules
             .iter()
             .find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
             .ok_or_else(|| Error::NoMatchingRule {
@@ -271,15 +266,7 @@ impl Config {
                     "creation_rules:\n  - path_regex: ^{}$\n    age: age1...",
                     regex::escape(&rel)
                 ),
-            })?;
-        match &rule.unusable {
-            Some(message) => Err(Error::Invalid {
-                file: self.path.display().to_string(),
-                line: rule.line,
-                message: message.clone(),
-            }),
-            None => Ok(rule),
-        }
+            })
     }
 }
 
@@ -300,7 +287,6 @@ fn parse_rule(item: &Spanned) -> ParseResult<CreationRule> {
         shamir_threshold: 0,
         encryption: None,
         mac_only_encrypted: false,
-        unusable: None,
     };
     let mut flat = RuleKeyGroup::default();
     let mut groups = None;
