@@ -156,7 +156,12 @@ impl Directory {
 
 /// The keys of a creation rule's key group, canonical.
 fn rule_group_keys(group: &RuleKeyGroup) -> Vec<String> {
-    group.age.iter().map(|k| canonical_key(k)).collect()
+    // KMS recipients carry their context and profile after `|`; the key is the ARN.
+    group
+        .recipients
+        .iter()
+        .map(|k| canonical_key(k.split('|').next().unwrap_or(k)))
+        .collect()
 }
 
 /// The keys of each key group of a file, canonical.

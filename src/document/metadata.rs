@@ -62,15 +62,30 @@ pub struct KmsEntry {
 }
 
 impl KmsEntry {
-    /// The key as a recipient string (ARN, role, context and profile).
-    pub fn key(&self) -> crate::crypto::keys::kms::KmsKey {
-        crate::crypto::keys::kms::KmsKey {
-            arn: self.arn.clone(),
-            role: self.role.clone(),
-            context: self.context.clone(),
-            aws_profile: self.aws_profile.clone(),
-        }
+    /// The key as one recipient string (see [`kms_spec`]).
+    pub fn spec(&self) -> String {
+        kms_spec(&self.arn, &self.role, &self.context, &self.aws_profile)
     }
+}
+
+/// How a KMS key is named between commands: `ARN[+ROLE][|context=k:v,...][|profile=NAME]`
+/// (`ARN` and `ARN+ROLE` are sops's own spellings; the rest carries what a stanza holds).
+pub fn kms_spec(arn: &str, role: &str, context: &[(String, String)], profile: &str) -> String {
+    let mut s = arn.to_string();
+    if !role.is_empty() {
+        s.push('+');
+        s.push_str(role);
+    }
+    if !context.is_empty() {
+        let ctx: Vec<String> = context.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        s.push_str("|context=");
+        s.push_str(&ctx.join(","));
+    }
+    if !profile.is_empty() {
+        s.push_str("|profile=");
+        s.push_str(profile);
+    }
+    s
 }
 
 /// A Vault/OpenBao transit key (sops's `hc_vault` entry).
@@ -114,7 +129,7 @@ impl KeyGroup {
             .map(|k| k.recipient.clone())
             .chain(self.pgp.iter().map(|k| k.fp.clone()))
             .chain(self.vault.iter().map(VaultKey::uri))
-            .chain(self.kms.iter().map(|k| k.key().spec()))
+            .chain(self.kms.iter().map(KmsEntry::spec))
             .collect()
     }
 }

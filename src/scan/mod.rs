@@ -7,9 +7,9 @@ pub mod engine;
 pub mod generic;
 pub mod repo;
 pub mod report;
-pub mod rules;
 #[cfg(test)]
 mod rule_files;
+pub mod rules;
 pub mod settings;
 pub mod sources;
 

@@ -26,12 +26,19 @@ fn rule_files_cite_docs_and_every_example_match_holds_a_keyword() {
                 continue;
             };
             let lower = m.as_str().to_lowercase();
-            if !rule.anchors.iter().any(|k| lower.contains(&k.to_lowercase())) {
+            if !rule
+                .anchors
+                .iter()
+                .any(|k| lower.contains(&k.to_lowercase()))
+            {
                 failures.push(format!("{}: no keyword in match {:?}", rule.id, m.as_str()));
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let formats = all.iter().filter(|r| r.provider != "(any)").count();
-    assert!(formats >= 300, "{formats} provider formats, issue 16 asks for 300");
+    assert!(
+        formats >= 300,
+        "{formats} provider formats, issue 16 asks for 300"
+    );
 }

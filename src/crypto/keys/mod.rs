@@ -165,7 +165,7 @@ pub fn wrap_for_groups(
 /// Wrap `secret` (the data key or a share) for one group's recipients, each with its backend.
 fn wrap_group(secret: &[u8], recipients: &[String]) -> Result<KeyGroup, Error> {
     let mut group = KeyGroup::default();
-    let created_at = crate::crypto::time::now_rfc3339();
+    let created_at = crate::time::now_rfc3339();
     for r in recipients {
         match Backend::of(r) {
             Backend::Age => group.age.push(AgeKey {
@@ -298,7 +298,7 @@ fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<V
             }
             Backend::Kms => {
                 for entry in &group.kms {
-                    match kms::unwrap(&entry.enc, &entry.key()) {
+                    match kms::unwrap(&entry.enc, &kms::KmsKey::of_entry(entry)) {
                         Ok(secret) => return Ok(secret),
                         Err(why) => attempts.push(format!("KMS key {}: {why}", entry.arn)),
                     }
