@@ -139,7 +139,7 @@ pub fn update_files(
 
 /// The recipients of each group, for comparison and display.
 fn recipients(groups: &[KeyGroup]) -> Vec<Vec<String>> {
-    groups.iter().map(keys::group_recipients).collect()
+    groups.iter().map(KeyGroup::recipients).collect()
 }
 
 fn update_one(

@@ -61,6 +61,33 @@ pub struct KmsEntry {
     pub aws_profile: String,
 }
 
+impl KmsEntry {
+    /// The key as one recipient string (see [`kms_spec`]).
+    pub fn spec(&self) -> String {
+        kms_spec(&self.arn, &self.role, &self.context, &self.aws_profile)
+    }
+}
+
+/// How a KMS key is named between commands: `ARN[+ROLE][|context=k:v,...][|profile=NAME]`
+/// (`ARN` and `ARN+ROLE` are sops's own spellings; the rest carries what a stanza holds).
+pub fn kms_spec(arn: &str, role: &str, context: &[(String, String)], profile: &str) -> String {
+    let mut s = arn.to_string();
+    if !role.is_empty() {
+        s.push('+');
+        s.push_str(role);
+    }
+    if !context.is_empty() {
+        let ctx: Vec<String> = context.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        s.push_str("|context=");
+        s.push_str(&ctx.join(","));
+    }
+    if !profile.is_empty() {
+        s.push_str("|profile=");
+        s.push_str(profile);
+    }
+    s
+}
+
 /// A Vault/OpenBao transit key (sops's `hc_vault` entry).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VaultKey {
@@ -91,6 +118,20 @@ pub struct KeyGroup {
     pub kms: Vec<KmsEntry>,
     /// `gcp_kms`, `hckms`, `azure_kv` entries (and unknown types), as read.
     pub others: Vec<(String, MetaValue)>,
+}
+
+impl KeyGroup {
+    /// Every recipient we can wrap for, as named on the command line: age recipients, PGP
+    /// fingerprints, Vault transit URIs, then KMS keys.
+    pub fn recipients(&self) -> Vec<String> {
+        self.age
+            .iter()
+            .map(|k| k.recipient.clone())
+            .chain(self.pgp.iter().map(|k| k.fp.clone()))
+            .chain(self.vault.iter().map(VaultKey::uri))
+            .chain(self.kms.iter().map(KmsEntry::spec))
+            .collect()
+    }
 }
 
 /// Which leaves are encrypted (at most one rule; none means `unencrypted_suffix: _unencrypted`).

@@ -104,7 +104,7 @@ pub fn group_recipients(meta: &Metadata) -> Vec<Vec<Recipient>> {
         }
         for v in &group.vault {
             out.push(Recipient {
-                id: format!("hc_vault:{}", v.uri()),
+                id: format!("hc_vault:{}/{}", v.vault_address, v.key_name),
                 stanza: v.enc.clone(),
             });
         }

@@ -281,7 +281,13 @@ fn tampered_mac_or_metadata_is_caught() {
             "sops_age__list_0__map_enc=-----BEGXN",
         )
     });
-    fails(&env, &["decrypt", "t.env"], 8, "t.env", "no matching age identity");
+    fails(
+        &env,
+        &["decrypt", "t.env"],
+        8,
+        "t.env",
+        "no matching age identity",
+    );
 }
 
 #[test]

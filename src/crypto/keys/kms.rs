@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::Error;
+use crate::document::metadata::{KmsEntry, kms_spec};
 
 /// A KMS master key as named on the command line or in `.sops.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,31 +57,11 @@ impl KmsKey {
     /// One string that names the key with its role, context and profile (how recipients are
     /// passed between commands): `ARN[+ROLE][|context=k:v,...][|profile=NAME]`.
     pub fn spec(&self) -> String {
-        let mut s = self.arn.clone();
-        if !self.role.is_empty() {
-            s.push('+');
-            s.push_str(&self.role);
-        }
-        if !self.context.is_empty() {
-            let ctx: Vec<String> = self
-                .context
-                .iter()
-                .map(|(k, v)| format!("{k}:{v}"))
-                .collect();
-            s.push_str("|context=");
-            s.push_str(&ctx.join(","));
-        }
-        if !self.aws_profile.is_empty() {
-            s.push_str("|profile=");
-            s.push_str(&self.aws_profile);
-        }
-        s
+        kms_spec(&self.arn, &self.role, &self.context, &self.aws_profile)
     }
-}
 
-impl From<&crate::document::metadata::KmsEntry> for KmsKey {
-    /// The key a file's `kms` entry names (ARN, role, context and profile).
-    fn from(entry: &crate::document::metadata::KmsEntry) -> KmsKey {
+    /// The key a stanza names.
+    pub fn of_entry(entry: &KmsEntry) -> KmsKey {
         KmsKey {
             arn: entry.arn.clone(),
             role: entry.role.clone(),

@@ -132,19 +132,6 @@ pub enum Error {
 }
 
 /// Wrap the data key for every recipient, in one key group.
-/// Every recipient of a key group we can wrap for, as named on the command line: age
-/// recipients, PGP fingerprints, Vault transit URIs, then KMS keys (`ARN[+ROLE]...`).
-pub fn group_recipients(group: &KeyGroup) -> Vec<String> {
-    group
-        .age
-        .iter()
-        .map(|k| k.recipient.clone())
-        .chain(group.pgp.iter().map(|k| k.fp.clone()))
-        .chain(group.vault.iter().map(|k| k.uri()))
-        .chain(group.kms.iter().map(|k| kms::KmsKey::from(k).spec()))
-        .collect()
-}
-
 pub fn wrap_for_recipients(key: &DataKey, recipients: &[String]) -> Result<Vec<KeyGroup>, Error> {
     wrap_for_groups(key, &[recipients.to_vec()], 0)
 }
@@ -311,7 +298,7 @@ fn unwrap_group(group: &KeyGroup, identities: &Identities) -> Result<Zeroizing<V
             }
             Backend::Kms => {
                 for entry in &group.kms {
-                    match kms::unwrap(&entry.enc, &kms::KmsKey::from(entry)) {
+                    match kms::unwrap(&entry.enc, &kms::KmsKey::of_entry(entry)) {
                         Ok(secret) => return Ok(secret),
                         Err(why) => attempts.push(format!("KMS key {}: {why}", entry.arn)),
                     }
