@@ -570,6 +570,18 @@ fn subcommand(name: &str, global: Parsed, rest: &[OsString]) -> Plan {
 
 /// Our command `name` with the sops flags mapped, then the positional arguments.
 fn run(name: &str, p: &Parsed, positional: &[OsString]) -> Plan {
+    // sops reads key paths only in its own `["a"][0]` form (our commands also take `a.b`).
+    if let Some(path) = p.value("extract")
+        && !path.to_string_lossy().trim_start().starts_with('[')
+    {
+        return Plan::Fail(
+            format!(
+                "Error: invalid tree path format: {:?}",
+                path.to_string_lossy()
+            ),
+            code::INVALID_TREE_PATH_FORMAT,
+        );
+    }
     let mut argv = our_flags(name, p);
     argv.push("--".into());
     argv.extend(positional.iter().cloned());

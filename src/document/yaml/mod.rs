@@ -550,9 +550,10 @@ impl YamlDocument {
             let root = &parsed.nodes[doc.root];
             let Kind::Map(pairs) = &root.kind else {
                 return Err(invalid(format!(
-                    "document {} (line {}): the top level must be a mapping, as sops requires",
+                    "document {} (line {}, column {}): the top level must be a mapping, as sops requires",
                     index + 1,
-                    root.line
+                    root.line,
+                    root.col + 1
                 )));
             };
             let first_point = walker.points.len();
