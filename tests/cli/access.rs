@@ -2,7 +2,6 @@
 //! and `updatekeys --all`, and who could read what over Git history (fixed authors and dates).
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::util::{Env, ok, run, stderr};
 
@@ -11,25 +10,7 @@ const BOB: &str = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290g
 const CAROL: &str = "age16ecs7u3fg7hzxkkumqzrtmkf3mtf7vfeyew8t4wqaz000ud4mdaq9gf0yh";
 
 fn git(dir: &Path, args: &[&str], date: &str) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir.join(".home"))
-        .env("GIT_AUTHOR_NAME", "Dana")
-        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
-        .env("GIT_COMMITTER_NAME", "Dana")
-        .env("GIT_COMMITTER_EMAIL", "dana@example.com")
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    crate::util::git_as_dana(dir, args, Some(date))
 }
 
 /// The config: three named people, a rule for prod/ (Alice and Bob), a Shamir rule for vault/

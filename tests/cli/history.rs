@@ -26,23 +26,7 @@ fn repo(env: &Env) -> PathBuf {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir.join(".home"))
-        .env("GIT_AUTHOR_NAME", "Dana")
-        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
-        .env("GIT_COMMITTER_NAME", "Dana")
-        .env("GIT_COMMITTER_EMAIL", "dana@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    crate::util::git_as_dana(dir, args, None)
 }
 
 /// The full id of the commit with this subject.

@@ -170,3 +170,28 @@ pub fn sops_age_data(env: &Env, enc: &Path) -> Result<serde_json::Value, String>
     }
     Ok(serde_json::from_slice(&out.stdout).expect("sops-age prints JSON"))
 }
+
+/// `git` in `dir` as the fixed author Dana, with an isolated config; at `date` (author and
+/// committer) when given. Panics with git's stderr on failure; returns trimmed stdout.
+pub fn git_as_dana(dir: &Path, args: &[&str], date: Option<&str>) -> String {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir.join(".home"))
+        .env("GIT_AUTHOR_NAME", "Dana")
+        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
+        .env("GIT_COMMITTER_NAME", "Dana")
+        .env("GIT_COMMITTER_EMAIL", "dana@example.com");
+    if let Some(date) = date {
+        cmd.env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
