@@ -304,18 +304,9 @@ fn call(
     for (k, v) in &signed {
         request = request.header(k.as_str(), v.as_str());
     }
-    let response = request.send(body).map_err(|e| match e {
-        ureq::Error::Timeout(_) => format!(
-            "{url} did not answer in time (connect {} s, total {} s)",
-            connect.as_secs(),
-            total.as_secs()
-        ),
-        ureq::Error::HostNotFound => format!("{url}: host not found"),
-        ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
-            format!("{url} is unreachable (connection failed)")
-        }
-        other => format!("{url}: {other}"),
-    })?;
+    let response = request
+        .send(body)
+        .map_err(|e| super::vault::transport_error(&url, &e))?;
     let status = response.status().as_u16();
     let text = Zeroizing::new(
         response

@@ -166,7 +166,8 @@ fn post(key: &TransitKey, op: &str, body: &serde_json::Value) -> Result<Zeroizin
     Err(status_error(status, &text))
 }
 
-fn transport_error(address: &str, e: &ureq::Error) -> String {
+/// A key service that could not be reached, named by its address (also used by KMS).
+pub(super) fn transport_error(address: &str, e: &ureq::Error) -> String {
     match e {
         ureq::Error::Timeout(_) => {
             let (connect, total) = timeouts();
